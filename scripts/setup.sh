@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs every Debian package vbq needs to build, test, run the demo and draw plots.
+# Idempotent: packages already present are skipped; apt-get runs only when something is missing.
+set -euo pipefail
+pkgs=(
+  build-essential cmake pkg-config git
+  libhdf5-dev hdf5-tools
+  libboost-program-options-dev libboost-math-dev
+  libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
+  doctest-dev libbenchmark-dev
+  libopenblas-dev libopenblas0-pthread
+  gnuplot-nox librsvg2-bin
+  dataset-fashion-mnist
+  python3-numpy
+  xz-utils bzip2 gzip zstd
+)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "setup: all packages present" >&2
