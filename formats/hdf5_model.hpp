@@ -1,0 +1,66 @@
+// HDF5 model files: posterior means and spreads of any number of tensors.
+//
+// Auto-detected conventions (in this order):
+//  1. "default": a group per tensor holding `mean` plus exactly one of `std`,
+//     `var` or `log_std` (same shape). The tensor's name is the group path
+//     without the leading '/', e.g. "word", "layer1/weight".
+//  2. "paper": the VBQ paper's training code, `q/mean_u` with `q/log_std_u`
+//     (tensor "u") and `q/mean_v` with `q/log_std_v` (tensor "v").
+// An explicit mapping (TensorSpec) overrides detection.
+// Optional datasets at the root: `vocab` (variable-length UTF-8 strings, one per
+// row of the embedding tensors) and `counts` (uint64, word frequencies).
+// float32 and float64 datasets are read; everything is held as double.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace vbq {
+
+enum class Spread { std_dev, variance, log_std };
+
+struct TensorSpec {  // explicit mapping given on the command line
+  std::string name;         // tensor name used in the container
+  std::string mean_path;    // HDF5 dataset path of the mean
+  std::string spread_path;  // HDF5 dataset path of std / var / log_std
+  Spread spread = Spread::log_std;
+};
+
+struct Tensor {
+  std::string name;
+  std::string mean_path;         // dataset path the mean came from (restored there)
+  std::vector<uint64_t> shape;   // row-major; rank >= 1
+  bool float32 = true;           // dtype of the stored mean
+  std::vector<double> mu;        // posterior mean, prod(shape) entries
+  std::vector<double> sigma;     // posterior std (> 0, finite); empty for means-only files
+  size_t size() const { return mu.size(); }
+};
+
+struct Model {
+  std::vector<Tensor> tensors;
+  std::vector<std::string> vocab;   // empty if the file has none
+  std::vector<uint64_t> counts;     // empty if the file has none
+  std::map<std::string, std::string> attributes;  // root attributes (training settings), as text
+  const Tensor* find(const std::string& name) const;
+};
+
+struct ReadOptions {
+  std::vector<TensorSpec> explicit_tensors;  // if nonempty, only these are read
+  std::vector<std::string> select;           // tensor names to keep (empty = all detected)
+  bool require_spread = true;                // false: means-only files are accepted (eval)
+};
+
+// Reads and validates a model. Throws vbq::Error naming the file, dataset and flat
+// index: ErrorKind::io (unreadable), ErrorKind::format (not HDF5, missing dataset,
+// shape mismatch, non-float dtype, empty tensor, NaN/inf mean, std <= 0 or not
+// finite, no tensor detected, unknown --tensor name).
+Model read_model(const std::string& path, const ReadOptions& options = {});
+
+// Writes a model atomically (temp file + rename; refuses an existing file unless
+// force). Each tensor goes to `<name>/mean` and, when sigma is nonempty,
+// `<name>/log_std`, unless mean_path is set, in which case the mean goes there
+// (and the spread beside it as log_std). Writes vocab, counts and attributes.
+void write_model(const std::string& path, const Model& model, bool force);
+
+}  // namespace vbq

@@ -1,0 +1,78 @@
+// vbq: compress trained Bayesian models with Variational Bayesian Quantization.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
+#include "tools/command.hpp"
+#include "vbq/error.hpp"
+
+namespace vbq::cli {
+
+std::vector<Command>& commands() {
+  static std::vector<Command> registry;
+  return registry;
+}
+
+bool parse_args(const std::vector<std::string>& args, const std::string& name, const std::string& usage,
+                const po::options_description& options, const po::positional_options_description& positional,
+                po::variables_map& vm) {
+  po::options_description all(options);
+  all.add_options()("help,h", "show this help");
+  try {
+    po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "usage: vbq " << name << " " << usage << "\n\n" << all << "\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw Error(ErrorKind::argument, "vbq " + name + ": " + e.what() + " (see vbq " + name + " --help)");
+  }
+  return true;
+}
+
+int thread_count(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1, omp_get_num_procs());
+}
+
+}  // namespace vbq::cli
+
+static void print_usage() {
+  auto cmds = vbq::cli::commands();
+  std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  std::printf("vbq %s: Variational Bayesian Quantization of trained Bayesian models\n\n", VBQ_VERSION_STRING);
+  std::printf("usage: vbq <command> [options]   (vbq <command> --help for details)\n\ncommands:\n");
+  for (auto& c : cmds) std::printf("  %-18s %s\n", c.name.c_str(), c.summary.c_str());
+  std::printf("\nexit codes: 0 ok, 1 bad arguments, 2 I/O error, 3 bad input format,\n"
+              "            4 corrupt input, 5 unsupported, 130 interrupted\n");
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    print_usage();
+    return argc < 2 ? 1 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version") || !std::strcmp(argv[1], "-V")) {
+    std::printf("vbq %s\n", VBQ_VERSION_STRING);
+    return 0;
+  }
+  std::string name = argv[1];
+  for (auto& c : vbq::cli::commands()) {
+    if (c.name != name) continue;
+    try {
+      return c.run(std::vector<std::string>(argv + 2, argv + argc));
+    } catch (const vbq::Error& e) {
+      std::fprintf(stderr, "vbq %s: %s: %s\n", name.c_str(), vbq::kind_name(e.kind()), e.what());
+      return vbq::exit_code(e.kind());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "vbq %s: internal error: %s\n", name.c_str(), e.what());
+      return 70;
+    }
+  }
+  std::fprintf(stderr, "vbq: unknown command '%s' (see vbq --help)\n", name.c_str());
+  return 1;
+}
