@@ -1,0 +1,671 @@
+// HDF5 model files (contract in hdf5_model.hpp). Uses the HDF5 C API with the
+// automatic error printer switched off: every failure becomes a vbq::Error that
+// names the file and the dataset, with HDF5's own innermost reason appended.
+#include "formats/hdf5_model.hpp"
+
+#include <hdf5.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <fcntl.h>
+#include <set>
+#include <unistd.h>
+
+#include "formats/atomic_file.hpp"
+#include "vbq/error.hpp"
+
+namespace vbq {
+
+const Tensor* Model::find(const std::string& name) const {
+  for (const Tensor& t : tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+namespace {
+
+// Owns one HDF5 identifier; the close function depends on the kind of object.
+class Id {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Id() = default;
+  Id(hid_t id, Closer close) : id_(id), close_(close) {}
+  Id(Id&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+  Id& operator=(Id&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = o.id_;
+      close_ = o.close_;
+      o.id_ = H5I_INVALID_HID;
+    }
+    return *this;
+  }
+  ~Id() { reset(); }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  // Closes now and reports whether the close succeeded (matters for files).
+  bool close() {
+    herr_t r = id_ >= 0 ? close_(id_) : 0;
+    id_ = H5I_INVALID_HID;
+    return r >= 0;
+  }
+
+ private:
+  void reset() {
+    if (id_ >= 0) close_(id_);
+    id_ = H5I_INVALID_HID;
+  }
+  hid_t id_ = H5I_INVALID_HID;
+  Closer close_ = nullptr;
+};
+
+void silence_hdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+// The innermost description on HDF5's error stack, e.g. "unable to open file",
+// as "(hdf5: ...)", or "" when the stack is empty. Clears the stack.
+std::string hdf5_reason() {
+  std::string reason;
+  auto walk = [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+    auto* out = static_cast<std::string*>(data);
+    if (out->empty() && e->desc && *e->desc) *out = e->desc;
+    return 0;
+  };
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk, &reason);
+  H5Eclear2(H5E_DEFAULT);
+  return reason.empty() ? std::string() : " (hdf5: " + reason + ")";
+}
+
+std::string shape_text(const std::vector<uint64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// "(row r, col c)" for matrices, "(at [i, j, k])" for higher ranks, "" for vectors.
+std::string position_text(uint64_t flat, const std::vector<uint64_t>& shape) {
+  if (shape.size() < 2) return "";
+  std::vector<uint64_t> idx(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    idx[d] = flat % shape[d];
+    flat /= shape[d];
+  }
+  if (shape.size() == 2) return " (row " + std::to_string(idx[0]) + ", col " + std::to_string(idx[1]) + ")";
+  return " (at " + shape_text(idx) + ")";
+}
+
+std::string number_text(double v) {
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+std::string dirname_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
+std::string basename_of(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string strip_slashes(std::string p) {
+  while (!p.empty() && p.front() == '/') p.erase(p.begin());
+  while (!p.empty() && p.back() == '/') p.pop_back();
+  return p;
+}
+
+const char* type_class_name(H5T_class_t c) {
+  switch (c) {
+    case H5T_INTEGER: return "integer";
+    case H5T_FLOAT: return "float";
+    case H5T_TIME: return "time";
+    case H5T_STRING: return "string";
+    case H5T_BITFIELD: return "bitfield";
+    case H5T_OPAQUE: return "opaque";
+    case H5T_COMPOUND: return "compound";
+    case H5T_REFERENCE: return "reference";
+    case H5T_ENUM: return "enum";
+    case H5T_VLEN: return "variable-length";
+    case H5T_ARRAY: return "array";
+    default: return "unknown";
+  }
+}
+
+const char* spread_name(Spread s) {
+  switch (s) {
+    case Spread::std_dev: return "std";
+    case Spread::variance: return "var";
+    case Spread::log_std: return "log_std";
+  }
+  return "spread";
+}
+
+// One open file being read; carries the path for messages.
+class Reader {
+ public:
+  explicit Reader(const std::string& path) : path_(path) {
+    // Distinguish "cannot read" (io) from "not HDF5" (format) before HDF5 does.
+    int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) throw Error(ErrorKind::io, "cannot open '" + path + "': " + std::strerror(errno));
+    struct stat st;
+    bool is_dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    ::close(fd);
+    if (is_dir) throw Error(ErrorKind::io, "cannot read '" + path + "': is a directory");
+    htri_t is_h5 = H5Fis_hdf5(path.c_str());
+    if (is_h5 < 0) throw Error(ErrorKind::io, "cannot read '" + path + "'" + hdf5_reason());
+    if (is_h5 == 0) throw Error(ErrorKind::format, path + ": not an HDF5 file");
+    file_ = Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
+    if (!file_.valid())
+      throw Error(ErrorKind::format, path + ": cannot open HDF5 file (damaged?)" + hdf5_reason());
+  }
+
+  const std::string& path() const { return path_; }
+  hid_t file() const { return file_.get(); }
+
+  [[noreturn]] void fail(ErrorKind kind, const std::string& msg) const { throw Error(kind, path_ + ": " + msg); }
+
+  // Every dataset reachable by hard links, as paths without the leading '/'.
+  std::set<std::string> all_datasets() const {
+    struct Ctx {
+      hid_t file;
+      std::set<std::string> out;
+    } ctx{file_.get(), {}};
+    auto visit = [](hid_t group, const char* name, const H5L_info_t* info, void* data) -> herr_t {
+      auto* c = static_cast<Ctx*>(data);
+      if (info->type != H5L_TYPE_HARD) return 0;
+      Id obj(H5Oopen(group, name, H5P_DEFAULT), H5Oclose);
+      if (obj.valid() && H5Iget_type(obj.get()) == H5I_DATASET) c->out.insert(name);
+      return 0;
+    };
+    if (H5Lvisit(file_.get(), H5_INDEX_NAME, H5_ITER_INC, visit, &ctx) < 0)
+      fail(ErrorKind::format, "cannot list the datasets" + hdf5_reason());
+    H5Eclear2(H5E_DEFAULT);  // failed opens of dangling links are not errors
+    return std::move(ctx.out);
+  }
+
+  // Empty if `dpath` names a dataset, else why not ("not found", "is a group").
+  std::string why_not_dataset(const std::string& dpath) const {
+    std::string p = strip_slashes(dpath), prefix;
+    if (p.empty()) return "not found (empty path)";
+    size_t pos = 0;
+    while (true) {
+      size_t slash = p.find('/', pos);
+      prefix = p.substr(0, slash);
+      if (H5Lexists(file_.get(), prefix.c_str(), H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return "not found";
+      }
+      if (slash == std::string::npos) break;
+      pos = slash + 1;
+    }
+    Id obj(H5Oopen(file_.get(), p.c_str(), H5P_DEFAULT), H5Oclose);
+    H5I_type_t type = obj.valid() ? H5Iget_type(obj.get()) : H5I_BADID;
+    H5Eclear2(H5E_DEFAULT);
+    if (type == H5I_DATASET) return "";
+    if (type == H5I_GROUP) return "is a group, not a dataset";
+    return obj.valid() ? "is not a dataset" : "cannot be opened (dangling link?)";
+  }
+
+  Id open_dataset(const std::string& dpath, const std::string& tensor) const {
+    std::string why = why_not_dataset(dpath);
+    if (!why.empty()) fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' " + why);
+    Id d(H5Dopen2(file_.get(), dpath.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) fail(ErrorKind::format, "cannot open dataset '" + dpath + "'" + hdf5_reason());
+    return d;
+  }
+
+  std::vector<uint64_t> shape_of(hid_t dset, const std::string& dpath) const {
+    Id space(H5Dget_space(dset), H5Sclose);
+    int rank = space.valid() ? H5Sget_simple_extent_ndims(space.get()) : -1;
+    if (rank < 0) fail(ErrorKind::format, "dataset '" + dpath + "': cannot read its shape" + hdf5_reason());
+    std::vector<hsize_t> dims(static_cast<size_t>(rank));
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    return std::vector<uint64_t>(dims.begin(), dims.end());
+  }
+
+  // Reads a float dataset whole (one H5Dread) into doubles; rejects other dtypes.
+  // Sets *float32 to whether the stored type is at most 4 bytes wide.
+  std::vector<double> read_floats(const std::string& dpath, const std::string& tensor,
+                                  std::vector<uint64_t>& shape, bool* float32) const {
+    Id d = open_dataset(dpath, tensor);
+    Id type(H5Dget_type(d.get()), H5Tclose);
+    H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
+    if (cls != H5T_FLOAT)
+      fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' has " + type_class_name(cls) +
+                                  " type, expected float32 or float64");
+    size_t width = H5Tget_size(type.get());
+    if (float32) *float32 = width <= 4;
+    shape = shape_of(d.get(), dpath);
+    if (shape.empty()) fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is a scalar, expected rank >= 1");
+    uint64_t n = 1;
+    for (uint64_t s : shape) n *= s;
+    if (n == 0)
+      fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is empty (shape " + shape_text(shape) + ")");
+    std::vector<double> out(n);
+    // One H5Dread for the whole dataset; HDF5 widens float32 to double on the fly
+    // (measured as fast as reading raw float32 and widening by hand).
+    herr_t r = H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    if (r < 0) fail(ErrorKind::format, "tensor '" + tensor + "': cannot read dataset '" + dpath + "'" + hdf5_reason());
+    return out;
+  }
+
+  Tensor read_tensor(const TensorSpec& spec, bool require_spread) const {
+    Tensor t;
+    t.name = spec.name;
+    t.mean_path = strip_slashes(spec.mean_path);
+    t.mu = read_floats(t.mean_path, t.name, t.shape, &t.float32);
+    for (size_t i = 0; i < t.mu.size(); ++i)
+      if (!std::isfinite(t.mu[i]))
+        fail(ErrorKind::format, "tensor '" + t.name + "': mean[" + std::to_string(i) + "]" +
+                                    position_text(i, t.shape) + " is " + (std::isnan(t.mu[i]) ? "NaN" : "infinite") +
+                                    " (dataset '" + t.mean_path + "')");
+    if (spec.spread_path.empty()) {
+      // Only an explicit mapping can get here with require_spread set.
+      if (require_spread) fail(ErrorKind::argument, "tensor '" + t.name + "': the mapping names no spread dataset");
+      return t;
+    }
+    std::string spath = strip_slashes(spec.spread_path);
+    std::vector<uint64_t> sshape;
+    t.sigma = read_floats(spath, t.name, sshape, nullptr);
+    if (sshape != t.shape)
+      fail(ErrorKind::format, "tensor '" + t.name + "': shape mismatch: mean '" + t.mean_path + "' is " +
+                                  shape_text(t.shape) + " but " + spread_name(spec.spread) + " '" + spath + "' is " +
+                                  shape_text(sshape));
+    const char* what = spread_name(spec.spread);
+    for (size_t i = 0; i < t.sigma.size(); ++i) {
+      double raw = t.sigma[i];
+      const char* bad = nullptr;
+      switch (spec.spread) {
+        case Spread::std_dev:
+          if (!std::isfinite(raw)) bad = "is not finite";
+          else if (raw <= 0) bad = "is not > 0";
+          break;
+        case Spread::variance:
+          if (!std::isfinite(raw)) bad = "is not finite";
+          else if (raw <= 0) bad = "is not > 0";
+          else t.sigma[i] = std::sqrt(raw);
+          break;
+        case Spread::log_std:
+          if (!std::isfinite(raw)) bad = "is not finite";
+          else t.sigma[i] = std::exp(raw);
+          break;
+      }
+      // Conversion can still underflow to 0 or overflow to inf (e.g. log_std = -800).
+      if (!bad && !(std::isfinite(t.sigma[i]) && t.sigma[i] > 0)) bad = "gives a std that is not finite and > 0";
+      if (bad)
+        fail(ErrorKind::format, "tensor '" + t.name + "': " + what + "[" + std::to_string(i) + "]" +
+                                    position_text(i, t.shape) + " = " + number_text(raw) + " " + bad +
+                                    " (dataset '" + spath + "')");
+    }
+    return t;
+  }
+
+  // Root `vocab`: variable- or fixed-length strings, rank 1.
+  std::vector<std::string> read_strings(const std::string& dpath) const {
+    Id d = open_dataset(dpath, dpath);
+    Id type(H5Dget_type(d.get()), H5Tclose);
+    H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
+    if (cls != H5T_STRING)
+      fail(ErrorKind::format, "dataset '" + dpath + "' has " + type_class_name(cls) + " type, expected strings");
+    std::vector<uint64_t> shape = shape_of(d.get(), dpath);
+    if (shape.size() != 1) fail(ErrorKind::format, "dataset '" + dpath + "' has shape " + shape_text(shape) + ", expected rank 1");
+    size_t n = shape[0];
+    std::vector<std::string> out(n);
+    if (n == 0) return out;
+    Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+    if (H5Tis_variable_str(type.get()) > 0) {
+      H5Tset_size(mem.get(), H5T_VARIABLE);
+      std::vector<char*> ptrs(n, nullptr);
+      if (H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()) < 0)
+        fail(ErrorKind::format, "cannot read dataset '" + dpath + "'" + hdf5_reason());
+      for (size_t i = 0; i < n; ++i) {
+        if (ptrs[i]) out[i] = ptrs[i];
+        H5free_memory(ptrs[i]);
+      }
+    } else {
+      size_t width = H5Tget_size(type.get());
+      H5Tset_size(mem.get(), width);
+      H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+      std::vector<char> buf(n * width);
+      if (H5Dread(d.get(), mem.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+        fail(ErrorKind::format, "cannot read dataset '" + dpath + "'" + hdf5_reason());
+      bool space_padded = H5Tget_strpad(type.get()) == H5T_STR_SPACEPAD;
+      for (size_t i = 0; i < n; ++i) {
+        const char* s = buf.data() + i * width;
+        size_t len = strnlen(s, width);
+        if (space_padded)
+          while (len > 0 && s[len - 1] == ' ') --len;
+        out[i].assign(s, len);
+      }
+    }
+    return out;
+  }
+
+  // Root `counts`: any integer type, rank 1, no negative values.
+  std::vector<uint64_t> read_counts(const std::string& dpath) const {
+    Id d = open_dataset(dpath, dpath);
+    Id type(H5Dget_type(d.get()), H5Tclose);
+    H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
+    if (cls != H5T_INTEGER)
+      fail(ErrorKind::format, "dataset '" + dpath + "' has " + type_class_name(cls) + " type, expected integers");
+    std::vector<uint64_t> shape = shape_of(d.get(), dpath);
+    if (shape.size() != 1) fail(ErrorKind::format, "dataset '" + dpath + "' has shape " + shape_text(shape) + ", expected rank 1");
+    std::vector<uint64_t> out(shape[0]);
+    if (out.empty()) return out;
+    herr_t r;
+    if (H5Tget_sign(type.get()) == H5T_SGN_2) {
+      std::vector<int64_t> s(out.size());
+      r = H5Dread(d.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, s.data());
+      for (size_t i = 0; r >= 0 && i < s.size(); ++i) {
+        if (s[i] < 0) fail(ErrorKind::format, "dataset '" + dpath + "': counts[" + std::to_string(i) + "] = " + std::to_string(s[i]) + " is negative");
+        out[i] = uint64_t(s[i]);
+      }
+    } else {
+      r = H5Dread(d.get(), H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    }
+    if (r < 0) fail(ErrorKind::format, "cannot read dataset '" + dpath + "'" + hdf5_reason());
+    return out;
+  }
+
+  // Root attributes that are strings or numbers (scalar or 1-D), as text; arrays
+  // are joined with ", ". Other attribute types are skipped.
+  std::map<std::string, std::string> read_attributes() const {
+    struct Ctx {
+      const Reader* self;
+      std::map<std::string, std::string> out;
+    } ctx{this, {}};
+    auto visit = [](hid_t loc, const char* name, const H5A_info_t*, void* data) -> herr_t {
+      auto* c = static_cast<Ctx*>(data);
+      Id a(H5Aopen(loc, name, H5P_DEFAULT), H5Aclose);
+      if (!a.valid()) return 0;
+      std::string text;
+      if (attribute_text(a.get(), text)) c->out[name] = std::move(text);
+      return 0;
+    };
+    hsize_t idx = 0;
+    if (H5Aiterate2(file_.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, visit, &ctx) < 0)
+      fail(ErrorKind::format, "cannot read the root attributes" + hdf5_reason());
+    H5Eclear2(H5E_DEFAULT);
+    return std::move(ctx.out);
+  }
+
+ private:
+  static bool attribute_text(hid_t attr, std::string& text) {
+    Id type(H5Aget_type(attr), H5Tclose);
+    Id space(H5Aget_space(attr), H5Sclose);
+    if (!type.valid() || !space.valid()) return false;
+    hssize_t n = H5Sget_simple_extent_npoints(space.get());
+    if (n < 0) return false;
+    H5T_class_t cls = H5Tget_class(type.get());
+    std::vector<std::string> items;
+    if (cls == H5T_STRING) {
+      Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
+      H5Tset_cset(mem.get(), H5Tget_cset(type.get()));
+      if (H5Tis_variable_str(type.get()) > 0) {
+        H5Tset_size(mem.get(), H5T_VARIABLE);
+        std::vector<char*> ptrs(static_cast<size_t>(n), nullptr);
+        if (H5Aread(attr, mem.get(), ptrs.data()) < 0) return false;
+        for (char* p : ptrs) {
+          items.emplace_back(p ? p : "");
+          H5free_memory(p);
+        }
+      } else {
+        size_t width = H5Tget_size(type.get());
+        H5Tset_size(mem.get(), width);
+        H5Tset_strpad(mem.get(), H5T_STR_NULLPAD);
+        std::vector<char> buf(static_cast<size_t>(n) * width);
+        if (H5Aread(attr, mem.get(), buf.data()) < 0) return false;
+        for (hssize_t i = 0; i < n; ++i) items.emplace_back(buf.data() + i * width, strnlen(buf.data() + i * width, width));
+      }
+    } else if (cls == H5T_INTEGER && H5Tget_sign(type.get()) == H5T_SGN_2) {
+      std::vector<int64_t> v(static_cast<size_t>(n));
+      if (H5Aread(attr, H5T_NATIVE_INT64, v.data()) < 0) return false;
+      for (int64_t x : v) items.push_back(std::to_string(x));
+    } else if (cls == H5T_INTEGER) {
+      std::vector<uint64_t> v(static_cast<size_t>(n));
+      if (H5Aread(attr, H5T_NATIVE_UINT64, v.data()) < 0) return false;
+      for (uint64_t x : v) items.push_back(std::to_string(x));
+    } else if (cls == H5T_FLOAT) {
+      std::vector<double> v(static_cast<size_t>(n));
+      if (H5Aread(attr, H5T_NATIVE_DOUBLE, v.data()) < 0) return false;
+      for (double x : v) items.push_back(number_text(x));
+    } else {
+      return false;
+    }
+    text.clear();
+    for (size_t i = 0; i < items.size(); ++i) text += (i ? ", " : "") + items[i];
+    return true;
+  }
+
+  std::string path_;
+  Id file_;
+};
+
+// Auto-detection over the file's dataset list (see hdf5_model.hpp).
+std::vector<TensorSpec> detect(const Reader& r, const std::set<std::string>& datasets, bool require_spread) {
+  std::vector<TensorSpec> found;
+  std::vector<std::string> means_only;  // groups with `mean` but no spread, for the message
+  static const std::pair<const char*, Spread> kSpreads[] = {
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log_std", Spread::log_std}};
+  // 1. default: <group>/mean + exactly one of std / var / log_std.
+  for (const std::string& d : datasets) {
+    if (basename_of(d) != "mean") continue;
+    std::string group = dirname_of(d);
+    if (group.empty()) continue;  // a root-level `mean` has no tensor name
+    std::vector<std::pair<std::string, Spread>> spreads;
+    for (const auto& [name, kind] : kSpreads)
+      if (datasets.count(group + "/" + name)) spreads.emplace_back(group + "/" + name, kind);
+    if (spreads.size() > 1) {
+      std::string list;
+      for (const auto& s : spreads) list += (list.empty() ? "'" : ", '") + s.first + "'";
+      r.fail(ErrorKind::format, "tensor '" + group + "' is ambiguous: '" + d + "' has several spread datasets (" +
+                                    list + "); keep one or map it explicitly");
+    }
+    if (spreads.empty()) {
+      if (require_spread) {
+        means_only.push_back(group);
+        continue;
+      }
+      found.push_back({group, d, "", Spread::log_std});
+    } else {
+      found.push_back({group, d, spreads[0].first, spreads[0].second});
+    }
+  }
+  // 2. paper: q/mean_u + q/log_std_u, q/mean_v + q/log_std_v. A name already taken
+  // by the default convention wins (it is tried first).
+  for (const char* uv : {"u", "v"}) {
+    std::string mean = std::string("q/mean_") + uv, spread = std::string("q/log_std_") + uv;
+    if (!datasets.count(mean)) continue;
+    if (std::any_of(found.begin(), found.end(), [&](const TensorSpec& s) { return s.name == uv; })) continue;
+    if (datasets.count(spread))
+      found.push_back({uv, mean, spread, Spread::log_std});
+    else if (!require_spread)
+      found.push_back({uv, mean, "", Spread::log_std});
+    else
+      means_only.push_back(mean);
+  }
+  if (found.empty()) {
+    std::string msg =
+        "no tensor found; tried the default convention (a group holding 'mean' plus one of 'std', 'var', "
+        "'log_std') and the paper convention ('q/mean_u' + 'q/log_std_u', 'q/mean_v' + 'q/log_std_v')";
+    if (!means_only.empty()) {
+      msg += "; means without a spread: ";
+      for (size_t i = 0; i < means_only.size(); ++i) msg += (i ? ", '" : "'") + means_only[i] + "'";
+    }
+    r.fail(ErrorKind::format, msg + "; use an explicit tensor mapping");
+  }
+  return found;
+}
+
+// "<dir>/mean_u" -> "<dir>/log_std_u", "<dir>/mean" -> "<dir>/log_std";
+// a basename without "mean" gets "_log_std" appended.
+std::string log_std_path_for(const std::string& mean_path) {
+  std::string dir = dirname_of(mean_path), base = basename_of(mean_path);
+  size_t at = base.find("mean");
+  base = at == std::string::npos ? base + "_log_std" : base.replace(at, 4, "log_std");
+  return dir.empty() ? base : dir + "/" + base;
+}
+
+class Writer {
+ public:
+  Writer(const std::string& path, const std::string& temp) : path_(path) {
+    file_ = Id(H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose);
+    if (!file_.valid()) throw Error(ErrorKind::io, "cannot create '" + path + "'" + hdf5_reason());
+    lcpl_ = Id(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
+    H5Pset_create_intermediate_group(lcpl_.get(), 1);
+  }
+
+  [[noreturn]] void fail(const std::string& msg) const { throw Error(ErrorKind::io, path_ + ": " + msg + hdf5_reason()); }
+
+  // Writes `data` (given in `mem_type`) as a dataset of `file_type` and `shape`.
+  void write(const std::string& dpath, hid_t file_type, hid_t mem_type, const std::vector<uint64_t>& shape,
+             const void* data) {
+    std::vector<hsize_t> dims(shape.begin(), shape.end());
+    Id space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+    if (!space.valid()) fail("cannot create the dataspace of '" + dpath + "'");
+    Id d(H5Dcreate2(file_.get(), dpath.c_str(), file_type, space.get(), lcpl_.get(), H5P_DEFAULT, H5P_DEFAULT),
+         H5Dclose);
+    if (!d.valid()) fail("cannot create dataset '" + dpath + "'");
+    if (H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset '" + dpath + "'");
+  }
+
+  void write_reals(const std::string& dpath, const std::vector<double>& v, const std::vector<uint64_t>& shape,
+                   bool float32) {
+    if (float32) {
+      std::vector<float> f(v.begin(), v.end());
+      write(dpath, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, shape, f.data());
+    } else {
+      write(dpath, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, shape, v.data());
+    }
+  }
+
+  void write_strings(const std::string& dpath, const std::vector<std::string>& strings) {
+    Id type = utf8_type();
+    std::vector<const char*> ptrs;
+    ptrs.reserve(strings.size());
+    for (const std::string& s : strings) ptrs.push_back(s.c_str());
+    write(dpath, type.get(), type.get(), {uint64_t(strings.size())}, ptrs.data());
+  }
+
+  void write_attribute(const std::string& name, const std::string& value) {
+    Id type = utf8_type();
+    Id space(H5Screate(H5S_SCALAR), H5Sclose);
+    Id a(H5Acreate2(file_.get(), name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
+    if (!a.valid()) fail("cannot create attribute '" + name + "'");
+    const char* p = value.c_str();
+    if (H5Awrite(a.get(), type.get(), &p) < 0) fail("cannot write attribute '" + name + "'");
+  }
+
+  void close() {
+    if (!file_.close()) fail("cannot finish writing");
+  }
+
+ private:
+  static Id utf8_type() {
+    Id t(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(t.get(), H5T_VARIABLE);
+    H5Tset_cset(t.get(), H5T_CSET_UTF8);
+    return t;
+  }
+
+  std::string path_;
+  Id file_, lcpl_;
+};
+
+void check_writable(const std::string& path, const Tensor& t) {
+  auto bad = [&](const std::string& msg) { throw Error(ErrorKind::argument, path + ": tensor '" + t.name + "': " + msg); };
+  if (t.name.empty() && t.mean_path.empty()) throw Error(ErrorKind::argument, path + ": a tensor has neither a name nor a mean_path");
+  if (t.shape.empty()) bad("rank 0 (shape must have at least one dimension)");
+  uint64_t n = 1;
+  for (uint64_t s : t.shape) n *= s;
+  if (n != t.mu.size() || n == 0)
+    bad("shape " + shape_text(t.shape) + " does not match " + std::to_string(t.mu.size()) + " mean values");
+  if (!t.sigma.empty() && t.sigma.size() != t.mu.size())
+    bad(std::to_string(t.sigma.size()) + " std values for " + std::to_string(t.mu.size()) + " means");
+  for (size_t i = 0; i < t.mu.size(); ++i)
+    if (!std::isfinite(t.mu[i]) || (t.float32 && std::fabs(t.mu[i]) > double(std::numeric_limits<float>::max())))
+      bad("mean[" + std::to_string(i) + "] = " + number_text(t.mu[i]) + (t.float32 ? " does not fit in float32" : " is not finite"));
+  for (size_t i = 0; i < t.sigma.size(); ++i)
+    if (!(std::isfinite(t.sigma[i]) && t.sigma[i] > 0))
+      bad("std[" + std::to_string(i) + "] = " + number_text(t.sigma[i]) + " is not finite and > 0");
+}
+
+}  // namespace
+
+Model read_model(const std::string& path, const ReadOptions& options) {
+  silence_hdf5();
+  Reader r(path);
+  std::set<std::string> datasets = r.all_datasets();
+
+  std::vector<TensorSpec> specs = options.explicit_tensors;
+  if (specs.empty()) specs = detect(r, datasets, options.require_spread);
+  std::sort(specs.begin(), specs.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
+  for (size_t i = 1; i < specs.size(); ++i)
+    if (specs[i].name == specs[i - 1].name)
+      throw Error(ErrorKind::argument, path + ": tensor name '" + specs[i].name + "' is given twice");
+
+  if (!options.select.empty()) {
+    std::vector<TensorSpec> kept;
+    for (const std::string& want : options.select) {
+      auto it = std::find_if(specs.begin(), specs.end(), [&](const TensorSpec& s) { return s.name == want; });
+      if (it == specs.end()) {
+        std::string names;
+        for (const TensorSpec& s : specs) names += (names.empty() ? "'" : ", '") + s.name + "'";
+        throw Error(ErrorKind::argument, path + ": no tensor named '" + want + "'; available: " + names);
+      }
+      if (std::none_of(kept.begin(), kept.end(), [&](const TensorSpec& s) { return s.name == want; })) kept.push_back(*it);
+    }
+    std::sort(kept.begin(), kept.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
+    specs = std::move(kept);
+  }
+
+  Model m;
+  for (const TensorSpec& s : specs) m.tensors.push_back(r.read_tensor(s, options.require_spread));
+  if (datasets.count("vocab")) m.vocab = r.read_strings("vocab");
+  if (datasets.count("counts")) m.counts = r.read_counts("counts");
+  if (!m.vocab.empty() && !m.counts.empty() && m.vocab.size() != m.counts.size())
+    r.fail(ErrorKind::format, "'vocab' has " + std::to_string(m.vocab.size()) + " entries but 'counts' has " +
+                                  std::to_string(m.counts.size()));
+  m.attributes = r.read_attributes();
+  return m;
+}
+
+void write_model(const std::string& path, const Model& model, bool force) {
+  silence_hdf5();
+  std::set<std::string> used;
+  for (const Tensor& t : model.tensors) {
+    check_writable(path, t);
+    std::string mean = strip_slashes(t.mean_path.empty() ? t.name + "/mean" : t.mean_path);
+    if (!used.insert(mean).second) throw Error(ErrorKind::argument, path + ": two tensors write to '" + mean + "'");
+  }
+  if (!model.counts.empty() && !model.vocab.empty() && model.counts.size() != model.vocab.size())
+    throw Error(ErrorKind::argument, path + ": " + std::to_string(model.vocab.size()) + " vocab entries but " +
+                                         std::to_string(model.counts.size()) + " counts");
+
+  AtomicOutput out(path, force);
+  Writer w(path, out.temp_path());
+  for (const Tensor& t : model.tensors) {
+    std::string mean = strip_slashes(t.mean_path.empty() ? t.name + "/mean" : t.mean_path);
+    w.write_reals(mean, t.mu, t.shape, t.float32);
+    if (!t.sigma.empty()) {
+      std::vector<double> log_std(t.sigma.size());
+      for (size_t i = 0; i < log_std.size(); ++i) log_std[i] = std::log(t.sigma[i]);
+      w.write_reals(log_std_path_for(mean), log_std, t.shape, t.float32);
+    }
+  }
+  if (!model.vocab.empty()) w.write_strings("vocab", model.vocab);
+  if (!model.counts.empty())
+    w.write("counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, {uint64_t(model.counts.size())}, model.counts.data());
+  for (const auto& [k, v] : model.attributes) w.write_attribute(k, v);
+  w.close();
+  out.commit();
+}
+
+}  // namespace vbq

@@ -1,0 +1,576 @@
+// Tests for formats/hdf5_model: round trips, convention detection and every
+// validation error (kind + message naming file, dataset and index).
+#include <doctest/doctest.h>
+#include <hdf5.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "formats/hdf5_model.hpp"
+#include "vbq/error.hpp"
+
+namespace fs = std::filesystem;
+using vbq::ErrorKind;
+
+namespace {
+
+// A fresh directory per test case, removed afterwards.
+struct TempDir {
+  fs::path dir;
+  TempDir() {
+    static int counter = 0;
+    dir = fs::temp_directory_path() /
+          ("vbq-test-hdf5-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::create_directories(dir);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+  size_t entries() const { return size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator())); }
+};
+
+// Writes arbitrary HDF5 layouts (wrong dtypes, NaNs, ...) that write_model refuses
+// to produce. Intermediate groups are created on demand.
+class Fixture {
+ public:
+  explicit Fixture(const std::string& path) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(file_ >= 0);
+    lcpl_ = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl_, 1);
+  }
+  ~Fixture() {
+    H5Pclose(lcpl_);
+    H5Fclose(file_);
+  }
+  void raw(const std::string& name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const void* data) {
+    hid_t space = dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+    hid_t d = H5Dcreate2(file_, name.c_str(), file_type, space, lcpl_, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(d >= 0);
+    bool has_data = true;
+    for (hsize_t x : dims) has_data = has_data && x > 0;
+    if (has_data) REQUIRE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(d);
+    H5Sclose(space);
+  }
+  void f32(const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
+    raw(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, std::move(dims), v.data());
+  }
+  void f64(const std::string& name, std::vector<hsize_t> dims, const std::vector<double>& v) {
+    raw(name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, std::move(dims), v.data());
+  }
+  void i32(const std::string& name, std::vector<hsize_t> dims, const std::vector<int32_t>& v) {
+    raw(name, H5T_STD_I32LE, H5T_NATIVE_INT32, std::move(dims), v.data());
+  }
+  void fixed_strings(const std::string& name, const std::vector<std::string>& v, size_t width) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, width);
+    std::vector<char> buf(v.size() * width, '\0');
+    for (size_t i = 0; i < v.size(); ++i) std::memcpy(&buf[i * width], v[i].data(), std::min(width, v[i].size()));
+    raw(name, t, t, {v.size()}, buf.data());
+    H5Tclose(t);
+  }
+  void vlen_strings(const std::string& name, const std::vector<std::string>& v) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    std::vector<const char*> p;
+    for (const auto& s : v) p.push_back(s.c_str());
+    raw(name, t, t, {v.size()}, p.data());
+    H5Tclose(t);
+  }
+  void compound(const std::string& name, hsize_t n) {
+    struct Pair {
+      double a;
+      int32_t b;
+    };
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(Pair));
+    H5Tinsert(t, "a", HOFFSET(Pair, a), H5T_NATIVE_DOUBLE);
+    H5Tinsert(t, "b", HOFFSET(Pair, b), H5T_NATIVE_INT32);
+    std::vector<Pair> v(n, Pair{1.0, 2});
+    raw(name, t, t, {n}, v.data());
+    H5Tclose(t);
+  }
+  template <class T>
+  void attr(const std::string& name, hid_t type, const T& value) {
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(file_, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(a >= 0);
+    REQUIRE(H5Awrite(a, type, &value) >= 0);
+    H5Aclose(a);
+    H5Sclose(space);
+  }
+
+ private:
+  hid_t file_, lcpl_;
+};
+
+bool has_link(const std::string& file, const std::string& path) {
+  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  REQUIRE(f >= 0);
+  hid_t o = H5Oopen(f, path.c_str(), H5P_DEFAULT);
+  bool ok = o >= 0;
+  if (ok) H5Oclose(o);
+  H5Fclose(f);
+  return ok;
+}
+
+hid_t dtype_of(const std::string& file, const std::string& path, size_t* size) {
+  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t d = H5Dopen2(f, path.c_str(), H5P_DEFAULT);
+  hid_t t = H5Dget_type(d);
+  H5T_class_t c = H5Tget_class(t);
+  *size = H5Tget_size(t);
+  H5Tclose(t);
+  H5Dclose(d);
+  H5Fclose(f);
+  return c;
+}
+
+vbq::Tensor make_tensor(const std::string& name, std::vector<uint64_t> shape, bool float32, uint32_t seed,
+                        bool with_sigma = true) {
+  vbq::Tensor t;
+  t.name = name;
+  t.shape = std::move(shape);
+  t.float32 = float32;
+  size_t n = 1;
+  for (uint64_t s : t.shape) n *= s;
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> normal;
+  for (size_t i = 0; i < n; ++i) {
+    t.mu.push_back(normal(rng));
+    if (with_sigma) t.sigma.push_back(std::exp(normal(rng) - 2.0));
+  }
+  return t;
+}
+
+// Runs f, which must throw vbq::Error of `kind` whose message contains every fragment.
+template <class F>
+void expect_error(F&& f, ErrorKind kind, std::initializer_list<std::string> fragments) {
+  try {
+    f();
+    FAIL("no error thrown; expected one containing '" << *fragments.begin() << "'");
+  } catch (const vbq::Error& e) {
+    INFO("message: " << std::string(e.what()));
+    CHECK(int(e.kind()) == int(kind));
+    for (const std::string& frag : fragments) CHECK_MESSAGE(std::string(e.what()).find(frag) != std::string::npos, frag);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("hdf5 round trip float32 and float64, ranks 1..3, vocab, counts, attributes") {
+  TempDir tmp;
+  std::string path = tmp.file("model.h5");
+  vbq::Model m;
+  m.tensors.push_back(make_tensor("word", {50, 4}, true, 1));
+  m.tensors.push_back(make_tensor("bias", {7}, false, 2));
+  m.tensors.push_back(make_tensor("layer1/kernel", {2, 3, 4}, true, 3));
+  m.tensors.push_back(make_tensor("context", {50, 4}, false, 4));
+  for (int i = 0; i < 50; ++i) m.vocab.push_back(i == 3 ? "naïve" : std::to_string(i) + "w");
+  m.vocab[7] = "";  // empty strings survive too
+  for (int i = 0; i < 50; ++i) m.counts.push_back(uint64_t(1) << (i % 63));
+  m.attributes["dim"] = "4";
+  m.attributes["trainer"] = "vbq word2vec";
+  vbq::write_model(path, m, false);
+  CHECK(tmp.entries() == 1);  // no temporary left behind
+
+  size_t width = 0;
+  CHECK(dtype_of(path, "word/mean", &width) == H5T_FLOAT);
+  CHECK(width == 4);
+  CHECK(dtype_of(path, "bias/log_std", &width) == H5T_FLOAT);
+  CHECK(width == 8);
+  CHECK(dtype_of(path, "counts", &width) == H5T_INTEGER);
+  CHECK(width == 8);
+
+  vbq::Model r = vbq::read_model(path);
+  REQUIRE(r.tensors.size() == 4);
+  // Sorted by name.
+  CHECK(r.tensors[0].name == "bias");
+  CHECK(r.tensors[1].name == "context");
+  CHECK(r.tensors[2].name == "layer1/kernel");
+  CHECK(r.tensors[3].name == "word");
+  for (const vbq::Tensor& got : r.tensors) {
+    const vbq::Tensor* want = m.find(got.name);
+    REQUIRE(want != nullptr);
+    CHECK(got.shape == want->shape);
+    CHECK(got.float32 == want->float32);
+    CHECK(got.mean_path == got.name + "/mean");
+    REQUIRE(got.mu.size() == want->mu.size());
+    REQUIRE(got.sigma.size() == want->sigma.size());
+    for (size_t i = 0; i < got.mu.size(); ++i) {
+      if (want->float32) {
+        CHECK(got.mu[i] == double(float(want->mu[i])));
+        CHECK(got.sigma[i] == doctest::Approx(want->sigma[i]).epsilon(1e-6));
+      } else {
+        CHECK(got.mu[i] == want->mu[i]);
+        CHECK(got.sigma[i] == doctest::Approx(want->sigma[i]).epsilon(1e-14));
+      }
+    }
+  }
+  CHECK(r.vocab == m.vocab);
+  CHECK(r.counts == m.counts);
+  CHECK(r.attributes == m.attributes);
+  CHECK(r.find("word") == &r.tensors[3]);
+  CHECK(r.find("nope") == nullptr);
+}
+
+TEST_CASE("hdf5 paper convention: mean_path round trip and detection") {
+  TempDir tmp;
+  std::string path = tmp.file("paper.h5");
+  vbq::Model m;
+  m.tensors.push_back(make_tensor("u", {10, 3}, true, 5));
+  m.tensors.push_back(make_tensor("v", {10, 3}, true, 6));
+  m.tensors[0].mean_path = "q/mean_u";
+  m.tensors[1].mean_path = "q/mean_v";
+  vbq::write_model(path, m, false);
+  CHECK(has_link(path, "q/log_std_u"));
+  CHECK(has_link(path, "q/log_std_v"));
+  CHECK_FALSE(has_link(path, "u"));
+
+  vbq::Model r = vbq::read_model(path);
+  REQUIRE(r.tensors.size() == 2);
+  CHECK(r.tensors[0].name == "u");
+  CHECK(r.tensors[0].mean_path == "q/mean_u");
+  CHECK(r.tensors[1].name == "v");
+  CHECK(r.tensors[1].mu[17] == double(float(m.tensors[1].mu[17])));
+  CHECK(r.tensors[1].sigma[17] == doctest::Approx(m.tensors[1].sigma[17]).epsilon(1e-6));
+
+  SUBCASE("select keeps the named tensor") {
+    vbq::ReadOptions o;
+    o.select = {"v"};
+    vbq::Model s = vbq::read_model(path, o);
+    REQUIRE(s.tensors.size() == 1);
+    CHECK(s.tensors[0].name == "v");
+  }
+  SUBCASE("an unknown name lists the available ones") {
+    vbq::ReadOptions o;
+    o.select = {"w"};
+    expect_error([&] { vbq::read_model(path, o); }, ErrorKind::argument, {"paper.h5", "'w'", "'u', 'v'"});
+  }
+}
+
+TEST_CASE("hdf5 paper convention without spread needs require_spread=false") {
+  TempDir tmp;
+  std::string path = tmp.file("means.h5");
+  {
+    Fixture f(path);
+    f.f32("q/mean_u", {2, 2}, {1, 2, 3, 4});
+  }
+  expect_error([&] { vbq::read_model(path); }, ErrorKind::format, {"means.h5", "no tensor", "paper", "q/mean_u"});
+  vbq::ReadOptions o;
+  o.require_spread = false;
+  vbq::Model r = vbq::read_model(path, o);
+  REQUIRE(r.tensors.size() == 1);
+  CHECK(r.tensors[0].name == "u");
+  CHECK(r.tensors[0].sigma.empty());
+  CHECK(r.tensors[0].mu == std::vector<double>{1, 2, 3, 4});
+}
+
+TEST_CASE("hdf5 default convention: std, var, log_std at any depth; means-only groups") {
+  TempDir tmp;
+  std::string path = tmp.file("conv.h5");
+  {
+    Fixture f(path);
+    f.f64("a/mean", {3}, {1, 2, 3});
+    f.f64("a/std", {3}, {0.5, 1, 2});
+    f.f32("deep/er/b/mean", {2}, {4, 5});
+    f.f32("deep/er/b/var", {2}, {4, 0.25});
+    f.f64("c/mean", {2}, {6, 7});
+    f.f64("c/log_std", {2}, {0, std::log(3.0)});
+    f.f64("only/mean", {1}, {8});
+    f.f64("unrelated", {1}, {9});
+  }
+  vbq::Model r = vbq::read_model(path);
+  REQUIRE(r.tensors.size() == 3);  // "only" has no spread
+  CHECK(r.tensors[0].name == "a");
+  CHECK(r.tensors[0].sigma == std::vector<double>{0.5, 1, 2});
+  CHECK(r.tensors[1].name == "c");
+  CHECK(r.tensors[1].sigma[0] == 1.0);
+  CHECK(r.tensors[1].sigma[1] == doctest::Approx(3.0));
+  CHECK(r.tensors[2].name == "deep/er/b");
+  CHECK(r.tensors[2].float32);
+  CHECK(r.tensors[2].sigma == std::vector<double>{2, 0.5});
+
+  vbq::ReadOptions o;
+  o.require_spread = false;
+  vbq::Model m = vbq::read_model(path, o);
+  REQUIRE(m.tensors.size() == 4);
+  CHECK(m.tensors[3].name == "only");
+  CHECK(m.tensors[3].sigma.empty());
+}
+
+TEST_CASE("hdf5 explicit mapping overrides detection") {
+  TempDir tmp;
+  std::string path = tmp.file("explicit.h5");
+  {
+    Fixture f(path);
+    f.f64("weights/W", {2, 2}, {1, 2, 3, 4});
+    f.f64("weights/W_variance", {2, 2}, {1, 4, 9, 16});
+    f.f64("a/mean", {1}, {1});
+    f.f64("a/std", {1}, {1});
+  }
+  vbq::ReadOptions o;
+  o.explicit_tensors = {{"W", "/weights/W", "weights/W_variance", vbq::Spread::variance}};
+  vbq::Model r = vbq::read_model(path, o);
+  REQUIRE(r.tensors.size() == 1);  // "a" is not detected when a mapping is given
+  CHECK(r.tensors[0].name == "W");
+  CHECK(r.tensors[0].mean_path == "weights/W");
+  CHECK_FALSE(r.tensors[0].float32);
+  CHECK(r.tensors[0].sigma == std::vector<double>{1, 2, 3, 4});
+
+  // Written back with its mean_path, the spread goes beside it.
+  std::string out = tmp.file("back.h5");
+  vbq::write_model(out, r, false);
+  CHECK(has_link(out, "weights/W"));
+  CHECK(has_link(out, "weights/W_log_std"));
+  o.explicit_tensors = {{"W", "weights/W", "weights/W_log_std", vbq::Spread::log_std}};
+  vbq::Model back = vbq::read_model(out, o);
+  CHECK(back.tensors[0].mu == r.tensors[0].mu);
+  CHECK(back.tensors[0].sigma[3] == doctest::Approx(4.0).epsilon(1e-14));
+
+  SUBCASE("missing dataset names file, tensor and dataset") {
+    o.explicit_tensors = {{"W", "weights/W", "weights/nothere", vbq::Spread::std_dev}};
+    expect_error([&] { vbq::read_model(path, o); }, ErrorKind::format, {"explicit.h5", "'W'", "weights/nothere", "not found"});
+    o.explicit_tensors = {{"X", "no/such/group", "weights/W", vbq::Spread::std_dev}};
+    expect_error([&] { vbq::read_model(path, o); }, ErrorKind::format, {"explicit.h5", "no/such/group", "not found"});
+    o.explicit_tensors = {{"X", "weights", "weights/W", vbq::Spread::std_dev}};  // a group, not a dataset
+    expect_error([&] { vbq::read_model(path, o); }, ErrorKind::format, {"'weights'", "is a group"});
+  }
+}
+
+TEST_CASE("hdf5 validation errors name file, dataset and index") {
+  TempDir tmp;
+  std::string path = tmp.file("model.h5");
+  auto make = [&](auto&& fill) {
+    fs::remove(path);
+    Fixture f(path);
+    fill(f);
+  };
+  auto read = [&] { vbq::read_model(path); };
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+
+  SUBCASE("NaN mean in a matrix: flat index, row and col") {
+    make([&](Fixture& f) {
+      std::vector<double> mu(20 * 50, 0.5);
+      mu[12 * 50 + 34] = nan;
+      f.f64("word/mean", {20, 50}, mu);
+      f.f64("word/std", {20, 50}, std::vector<double>(1000, 1.0));
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "tensor 'word'", "mean[634] (row 12, col 34) is NaN", "word/mean"});
+  }
+  SUBCASE("infinite mean in a rank-3 tensor") {
+    make([&](Fixture& f) {
+      std::vector<float> mu(24, 0.5f);
+      mu[23] = -std::numeric_limits<float>::infinity();
+      f.f32("t/mean", {2, 3, 4}, mu);
+      f.f32("t/log_std", {2, 3, 4}, std::vector<float>(24, 0.0f));
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'t'", "mean[23] (at [1, 2, 3]) is infinite"});
+  }
+  SUBCASE("shape mismatch shows both shapes") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2, 3}, std::vector<double>(6, 1));
+      f.f64("w/std", {3, 2}, std::vector<double>(6, 1));
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w'", "[2, 3]", "[3, 2]", "w/std"});
+  }
+  SUBCASE("std <= 0") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {4}, {1, 2, 3, 4});
+      f.f64("w/std", {4}, {1, 1, 0, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w'", "std[2] = 0", "w/std"});
+  }
+  SUBCASE("std not finite") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {4}, {1, 2, 3, 4});
+      f.f64("w/std", {4}, {1, inf, 1, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "std[1] = inf", "not finite"});
+  }
+  SUBCASE("var <= 0") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2, 2}, {1, 2, 3, 4});
+      f.f64("w/var", {2, 2}, {1, 1, 1, -2});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "var[3] (row 1, col 1) = -2", "w/var"});
+  }
+  SUBCASE("var NaN") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.f64("w/var", {2}, {nan, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "var[0]", "not finite"});
+  }
+  SUBCASE("log_std not finite, or so small that std underflows to 0") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {3}, {1, 2, 3});
+      f.f64("w/log_std", {3}, {0, 0, -inf});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "log_std[2] = -inf", "w/log_std"});
+    make([&](Fixture& f) {
+      f.f64("w/mean", {3}, {1, 2, 3});
+      f.f64("w/log_std", {3}, {0, -800, 0});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "log_std[1] = -800"});
+  }
+  SUBCASE("empty tensor") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {0, 5}, {});
+      f.f64("w/std", {0, 5}, {});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "w/mean", "empty", "[0, 5]"});
+  }
+  SUBCASE("integer mean") {
+    make([&](Fixture& f) {
+      f.i32("w/mean", {2}, {1, 2});
+      f.f64("w/std", {2}, {1, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w/mean'", "integer"});
+  }
+  SUBCASE("string spread") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.vlen_strings("w/std", {"a", "b"});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w/std'", "string"});
+  }
+  SUBCASE("compound mean") {
+    make([&](Fixture& f) {
+      f.compound("w/mean", 2);
+      f.f64("w/std", {2}, {1, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w/mean'", "compound"});
+  }
+  SUBCASE("mean with two spreads is ambiguous") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.f64("w/std", {2}, {1, 1});
+      f.f64("w/var", {2}, {1, 1});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'w'", "ambiguous", "w/std", "w/var"});
+  }
+  SUBCASE("no detectable tensor says which conventions were tried") {
+    make([&](Fixture& f) {
+      f.f64("weights", {2}, {1, 2});
+      f.f64("g/mean", {2}, {1, 2});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "no tensor", "default", "paper", "'g'"});
+  }
+  SUBCASE("integer vocab is rejected; counts of any integer type are accepted") {
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.f64("w/std", {2}, {1, 1});
+      f.i32("vocab", {2}, {1, 2});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'vocab'", "integer"});
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.f64("w/std", {2}, {1, 1});
+      f.fixed_strings("vocab", {"the", "quick"}, 8);
+      f.i32("counts", {2}, {5, 7});
+      f.attr("epochs", H5T_NATIVE_INT32, int32_t(-3));
+      f.attr("lr", H5T_NATIVE_DOUBLE, 0.025);
+    });
+    vbq::Model m = vbq::read_model(path);
+    CHECK(m.vocab == std::vector<std::string>{"the", "quick"});
+    CHECK(m.counts == std::vector<uint64_t>{5, 7});
+    CHECK(m.attributes.at("epochs") == "-3");
+    CHECK(m.attributes.at("lr") == "0.025");
+    make([&](Fixture& f) {
+      f.f64("w/mean", {2}, {1, 2});
+      f.f64("w/std", {2}, {1, 1});
+      f.i32("counts", {2}, {5, -7});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "counts[1] = -7"});
+  }
+}
+
+TEST_CASE("hdf5 unreadable and non-HDF5 files") {
+  TempDir tmp;
+  expect_error([&] { vbq::read_model(tmp.file("missing.h5")); }, ErrorKind::io, {"missing.h5"});
+  expect_error([&] { vbq::read_model(tmp.dir.string()); }, ErrorKind::io, {"directory"});
+  std::string text = tmp.file("notes.h5");
+  std::ofstream(text) << "this is not an HDF5 file\n";
+  expect_error([&] { vbq::read_model(text); }, ErrorKind::format, {"notes.h5", "not an HDF5 file"});
+  std::string empty = tmp.file("empty.h5");
+  std::ofstream{empty};
+  expect_error([&] { vbq::read_model(empty); }, ErrorKind::format, {"empty.h5"});
+
+  // A real HDF5 file cut short: the signature is there, the rest is not.
+  std::string whole = tmp.file("whole.h5"), cut = tmp.file("cut.h5");
+  vbq::Model m;
+  m.tensors.push_back(make_tensor("w", {1000}, false, 11));
+  vbq::write_model(whole, m, false);
+  fs::copy_file(whole, cut);
+  fs::resize_file(cut, fs::file_size(whole) / 2);
+  expect_error([&] { vbq::read_model(cut); }, ErrorKind::format, {"cut.h5"});
+}
+
+TEST_CASE("hdf5 write_model refuses to overwrite without force, atomically") {
+  TempDir tmp;
+  std::string path = tmp.file("out.h5");
+  std::ofstream(path) << "precious";
+  vbq::Model m;
+  m.tensors.push_back(make_tensor("w", {3}, true, 9));
+  expect_error([&] { vbq::write_model(path, m, false); }, ErrorKind::argument, {"out.h5", "exists"});
+  std::ifstream in(path);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(content == "precious");
+  CHECK(tmp.entries() == 1);
+
+  vbq::write_model(path, m, true);
+  CHECK(tmp.entries() == 1);
+  CHECK(vbq::read_model(path).tensors.at(0).mu[1] == double(float(m.tensors[0].mu[1])));
+
+  SUBCASE("invalid models are refused before anything is written") {
+    std::string other = tmp.file("bad.h5");
+    vbq::Model bad = m;
+    bad.tensors[0].sigma[2] = 0;
+    expect_error([&] { vbq::write_model(other, bad, false); }, ErrorKind::argument, {"bad.h5", "'w'", "std[2]"});
+    bad = m;
+    bad.tensors[0].shape = {4};
+    expect_error([&] { vbq::write_model(other, bad, false); }, ErrorKind::argument, {"'w'", "[4]"});
+    bad = m;
+    bad.tensors[0].mu[0] = 1e300;  // does not fit float32
+    expect_error([&] { vbq::write_model(other, bad, false); }, ErrorKind::argument, {"'w'", "mean[0]", "float32"});
+    CHECK_FALSE(fs::exists(other));
+    CHECK(tmp.entries() == 1);
+  }
+}
+
+TEST_CASE("hdf5 large float32 tensor is read whole and widened exactly") {
+  TempDir tmp;
+  std::string path = tmp.file("big.h5");
+  vbq::Model m;
+  vbq::Tensor t;
+  t.name = "big";
+  t.shape = {1000, 1000};
+  t.mu.resize(1000000);
+  t.sigma.resize(t.mu.size());
+  for (size_t i = 0; i < t.mu.size(); ++i) {
+    t.mu[i] = double(float(std::sin(double(i)) * 3));
+    t.sigma[i] = 0.01 + double(i % 97) / 100;
+  }
+  m.tensors.push_back(t);
+  vbq::write_model(path, m, false);
+  vbq::Model r = vbq::read_model(path);
+  REQUIRE(r.tensors.size() == 1);
+  CHECK(r.tensors[0].mu == t.mu);  // float32 values come back bit-exact
+  bool sigma_close = true;
+  for (size_t i = 0; i < t.sigma.size(); ++i)
+    sigma_close = sigma_close && std::fabs(r.tensors[0].sigma[i] / t.sigma[i] - 1) < 1e-6;
+  CHECK(sigma_close);
+}
