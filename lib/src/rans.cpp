@@ -78,34 +78,34 @@ void fill_cumulative(FrequencyTable& t) {
 // f = 1 has l = 0 and would need a right shift of -1; instead it uses
 // m = 2^64 - 1 (quotient x - 1 for x >= 1) and folds the missing (M - 1) into
 // the bias: x + (x - 1)(M - 1) + c + M - 1 = x * M + c.
+// 16 bytes so that big alphabets stay cache friendly; x_max, M - f and the
+// shift l - 1 (0 for f = 1) are recomputed from freq, which is cheap.
 struct EncSymbol {
-  uint64_t x_max = 0;  // 0 marks an uncodable symbol (freq 0)
   uint64_t rcp = 0;
+  uint32_t freq = 0;  // 0 marks an uncodable symbol
   uint32_t bias = 0;
-  uint32_t cmpl_freq = 0;  // M - f
-  uint32_t rcp_shift = 0;  // applied to the high 64 bits of x * rcp
 };
 
 EncSymbol make_enc_symbol(uint32_t f, uint32_t c, uint32_t precision_bits) {
   EncSymbol e;
   if (f == 0) return e;
   const uint64_t M = uint64_t(1) << precision_bits;
-  e.x_max = ((kRansLower >> precision_bits) << 32) * f;
-  e.cmpl_freq = uint32_t(M - f);
+  e.freq = f;
   if (f == 1) {
     e.rcp = ~uint64_t(0);
-    e.rcp_shift = 0;
     e.bias = uint32_t(c + M - 1);
   } else {
     const uint32_t l = uint32_t(std::bit_width(f - 1));  // ceil(log2 f), >= 1
     // m = ceil(2^(63+l) / f) fits in 64 bits because f > 2^(l-1).
     const unsigned __int128 num = static_cast<unsigned __int128>(1) << (63 + l);
     e.rcp = uint64_t((num + f - 1) / f);
-    e.rcp_shift = l - 1;
     e.bias = c;
   }
   return e;
 }
+
+// l - 1 for f >= 2, 0 for f = 1.
+inline uint32_t rcp_shift(uint32_t f) { return uint32_t(std::bit_width((f - 1) | 1u)) - 1; }
 
 inline uint64_t mulhi64(uint64_t a, uint64_t b) {
   return uint64_t((static_cast<unsigned __int128>(a) * b) >> 64);
@@ -134,11 +134,13 @@ struct DecSymbol {
 // Full slot -> symbol table up to this many slots; beyond it, a bucketed
 // binary search (the table would not fit in cache and costs more to build).
 constexpr uint32_t kMaxSlotTableBits = 20;
-constexpr uint32_t kBucketBits = 16;
+// Buckets: a few per symbol, so that most searches end at once.
+constexpr uint32_t kMinBucketBits = 12;
+constexpr uint32_t kMaxBucketBits = 18;
 
 class Decoder {
  public:
-  Decoder(const FrequencyTable& t, size_t n_symbols) : prec_(t.precision_bits), cum_(t.cumulative) {
+  Decoder(const FrequencyTable& t, size_t n_symbols) : prec_(t.precision_bits) {
     syms_.resize(t.size());
     for (size_t s = 0; s < t.size(); ++s) syms_[s] = {t.freq[s], t.cumulative[s]};
     const uint64_t M = uint64_t(1) << prec_;
@@ -151,7 +153,8 @@ class Decoder {
     } else {
       // bucket b covers slots [b << shift, (b + 1) << shift); lo_[b] is the symbol
       // holding its first slot, so the symbol of any slot in b is in [lo_[b], lo_[b+1]].
-      shift_ = prec_ - std::min(prec_, kBucketBits);
+      const uint32_t want = uint32_t(std::bit_width(t.size())) + 2;
+      shift_ = prec_ - std::min(prec_, std::clamp(want, kMinBucketBits, kMaxBucketBits));
       const size_t n_buckets = size_t(1) << (prec_ - shift_);
       lo_.resize(n_buckets + 1);
       uint32_t s = 0;
@@ -171,7 +174,7 @@ class Decoder {
     uint32_t lo = lo_[b], hi = lo_[b + 1];  // answer: largest s in [lo, hi] with cum[s] <= slot
     while (lo < hi) {
       const uint32_t mid = lo + (hi - lo + 1) / 2;
-      if (cum_[mid] <= slot) lo = mid;
+      if (syms_[mid].start <= slot) lo = mid;
       else hi = mid - 1;
     }
     return lo;
@@ -184,7 +187,6 @@ class Decoder {
 
  private:
   uint32_t prec_;
-  const std::vector<uint32_t>& cum_;
   std::vector<DecSymbol> syms_;
   bool use_table_ = false;
   std::vector<uint32_t> slot_;
@@ -344,20 +346,42 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
   uint64_t x[kRansStreams];
   for (auto& xi : x) xi = kRansLower;
 
-  for (size_t i = n; i-- > 0;) {
-    uint64_t& xs = x[i % kRansStreams];
-    const uint32_t s = symbols[i];
-    if (s >= enc.size() || enc[s].x_max == 0) [[unlikely]]
-      throw_bad_symbol(symbols, table);
+  const uint64_t M = uint64_t(1) << prec;
+  const uint32_t x_max_shift = 63 - prec;  // x_max = ((L >> prec) << 32) * f = f << (63 - prec)
+  // C(s, x) with renormalisation first; returns false for an uncodable symbol.
+  auto put = [&](uint64_t& xs, uint32_t s) {
+    if (s >= enc.size() || enc[s].freq == 0) [[unlikely]]
+      return false;
     const EncSymbol& e = enc[s];
-    if (xs >= e.x_max) {
+    if (xs >= uint64_t(e.freq) << x_max_shift) {
       p -= 4;
       store_le32(p, uint32_t(xs));
       xs >>= 32;
     }
-    const uint64_t q = mulhi64(xs, e.rcp) >> e.rcp_shift;
-    xs += e.bias + q * e.cmpl_freq;
+    const uint64_t q = mulhi64(xs, e.rcp) >> rcp_shift(e.freq);
+    xs += e.bias + q * (M - e.freq);
+    return true;
+  };
+  // Reverse order: first the ragged tail, then whole groups of kRansStreams
+  // with the states in locals so that they stay in registers.
+  size_t i = n;
+  while (i % kRansStreams != 0) {
+    --i;
+    if (!put(x[i % kRansStreams], symbols[i])) throw_bad_symbol(symbols, table);
   }
+  static_assert(kRansStreams == 4);
+  uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+  while (i > 0) {
+    i -= 4;
+    // separate statements: the order of the word writes matters
+    bool ok = put(x3, symbols[i + 3]);
+    ok &= put(x2, symbols[i + 2]);
+    ok &= put(x1, symbols[i + 1]);
+    ok &= put(x0, symbols[i]);
+    if (!ok) [[unlikely]]
+      throw_bad_symbol(symbols, table);
+  }
+  x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
   p -= kStateBytes;
   for (int j = 0; j < kRansStreams; ++j) store_le64(p + 8 * j, x[j]);
   const size_t len = size_t(end - p);
