@@ -1,0 +1,345 @@
+#include "formats/container.hpp"
+
+#include <zlib.h>
+#include <zstd.h>
+
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "formats/atomic_file.hpp"
+#include "vbq/error.hpp"
+
+namespace vbq {
+
+namespace {
+
+constexpr unsigned char kMagic[4] = {0x89, 'V', 'B', 'Q'};
+constexpr uint16_t kFlagVocab = 1;
+constexpr size_t kHeaderBytes = 16;
+constexpr uint64_t kMaxElements = uint64_t(1) << 48;
+constexpr uint64_t kMaxBlockSymbols = uint64_t(1) << 24;
+constexpr uint64_t kMaxRank = 32;
+constexpr uint64_t kMaxPriorParameters = 64;
+
+uint32_t crc32_of(const void* data, size_t size) {
+  return uint32_t(::crc32(::crc32(0L, Z_NULL, 0), static_cast<const Bytef*>(data), uInt(size)));
+}
+
+// Little-endian writer.
+struct Writer {
+  std::string out;
+  void u8(uint8_t v) { out.push_back(char(v)); }
+  void fixed(uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
+  }
+  void f64(double v) { fixed(std::bit_cast<uint64_t>(v), 8); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) out.push_back(char((v & 0x7f) | 0x80)), v >>= 7;
+    out.push_back(char(v));
+  }
+  void str(std::string_view s) { varint(s.size()), out.append(s); }
+};
+
+// Bounds-checked little-endian reader; every error names the source and offset.
+struct Reader {
+  std::string_view data;
+  size_t pos = 0;
+  std::string source, where;
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(ErrorKind::corrupt, source + ": " + where + (where.empty() ? "" : ": ") + what + " at byte offset " +
+                                        std::to_string(pos));
+  }
+  size_t remaining() const { return data.size() - pos; }
+  void need(uint64_t n) const {
+    if (n > remaining()) fail("truncated (needs " + std::to_string(n) + " bytes, " + std::to_string(remaining()) +
+                              " left)");
+  }
+  uint64_t fixed(int bytes) {
+    need(bytes);
+    uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v |= uint64_t(uint8_t(data[pos + i])) << (8 * i);
+    pos += bytes;
+    return v;
+  }
+  uint8_t u8() { return uint8_t(fixed(1)); }
+  double f64() { return std::bit_cast<double>(fixed(8)); }
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      need(1);
+      uint8_t b = uint8_t(data[pos++]);
+      if (shift == 63 && b > 1) fail("varint overflows 64 bits");
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    fail("varint longer than 10 bytes");
+  }
+  // A count of items that each take at least `min_bytes` bytes: bounded by what is left.
+  uint64_t count(uint64_t min_bytes, const char* what) {
+    uint64_t n = varint();
+    if (min_bytes > 0 && n > remaining() / min_bytes)
+      fail(std::string(what) + " count " + std::to_string(n) + " exceeds the remaining bytes");
+    return n;
+  }
+  std::string_view bytes(uint64_t n) {
+    need(n);
+    std::string_view v = data.substr(pos, n);
+    pos += n;
+    return v;
+  }
+  std::string str(const char* what) { return std::string(bytes(count(1, what))); }
+};
+
+void write_table(Writer& w, const SymbolStream& s) {
+  w.varint(s.alphabet.size());
+  w.u8(uint8_t(s.table.precision_bits));
+  uint64_t prev = 0;
+  for (size_t i = 0; i < s.alphabet.size(); ++i) w.varint(s.alphabet[i] - (i ? prev : 0)), prev = s.alphabet[i];
+  for (uint32_t f : s.table.freq) w.varint(f);
+}
+
+void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes) {
+  w.str(t.name);
+  w.str(t.mean_path);
+  w.u8(t.float32 ? 1 : 2);
+  w.varint(t.shape.size());
+  for (uint64_t d : t.shape) w.varint(d);
+  w.u8(uint8_t(t.quantizer));
+  switch (t.quantizer) {
+    case QuantizerKind::vbq:
+      w.u8(uint8_t(t.prior_family));
+      w.varint(t.prior_parameters.size());
+      for (double p : t.prior_parameters) w.f64(p);
+      w.f64(t.lambda);
+      w.u8(t.max_rate_bits);
+      break;
+    case QuantizerKind::grid:
+    case QuantizerKind::codebook:
+      w.varint(t.values.size());
+      for (double v : t.values) w.f64(v);
+      break;
+  }
+  size_t table_start = w.out.size();
+  write_table(w, t.symbols);
+  *table_bytes = w.out.size() - table_start;
+  w.varint(t.symbols.count);
+  w.varint(t.symbols.block_symbols);
+  for (auto& b : t.symbols.blocks) w.varint(b.size());
+  for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// A section: u64 body length, body, u32 CRC-32 of the body.
+void write_section(Writer& w, const std::string& body) {
+  w.fixed(body.size(), 8);
+  w.out += body;
+  w.fixed(crc32_of(body.data(), body.size()), 4);
+}
+
+Reader read_section(Reader& r, const std::string& where) {
+  r.where = where;
+  uint64_t length = r.fixed(8);
+  std::string_view body = r.bytes(length);
+  uint32_t stored = uint32_t(r.fixed(4));
+  if (crc32_of(body.data(), body.size()) != stored) {
+    r.pos -= 4 + length;
+    r.fail("CRC-32 mismatch (the section is damaged)");
+  }
+  return Reader{body, 0, r.source, where};
+}
+
+EncodedTensor read_tensor_body(Reader& r) {
+  EncodedTensor t;
+  t.name = r.str("name");
+  r.where = "tensor '" + t.name + "'";
+  t.mean_path = r.str("path");
+  uint8_t dtype = r.u8();
+  if (dtype != 1 && dtype != 2) r.fail("unknown dtype " + std::to_string(dtype));
+  t.float32 = dtype == 1;
+  uint64_t rank = r.varint();
+  if (rank == 0 || rank > kMaxRank) r.fail("invalid rank " + std::to_string(rank));
+  uint64_t elements = 1;
+  for (uint64_t i = 0; i < rank; ++i) {
+    uint64_t d = r.varint();
+    if (d == 0 || d > kMaxElements || elements > kMaxElements / d) r.fail("invalid or too large shape");
+    elements *= d;
+    t.shape.push_back(d);
+  }
+  uint8_t q = r.u8();
+  if (q < 1 || q > 3) throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown quantizer " +
+                                                              std::to_string(q));
+  t.quantizer = QuantizerKind(q);
+  auto read_doubles = [&](uint64_t max_count) {
+    uint64_t n = r.count(8, "parameter");
+    if (n > max_count) r.fail("too many parameters");
+    std::vector<double> v(n);
+    for (auto& x : v) x = r.f64();
+    return v;
+  };
+  if (t.quantizer == QuantizerKind::vbq) {
+    t.prior_family = PriorFamily(r.u8());
+    t.prior_parameters = read_doubles(kMaxPriorParameters);
+    t.lambda = r.f64();
+    t.max_rate_bits = r.u8();
+  } else {
+    t.values = read_doubles(UINT64_MAX);
+  }
+  // Code-point table.
+  SymbolStream& s = t.symbols;
+  uint64_t n = r.count(2, "alphabet");
+  if (n == 0) r.fail("empty code-point table");
+  uint32_t precision = r.u8();
+  s.alphabet.resize(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    uint64_t delta = r.varint();
+    if (i > 0 && (delta == 0 || s.alphabet[i - 1] > UINT64_MAX - delta)) r.fail("code-point table not increasing");
+    s.alphabet[i] = (i ? s.alphabet[i - 1] : 0) + delta;
+  }
+  std::vector<uint32_t> freq(n);
+  for (auto& f : freq) {
+    uint64_t v = r.varint();
+    if (v > (uint64_t(1) << 31)) r.fail("frequency out of range");
+    f = uint32_t(v);
+  }
+  try {
+    s.table = FrequencyTable::from_frequencies(std::move(freq), precision);
+  } catch (const Error& e) {
+    r.fail(std::string("bad frequency table: ") + e.what());
+  }
+  s.count = r.varint();
+  if (s.count != elements) r.fail("symbol count " + std::to_string(s.count) + " differs from the shape's " +
+                                  std::to_string(elements));
+  s.block_symbols = r.varint();
+  if (s.block_symbols == 0 || s.block_symbols > kMaxBlockSymbols) r.fail("invalid block size");
+  uint64_t blocks = (s.count + s.block_symbols - 1) / s.block_symbols;
+  if (blocks > r.remaining()) r.fail("jump table larger than the section");
+  std::vector<uint64_t> sizes(blocks);
+  for (auto& b : sizes) b = r.varint();
+  s.blocks.resize(blocks);
+  for (uint64_t b = 0; b < blocks; ++b) {
+    std::string_view bytes = r.bytes(sizes[b]);
+    s.blocks[b].assign(bytes.begin(), bytes.end());
+  }
+  if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected bytes after the payload");
+  return t;
+}
+
+std::string write_vocab_body(const std::vector<std::string>& vocab) {
+  Writer words;
+  for (auto& w : vocab) words.str(w);
+  std::string packed(ZSTD_compressBound(words.out.size()), '\0');
+  size_t n = ZSTD_compress(packed.data(), packed.size(), words.out.data(), words.out.size(), 19);
+  if (ZSTD_isError(n)) throw Error(ErrorKind::io, std::string("zstd: ") + ZSTD_getErrorName(n));
+  packed.resize(n);
+  Writer w;
+  w.varint(vocab.size());
+  w.varint(words.out.size());
+  w.out += packed;
+  return std::move(w.out);
+}
+
+std::vector<std::string> read_vocab_body(Reader& r) {
+  uint64_t count = r.varint();
+  uint64_t raw = r.varint();
+  std::string_view packed = r.bytes(r.remaining());
+  unsigned long long frame = ZSTD_getFrameContentSize(packed.data(), packed.size());
+  // The raw size is bounded by the frame header and by zstd's maximum ratio.
+  if (frame == ZSTD_CONTENTSIZE_ERROR || frame != raw || raw > packed.size() * 1024 || count > raw)
+    r.fail("invalid vocabulary frame");
+  std::string words(raw, '\0');
+  size_t n = ZSTD_decompress(words.data(), words.size(), packed.data(), packed.size());
+  if (ZSTD_isError(n) || n != raw) r.fail("vocabulary does not decompress");
+  Reader wr{words, 0, r.source, "vocabulary"};
+  std::vector<std::string> vocab(count);
+  for (auto& w : vocab) w = wr.str("word");
+  if (wr.remaining()) wr.fail("trailing bytes");
+  return vocab;
+}
+
+}  // namespace
+
+bool looks_like_container(std::string_view b) { return b.size() >= 4 && std::memcmp(b.data(), kMagic, 4) == 0; }
+
+std::string serialize_container(const Container& c, ContainerLayout* layout) {
+  if (c.tensors.empty()) throw Error(ErrorKind::argument, "a container needs at least one tensor");
+  ContainerLayout lay;
+  Writer w;
+  w.out.append(reinterpret_cast<const char*>(kMagic), 4);
+  w.u8(kContainerMajor);
+  w.u8(kContainerMinor);
+  w.fixed(c.vocab.empty() ? 0 : kFlagVocab, 2);
+  w.fixed(c.tensors.size(), 4);
+  w.fixed(crc32_of(w.out.data(), w.out.size()), 4);
+  lay.header_bytes = w.out.size();
+  for (auto& t : c.tensors) {
+    Writer body;
+    uint64_t table_bytes = 0;
+    write_tensor_body(body, t, &table_bytes);
+    size_t before = w.out.size();
+    write_section(w, body.out);
+    lay.tensor_bytes.push_back(w.out.size() - before);
+    lay.table_bytes.push_back(table_bytes);
+  }
+  if (!c.vocab.empty()) {
+    size_t before = w.out.size();
+    write_section(w, write_vocab_body(c.vocab));
+    lay.vocab_bytes = w.out.size() - before;
+  }
+  lay.total_bytes = w.out.size();
+  if (layout) *layout = lay;
+  return std::move(w.out);
+}
+
+Container parse_container(std::string_view bytes, const std::string& source, ContainerLayout* layout) {
+  Reader r{bytes, 0, source, "header"};
+  if (!looks_like_container(bytes))
+    throw Error(ErrorKind::format, source + ": not a .vbq container (bad magic number)");
+  r.need(kHeaderBytes);
+  r.pos = 4;
+  uint8_t major = r.u8(), minor = r.u8();
+  if (major != kContainerMajor)
+    throw Error(ErrorKind::unsupported, source + ": container version " + std::to_string(major) + "." +
+                                            std::to_string(minor) + " is not supported (this vbq reads " +
+                                            std::to_string(kContainerMajor) + ".x)");
+  uint16_t flags = uint16_t(r.fixed(2));
+  uint32_t tensors = uint32_t(r.fixed(4));
+  uint32_t crc = uint32_t(r.fixed(4));
+  if (crc != crc32_of(bytes.data(), 12)) r.fail("header CRC-32 mismatch");
+  if (flags & ~kFlagVocab) r.fail("reserved flag bits set");
+  if (tensors == 0 || tensors > r.remaining() / 12) r.fail("invalid tensor count " + std::to_string(tensors));
+  ContainerLayout lay;
+  lay.header_bytes = kHeaderBytes;
+  Container c;
+  for (uint32_t i = 0; i < tensors; ++i) {
+    size_t before = r.pos;
+    Reader body = read_section(r, "tensor section " + std::to_string(i));
+    c.tensors.push_back(read_tensor_body(body));
+    lay.tensor_bytes.push_back(r.pos - before);
+  }
+  if (flags & kFlagVocab) {
+    size_t before = r.pos;
+    Reader body = read_section(r, "vocabulary section");
+    c.vocab = read_vocab_body(body);
+    lay.vocab_bytes = r.pos - before;
+  }
+  r.where = "end of file";
+  if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected trailing bytes");
+  lay.total_bytes = bytes.size();
+  if (layout) *layout = lay;
+  return c;
+}
+
+void write_container(const std::string& path, const Container& c, bool force, ContainerLayout* layout) {
+  AtomicOutput out(path, force);
+  std::string bytes = serialize_container(c, layout);
+  out.write_all(bytes.data(), bytes.size());
+  out.commit();
+}
+
+Container read_container(const std::string& path, ContainerLayout* layout) {
+  return parse_container(read_file_bytes(path), path, layout);
+}
+
+}  // namespace vbq

@@ -1,0 +1,45 @@
+// The .vbq container: byte layout in formats/SPEC.md (binding; version 1.0).
+//
+// A container holds one or more EncodedTensors and, optionally, the vocabulary.
+// Parsing checks every length against the bytes actually present before any
+// allocation, verifies the CRC-32 of each section, and rejects an unknown major
+// version. Errors name the file, the section/tensor and the byte offset.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vbq/codec.hpp"
+
+namespace vbq {
+
+inline constexpr uint8_t kContainerMajor = 1;
+inline constexpr uint8_t kContainerMinor = 0;
+
+struct Container {
+  std::vector<EncodedTensor> tensors;
+  std::vector<std::string> vocab;  // empty: no vocabulary section
+};
+
+// Per-section sizes of a serialized container, in bytes.
+struct ContainerLayout {
+  uint64_t header_bytes = 0, vocab_bytes = 0, total_bytes = 0;
+  std::vector<uint64_t> tensor_bytes;  // whole tensor section, table and jump table included
+  std::vector<uint64_t> table_bytes;   // the code-point table alone
+};
+
+std::string serialize_container(const Container& container, ContainerLayout* layout = nullptr);
+
+// `source` names the file in error messages.
+Container parse_container(std::string_view bytes, const std::string& source, ContainerLayout* layout = nullptr);
+
+// True if the bytes start with the container's magic number.
+bool looks_like_container(std::string_view first_bytes);
+
+// File helpers: atomic write (refuses an existing file unless force), whole-file read.
+void write_container(const std::string& path, const Container& container, bool force,
+                     ContainerLayout* layout = nullptr);
+Container read_container(const std::string& path, ContainerLayout* layout = nullptr);
+
+}  // namespace vbq

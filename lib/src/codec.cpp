@@ -1,0 +1,136 @@
+#include "vbq/codec.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "vbq/error.hpp"
+#include "vbq/quantizer.hpp"
+
+namespace vbq {
+
+static int resolve_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
+
+static uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
+static int64_t unzigzag(uint64_t u) { return int64_t(u >> 1) ^ -int64_t(u & 1); }
+
+uint64_t EncodedTensor::element_count() const {
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  return n;
+}
+
+EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings) {
+  GaussianPrior prior = fit_gaussian_prior(mu, settings.fit_prior_mean);
+  return encode_vbq(prior, mu, sigma, settings);
+}
+
+EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
+                         const VbqSettings& settings) {
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::vbq;
+  t.prior_family = prior.family();
+  t.prior_parameters = prior.parameters();
+  t.lambda = settings.lambda;
+  t.max_rate_bits = uint8_t(settings.max_rate_bits);
+  t.shape = {mu.size()};
+  std::vector<CodeKey> keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
+  t.symbols = encode_symbols(keys, settings.threads);
+  return t;
+}
+
+std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out) {
+  if (q_max < 1) throw Error(ErrorKind::argument, "grid q_max must be >= 1");
+  double max_abs = 0;
+  for (double x : mu) max_abs = std::max(max_abs, std::fabs(x));
+  double scale = max_abs > 0 ? (q_max + 0.5) / max_abs : 1.0;
+  std::vector<int32_t> q(mu.size());
+  for (size_t i = 0; i < mu.size(); ++i)
+    q[i] = int32_t(std::nearbyint(std::clamp(scale * mu[i], -double(q_max), double(q_max))));
+  if (scale_out) *scale_out = scale;
+  return q;
+}
+
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads) {
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::grid;
+  t.shape = {mu.size()};
+  double scale = 0;
+  std::vector<int32_t> q = grid_values(mu, q_max, &scale);
+  t.values = {scale};
+  std::vector<uint64_t> symbols(q.size());
+  for (size_t i = 0; i < q.size(); ++i) symbols[i] = zigzag(q[i]);
+  t.symbols = encode_symbols(symbols, threads);
+  return t;
+}
+
+EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads) {
+  if (centroids.empty() || !std::is_sorted(centroids.begin(), centroids.end()))
+    throw Error(ErrorKind::argument, "codebook centroids must be nonempty and sorted");
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::codebook;
+  t.shape = {mu.size()};
+  std::vector<uint64_t> symbols(mu.size());
+  const int64_t n = int64_t(mu.size());
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < n; ++i) {
+    size_t j = std::lower_bound(centroids.begin(), centroids.end(), mu[i]) - centroids.begin();
+    if (j == centroids.size() || (j > 0 && mu[i] - centroids[j - 1] <= centroids[j] - mu[i])) --j;
+    symbols[i] = j;
+  }
+  t.values = std::move(centroids);
+  t.symbols = encode_symbols(symbols, threads);
+  return t;
+}
+
+std::vector<double> alphabet_values(const EncodedTensor& t) {
+  const auto& alphabet = t.symbols.alphabet;
+  std::vector<double> values(alphabet.size());
+  switch (t.quantizer) {
+    case QuantizerKind::vbq: {
+      std::unique_ptr<Prior> prior = make_prior(t.prior_family, t.prior_parameters);
+      for (size_t i = 0; i < alphabet.size(); ++i) {
+        uint64_t key = alphabet[i];
+        if (key < 2 || rate_bits(key) > kMaxRateBits || (key & 1) == 0)
+          throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': invalid code point " + std::to_string(key) +
+                                              " at table index " + std::to_string(i));
+        values[i] = reconstruct(*prior, key);
+      }
+      return values;
+    }
+    case QuantizerKind::grid: {
+      if (t.values.size() != 1 || !(t.values[0] > 0) || !std::isfinite(t.values[0]))
+        throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': invalid grid scale");
+      for (size_t i = 0; i < alphabet.size(); ++i) values[i] = double(unzigzag(alphabet[i])) / t.values[0];
+      return values;
+    }
+    case QuantizerKind::codebook: {
+      for (size_t i = 0; i < alphabet.size(); ++i) {
+        if (alphabet[i] >= t.values.size())
+          throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': codebook index " + std::to_string(alphabet[i]) +
+                                              " out of range at table index " + std::to_string(i));
+        values[i] = t.values[alphabet[i]];
+      }
+      return values;
+    }
+  }
+  throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': unknown quantizer");
+}
+
+std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
+  if (t.symbols.count != t.element_count())
+    throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': symbol count " + std::to_string(t.symbols.count) +
+                                        " differs from the shape's " + std::to_string(t.element_count()));
+  std::vector<double> values = alphabet_values(t);
+  std::vector<uint32_t> indices(t.symbols.count);
+  decode_symbol_indices(t.symbols, indices, threads);
+  std::vector<double> out(indices.size());
+  const int64_t n = int64_t(indices.size());
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < n; ++i) out[i] = values[indices[i]];
+  return out;
+}
+
+}  // namespace vbq

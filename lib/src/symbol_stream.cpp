@@ -1,0 +1,90 @@
+#include "vbq/symbol_stream.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "vbq/error.hpp"
+
+namespace vbq {
+
+static int resolve_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
+
+uint64_t SymbolStream::payload_bytes() const {
+  uint64_t total = 0;
+  for (auto& b : blocks) total += b.size();
+  return total;
+}
+
+// Sorted distinct symbols and their counts.
+static void histogram(std::span<const uint64_t> symbols, std::vector<uint64_t>& alphabet,
+                      std::vector<uint64_t>& counts) {
+  std::vector<uint64_t> sorted(symbols.begin(), symbols.end());
+  std::sort(sorted.begin(), sorted.end());
+  alphabet.clear();
+  counts.clear();
+  for (size_t i = 0; i < sorted.size();) {
+    size_t j = i;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    alphabet.push_back(sorted[i]);
+    counts.push_back(j - i);
+    i = j;
+  }
+}
+
+SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint64_t block_symbols) {
+  if (symbols.empty()) throw Error(ErrorKind::argument, "cannot entropy-code an empty message");
+  if (block_symbols == 0) throw Error(ErrorKind::argument, "block size must be > 0");
+  SymbolStream s;
+  std::vector<uint64_t> counts;
+  histogram(symbols, s.alphabet, counts);
+  s.table = FrequencyTable::from_counts(counts, default_precision_bits(s.alphabet.size()));
+  s.count = symbols.size();
+  s.block_symbols = block_symbols;
+
+  std::vector<uint32_t> indices(symbols.size());
+  const int64_t n = int64_t(symbols.size());
+#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < n; ++i)
+    indices[i] = uint32_t(std::lower_bound(s.alphabet.begin(), s.alphabet.end(), symbols[i]) - s.alphabet.begin());
+
+  const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
+  s.blocks.resize(nblocks);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
+  for (int64_t b = 0; b < nblocks; ++b) {
+    size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
+    s.blocks[b] = rans_encode(std::span(indices).subspan(begin, end - begin), s.table);
+  }
+  return s;
+}
+
+void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, int threads) {
+  if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
+  const int64_t nblocks = int64_t(s.blocks.size());
+  if (s.block_symbols == 0 || uint64_t(nblocks) != (s.count + s.block_symbols - 1) / s.block_symbols)
+    throw Error(ErrorKind::corrupt, "block count does not match symbol count");
+  std::string first_error;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
+  for (int64_t b = 0; b < nblocks; ++b) {
+    size_t begin = size_t(b) * s.block_symbols, end = std::min<size_t>(begin + s.block_symbols, s.count);
+    try {
+      rans_decode(s.blocks[b], s.table, out.subspan(begin, end - begin));
+    } catch (const Error& e) {
+#pragma omp critical
+      if (first_error.empty()) first_error = "block " + std::to_string(b) + ": " + e.what();
+    }
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::corrupt, first_error);
+}
+
+double empirical_entropy_bits(std::span<const uint64_t> symbols) {
+  std::vector<uint64_t> alphabet, counts;
+  histogram(symbols, alphabet, counts);
+  double n = double(symbols.size()), bits = 0;
+  for (uint64_t c : counts) bits -= double(c) * std::log2(double(c) / n);
+  return bits;
+}
+
+}  // namespace vbq

@@ -1,0 +1,76 @@
+// The tensor codec: a posterior (mu, sigma) in, an entropy-coded tensor out, and
+// back to reconstructed means. Pure in-memory; the byte layout of a file lives in
+// formats/container.
+//
+// Three quantizers share the entropy stage (SymbolStream):
+//  - vbq:      symbols are code points (CodeKey) chosen by Algorithm 1; a symbol
+//              reconstructs to F^{-1}(xi) under the stored prior.
+//  - grid:     uniform quantization, the paper's baseline: symbol = zigzag(q),
+//              reconstruction q / scale.
+//  - codebook: symbol = index into stored centroids (k-means baseline).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vbq/prior.hpp"
+#include "vbq/symbol_stream.hpp"
+
+namespace vbq {
+
+enum class QuantizerKind : uint8_t { vbq = 1, grid = 2, codebook = 3 };
+
+struct EncodedTensor {
+  std::string name;             // tensor name
+  std::string mean_path;        // where the mean came from (restored there)
+  std::vector<uint64_t> shape;  // row-major
+  bool float32 = true;          // dtype to restore
+  QuantizerKind quantizer = QuantizerKind::vbq;
+
+  // vbq
+  PriorFamily prior_family = PriorFamily::gaussian;
+  std::vector<double> prior_parameters;
+  double lambda = 0;
+  uint8_t max_rate_bits = 0;
+  // grid: {scale}; codebook: centroids
+  std::vector<double> values;
+
+  SymbolStream symbols;
+
+  uint64_t element_count() const;
+};
+
+struct VbqSettings {
+  double lambda = 1.0;
+  bool fit_prior_mean = false;  // N(m, s^2) instead of the paper's N(0, mean mu^2)
+  int max_rate_bits = 62;
+  int threads = 0;
+};
+
+// Fits the empirical prior to mu, runs Algorithm 1, entropy-codes the code points.
+// Requires mu.size() == sigma.size() == prod(shape) > 0, sigma > 0.
+EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings);
+
+// The same with a given prior.
+EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
+                         const VbqSettings& settings);
+
+// Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
+// q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0);
+std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out = nullptr);
+
+// Codebook (k-means baseline): symbol i reconstructs to centroids[i]; each mu goes
+// to its nearest centroid. Requires sorted, finite, nonempty centroids.
+EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads = 0);
+
+// Reconstructed value of every alphabet symbol. Throws ErrorKind::corrupt on
+// invalid parameters or symbols.
+std::vector<double> alphabet_values(const EncodedTensor& tensor);
+
+// Decodes all symbols and reconstructs the means (element_count() values).
+std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
+
+}  // namespace vbq

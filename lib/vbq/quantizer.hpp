@@ -1,0 +1,70 @@
+// Variational Bayesian Quantization: Algorithm 1 of the paper (Sec. 3.3).
+//
+// For each coordinate with posterior N(mu, sigma^2) and prior CDF F, pick the
+// code point xi = (0.b1...bR)_2 minimising Eq. 9:
+//     l_lambda(xi) = (F^{-1}(xi) - mu)^2 + 2 lambda sigma^2 R(xi),
+// where R(xi) is the number of binary digits of xi (its shortest form, bR = 1).
+//
+// A code point is held as a CodeKey: the bit string "1 b1 ... bR" read as an
+// integer, i.e. key = 2^R + 2^R xi. So xi = 1/2 is key 3 (0b11), 1/4 is 0b101,
+// 3/4 is 0b111. Keys are unique, R(xi) = floor(log2 key), and the decoder needs
+// only integers to tell code points apart.
+//
+// Algorithm 1 runs in tail coordinates: for mu above the prior median it works on
+// 1 - xi (the dyadic grid is symmetric), so code points near xi = 1 keep the same
+// relative precision as those near 0. Termination (paper's rule, multiplied by
+// 2 sigma^2): stop after rate r once l* < 2 lambda sigma^2 (r + 1), because every
+// longer code point costs at least that much. r is capped at kMaxRateBits.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "vbq/prior.hpp"
+
+namespace vbq {
+
+using CodeKey = uint64_t;
+
+// Longest code point considered: xi resolves down to 2^-62 (a Gaussian prior's
+// +-8.2 std). Means farther out in the tails are clipped to the outermost code point.
+inline constexpr int kMaxRateBits = 62;
+
+// R(xi) of a key: its number of binary digits.
+inline int rate_bits(CodeKey key) { return 63 - __builtin_clzll(key); }
+
+// The shortest key of xi = numerator / 2^r (0 < numerator < 2^r).
+CodeKey code_key(uint64_t numerator, int r);
+
+// F^{-1}(xi) for the code point `key`, evaluated on the tail side (no 1 - xi
+// rounding). Requires 2 <= key < 2^(kMaxRateBits+1) with a nonzero fractional part.
+double reconstruct(const Prior& prior, CodeKey key);
+
+// Precomputed F^{-1} at every dyadic point of rate <= kTableRateBits, so that
+// Algorithm 1's short candidates cost a table lookup (the paper's hot path).
+class CodePointTable {
+ public:
+  static constexpr int kTableRateBits = 16;
+  explicit CodePointTable(const Prior& prior);
+  const Prior& prior() const { return prior_; }
+  // F^{-1}(k / 2^r) for the tail coordinate k / 2^r <= 1/2 on the given side
+  // (upper: xi = 1 - k / 2^r). Requires 0 < k <= 2^(r-1).
+  double tail_quantile(uint64_t k, int r, bool upper) const;
+  double reconstruct(CodeKey key) const;
+
+ private:
+  const Prior& prior_;
+  std::vector<double> lower_, upper_;  // index j: F^{-1}(j / 2^16), F^{-1}(1 - j / 2^16)
+};
+
+// Algorithm 1 for one coordinate. Requires sigma > 0, lambda > 0, finite mu.
+CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda,
+                     int max_rate_bits = kMaxRateBits);
+
+// Algorithm 1 for every coordinate, on `threads` threads (0 = all cores). The result
+// does not depend on the thread count. Throws ErrorKind::argument if lambda <= 0 or
+// the sizes differ.
+std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
+                              double lambda, int threads = 0, int max_rate_bits = kMaxRateBits);
+
+}  // namespace vbq

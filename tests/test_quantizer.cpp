@@ -1,0 +1,129 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "vbq/error.hpp"
+#include "vbq/quantizer.hpp"
+
+using namespace vbq;
+
+// Eq. 9 evaluated directly for a code point.
+static double loss(const Prior& p, CodeKey key, double mu, double sigma, double lambda) {
+  double d = reconstruct(p, key) - mu;
+  return d * d + 2 * lambda * sigma * sigma * rate_bits(key);
+}
+
+// Exhaustive minimiser of Eq. 9 over all code points with R <= max_r.
+static CodeKey brute_force(const Prior& p, double mu, double sigma, double lambda, int max_r) {
+  CodeKey best = 0;
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (int r = 1; r <= max_r; ++r)
+    for (uint64_t n = 1; n < (uint64_t(1) << r); n += 2) {
+      CodeKey key = (uint64_t(1) << r) | n;
+      double l = loss(p, key, mu, sigma, lambda);
+      if (l < best_loss) best_loss = l, best = key;
+    }
+  return best;
+}
+
+TEST_CASE("quantizer: code keys encode (0.b1...bR)_2") {
+  CHECK(code_key(1, 1) == 3);      // 1/2 = 0.1
+  CHECK(code_key(2, 2) == 3);      // 2/4 reduces to 1/2
+  CHECK(code_key(1, 2) == 0b101);  // 1/4 = 0.01
+  CHECK(code_key(3, 2) == 0b111);  // 3/4 = 0.11
+  CHECK(code_key(6, 3) == 0b111);
+  CHECK(rate_bits(0b111) == 2);
+  GaussianPrior p(0, 1);
+  CHECK(reconstruct(p, 3) == 0.0);
+  CHECK(reconstruct(p, 0b111) == doctest::Approx(0.6744897501960817).epsilon(1e-15));
+  CHECK(reconstruct(p, 0b101) == doctest::Approx(-0.6744897501960817).epsilon(1e-15));
+}
+
+TEST_CASE("quantizer: Algorithm 1 equals brute-force minimisation of Eq. 9") {
+  GaussianPrior prior(0.1, 0.7);
+  CodePointTable table(prior);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> z(0.1, 0.7);
+  std::uniform_real_distribution<double> log_sigma(std::log(0.01), std::log(2.0));
+  const double lambdas[] = {0.05, 0.3, 1, 5, 40, 1e3};
+  int checked = 0;
+  for (double lambda : lambdas)
+    for (int i = 0; i < 60; ++i) {
+      double mu = z(rng), sigma = std::exp(log_sigma(rng));
+      CodeKey fast = quantize_one(table, mu, sigma, lambda);
+      CAPTURE(mu);
+      CAPTURE(sigma);
+      CAPTURE(lambda);
+      REQUIRE(rate_bits(fast) <= 14);  // the brute force below covers the answer
+      CodeKey slow = brute_force(prior, mu, sigma, lambda, 15);
+      // Equal keys, or (for exact ties) equal losses.
+      if (fast != slow) CHECK(loss(prior, fast, mu, sigma, lambda) == doctest::Approx(loss(prior, slow, mu, sigma, lambda)).epsilon(1e-13));
+      else CHECK(fast == slow);
+      ++checked;
+    }
+  CHECK(checked == 360);
+}
+
+TEST_CASE("quantizer: lambda -> infinity gives the prior median xi = 1/2") {
+  GaussianPrior prior(0.2, 1.0);
+  CodePointTable table(prior);
+  for (double mu : {-3.0, -0.5, 0.2, 0.9, 4.0}) CHECK(quantize_one(table, mu, 0.1, 1e12) == 3);
+}
+
+TEST_CASE("quantizer: a posterior as wide as the prior costs about one bit") {
+  GaussianPrior prior(0.0, 1.0);
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> z(0.0, 1.0);
+  std::vector<double> mu(20000), sigma(20000, 1.0);
+  for (auto& m : mu) m = z(rng);
+  for (double lambda : {0.5, 1.0, 2.0}) {
+    std::vector<CodeKey> keys = quantize(prior, mu, sigma, lambda);
+    double bits = 0;
+    for (CodeKey k : keys) bits += rate_bits(k);
+    CAPTURE(lambda);
+    CHECK(bits / keys.size() < 1.6);
+  }
+}
+
+TEST_CASE("quantizer: smaller sigma buys precision; the error stays within ~sigma") {
+  GaussianPrior prior(0.0, 1.0);
+  CodePointTable table(prior);
+  for (double sigma : {1e-1, 1e-3, 1e-6}) {
+    CodeKey k = quantize_one(table, 0.123456, sigma, 1.0);
+    CAPTURE(sigma);
+    CHECK(std::fabs(reconstruct(prior, k) - 0.123456) < 3 * sigma);
+  }
+}
+
+TEST_CASE("quantizer: extreme tails and mirrored means") {
+  GaussianPrior prior(0.0, 1.0);
+  CodePointTable table(prior);
+  // Far tails keep relative precision on both sides, mirrored exactly.
+  for (double mu : {5.0, 7.5, 8.0}) {
+    CodeKey hi = quantize_one(table, mu, 1e-4, 1.0), lo = quantize_one(table, -mu, 1e-4, 1.0);
+    CHECK(reconstruct(prior, hi) == doctest::Approx(mu).epsilon(1e-3));
+    CHECK(reconstruct(prior, lo) == -reconstruct(prior, hi));
+    CHECK(rate_bits(hi) == rate_bits(lo));
+  }
+  // Beyond the reach of 62-bit code points the outermost code point is used.
+  CodeKey k = quantize_one(table, 40.0, 1e-3, 1.0);
+  CHECK(rate_bits(k) == kMaxRateBits);
+  CHECK(std::isfinite(reconstruct(prior, k)));
+}
+
+TEST_CASE("quantizer: bit-identical for any thread count; bad lambda rejected") {
+  GaussianPrior prior(0.0, 0.5);
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> z(0.0, 0.5);
+  std::vector<double> mu(50000), sigma(50000);
+  for (size_t i = 0; i < mu.size(); ++i) mu[i] = z(rng), sigma[i] = 0.01 + std::fabs(z(rng));
+  auto one = quantize(prior, mu, sigma, 0.7, 1);
+  CHECK(one == quantize(prior, mu, sigma, 0.7, 2));
+  CHECK(one == quantize(prior, mu, sigma, 0.7, 8));
+  CHECK_THROWS_AS(quantize(prior, mu, sigma, 0.0), Error);
+  CHECK_THROWS_AS(quantize(prior, mu, sigma, -1.0), Error);
+  CHECK_THROWS_AS(quantize(prior, mu, sigma, std::nan("")), Error);
+}
