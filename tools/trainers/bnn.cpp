@@ -1,0 +1,421 @@
+#include "tools/trainers/bnn.hpp"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <numeric>
+
+#include "eval/progress.hpp"
+#include "vbq/error.hpp"
+
+namespace vbq {
+namespace {
+
+// ---- counter-based random numbers (bit-reproducible, order independent) ----
+
+uint64_t splitmix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ull;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+enum Stream : uint64_t { kInit = 1, kNoise = 2, kShuffle = 3 };
+
+uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
+  return splitmix(splitmix(splitmix(splitmix(splitmix(seed) ^ stream) ^ a) ^ b) ^ c);
+}
+
+// n standard normals: Box-Muller on the pair of uniforms at counters 2j, 2j+1.
+template <class T>
+void fill_normal(uint64_t key, T* out, size_t n) {
+  constexpr double two_pi = 6.283185307179586476925;
+  for (size_t i = 0; i < n; i += 2) {
+    uint64_t r1 = splitmix(key + 2 * i), r2 = splitmix(key + 2 * i + 1);
+    double u1 = (double(r1 >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]: log is finite
+    double u2 = double(r2 >> 11) * 0x1.0p-53;
+    double r = std::sqrt(-2.0 * std::log(u1));
+    out[i] = T(r * std::cos(two_pi * u2));
+    if (i + 1 < n) out[i + 1] = T(r * std::sin(two_pi * u2));
+  }
+}
+
+// Fisher-Yates with a counter-based source (std::shuffle is implementation defined).
+void shuffle(std::vector<uint32_t>& v, uint64_t key) {
+  for (size_t i = v.size(); i > 1; --i) {
+    uint64_t j = uint64_t((unsigned __int128)splitmix(key + i) * i >> 64);
+    std::swap(v[i - 1], v[j]);
+  }
+}
+
+// ---- BLAS in either precision (row-major) ----
+
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
+          const float* b, size_t ldb, float beta, float* c, size_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const double* a, size_t lda,
+          const double* b, size_t ldb, double beta, double* c, size_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+template <class T>
+std::vector<std::vector<T>*> param_vectors(BnnParams<T>& p) {
+  std::vector<std::vector<T>*> v;
+  for (auto& L : p) v.insert(v.end(), {&L.w_mu, &L.w_log_std, &L.b_mu, &L.b_log_std});
+  return v;
+}
+
+// ---- Ctrl-C: a flag checked between minibatches; a second Ctrl-C kills (SA_RESETHAND) ----
+
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+class SigintGuard {
+ public:
+  SigintGuard() {
+    g_interrupted = 0;
+    struct sigaction sa = {};
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    installed_ = ::sigaction(SIGINT, &sa, &old_) == 0;
+  }
+  ~SigintGuard() {
+    if (installed_) ::sigaction(SIGINT, &old_, nullptr);
+  }
+
+ private:
+  struct sigaction old_ = {};
+  bool installed_ = false;
+};
+
+// Adam (Kingma & Ba 2015) with bias correction, over every parameter vector.
+class Adam {
+ public:
+  explicit Adam(const BnnParams<float>& p) : m_(bnn_zeros_like(p)), v_(bnn_zeros_like(p)) {}
+  void step(BnnParams<float>& p, BnnParams<float>& g, double lr) {
+    ++t_;
+    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    const double c1 = 1.0 - std::pow(b1, double(t_)), c2 = 1.0 - std::pow(b2, double(t_));
+    const float step = float(lr * std::sqrt(c2) / c1), fb1 = float(b1), fb2 = float(b2);
+    const float feps = float(eps * std::sqrt(c2));  // eps applied to the bias-corrected v
+    auto pv = param_vectors(p), gv = param_vectors(g), mv = param_vectors(m_), vv = param_vectors(v_);
+    for (size_t t = 0; t < pv.size(); ++t) {
+      float *x = pv[t]->data(), *gr = gv[t]->data(), *m = mv[t]->data(), *v = vv[t]->data();
+      for (size_t i = 0, n = pv[t]->size(); i < n; ++i) {
+        m[i] = fb1 * m[i] + (1 - fb1) * gr[i];
+        v[i] = fb2 * v[i] + (1 - fb2) * gr[i] * gr[i];
+        x[i] -= step * m[i] / (std::sqrt(v[i]) + feps);
+      }
+    }
+  }
+
+ private:
+  BnnParams<float> m_, v_;
+  long t_ = 0;
+};
+
+std::string num(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.10g", v);
+  return buf;
+}
+
+std::string join_sizes(const std::vector<size_t>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + std::to_string(v[i]);
+  return s;
+}
+
+}  // namespace
+
+template <class T>
+BnnParams<T> bnn_init(size_t inputs, const std::vector<size_t>& hidden, size_t classes, double init_log_std,
+                      uint64_t seed) {
+  std::vector<size_t> widths{inputs};
+  widths.insert(widths.end(), hidden.begin(), hidden.end());
+  widths.push_back(classes);
+  BnnParams<T> p(widths.size() - 1);
+  for (size_t k = 0; k < p.size(); ++k) {
+    auto& L = p[k];
+    L.in = widths[k];
+    L.out = widths[k + 1];
+    L.w_mu.resize(L.in * L.out);
+    fill_normal(stream_key(seed, kInit, k), L.w_mu.data(), L.w_mu.size());
+    const T scale = T(std::sqrt(2.0 / double(L.in)));
+    for (T& w : L.w_mu) w *= scale;
+    L.w_log_std.assign(L.in * L.out, T(init_log_std));
+    L.b_mu.assign(L.out, T(0));
+    L.b_log_std.assign(L.out, T(init_log_std));
+  }
+  return p;
+}
+
+template <class T>
+BnnParams<T> bnn_zeros_like(const BnnParams<T>& p) {
+  BnnParams<T> z(p.size());
+  for (size_t k = 0; k < p.size(); ++k) {
+    z[k].in = p[k].in;
+    z[k].out = p[k].out;
+    z[k].w_mu.assign(p[k].w_mu.size(), T(0));
+    z[k].w_log_std.assign(p[k].w_log_std.size(), T(0));
+    z[k].b_mu.assign(p[k].b_mu.size(), T(0));
+    z[k].b_log_std.assign(p[k].b_log_std.size(), T(0));
+  }
+  return z;
+}
+
+template <class T>
+BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t B, size_t N,
+                                  double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad) {
+  const size_t L = p.size();
+  if (grad->size() != L) *grad = bnn_zeros_like(p);
+  for (auto* v : {&a_, &a2_, &s2w_, &s2b_, &z_, &sd_}) v->resize(L);
+  BnnLoss loss;
+
+  // Forward with local reparameterization: Z = A·Mu + b_mu + sqrt(A²·S² + s_b²) ⊙ eps.
+  for (size_t k = 0; k < L; ++k) {
+    const auto& P = p[k];
+    const size_t in = P.in, out = P.out;
+    const T* A = k == 0 ? x : a_[k].data();
+    auto &a2 = a2_[k], &s2w = s2w_[k], &s2b = s2b_[k], &z = z_[k], &sd = sd_[k];
+    a2.resize(B * in);
+    for (size_t i = 0; i < B * in; ++i) a2[i] = A[i] * A[i];
+    s2w.resize(in * out);
+    for (size_t i = 0; i < in * out; ++i) s2w[i] = std::exp(T(2) * P.w_log_std[i]);
+    s2b.resize(out);
+    for (size_t j = 0; j < out; ++j) s2b[j] = std::exp(T(2) * P.b_log_std[j]);
+    z.resize(B * out);
+    sd.resize(B * out);
+    for (size_t r = 0; r < B; ++r) {
+      std::copy(P.b_mu.begin(), P.b_mu.end(), z.begin() + r * out);
+      std::copy(s2b.begin(), s2b.end(), sd.begin() + r * out);
+    }
+    gemm(CblasNoTrans, CblasNoTrans, B, out, in, A, in, P.w_mu.data(), out, T(1), z.data(), out);
+    gemm(CblasNoTrans, CblasNoTrans, B, out, in, a2.data(), in, s2w.data(), out, T(1), sd.data(), out);
+    const T* e = eps[k].data();
+    for (size_t i = 0; i < B * out; ++i) {
+      sd[i] = std::sqrt(sd[i]);
+      z[i] += sd[i] * e[i];
+    }
+    if (k + 1 < L) {
+      auto& next = a_[k + 1];
+      next.resize(B * out);
+      for (size_t i = 0; i < B * out; ++i) next[i] = std::max(z[i], T(0));
+    }
+  }
+
+  // Softmax cross-entropy; d objective / d logits = (softmax - onehot) / B.
+  const size_t C = p.back().out;
+  dz_.resize(B * C);
+  double nll = 0;
+  for (size_t r = 0; r < B; ++r) {
+    const T* row = z_[L - 1].data() + r * C;
+    size_t arg = size_t(std::max_element(row, row + C) - row);
+    double mx = row[arg], sum = 0;
+    for (size_t j = 0; j < C; ++j) sum += std::exp(double(row[j]) - mx);
+    nll -= double(row[y[r]]) - mx - std::log(sum);
+    loss.correct += arg == y[r];
+    for (size_t j = 0; j < C; ++j)
+      dz_[r * C + j] = T((std::exp(double(row[j]) - mx) / sum - (j == y[r] ? 1.0 : 0.0)) / double(B));
+  }
+  loss.nll = nll / double(B);
+
+  // Backward. With dM = dZ and dV = dZ ⊙ eps / (2 sqrt(V)):
+  //   dMu = Aᵀ·dM, dS² = (A²)ᵀ·dV, dA = dM·Muᵀ + 2A ⊙ (dV·S²ᵀ), d log_std = dS² · 2S².
+  for (size_t k = L; k-- > 0;) {
+    const auto& P = p[k];
+    auto& G = (*grad)[k];
+    const size_t in = P.in, out = P.out;
+    const T* A = k == 0 ? x : a_[k].data();
+    const T* e = eps[k].data();
+    dv_.resize(B * out);
+    for (size_t i = 0; i < B * out; ++i) dv_[i] = dz_[i] * e[i] / (T(2) * sd_[k][i]);
+    gemm(CblasTrans, CblasNoTrans, in, out, B, A, in, dz_.data(), out, T(0), G.w_mu.data(), out);
+    gemm(CblasTrans, CblasNoTrans, in, out, B, a2_[k].data(), in, dv_.data(), out, T(0), G.w_log_std.data(), out);
+    for (size_t i = 0; i < in * out; ++i) G.w_log_std[i] *= T(2) * s2w_[k][i];
+    for (size_t j = 0; j < out; ++j) {
+      T gm = 0, gv = 0;
+      for (size_t r = 0; r < B; ++r) {
+        gm += dz_[r * out + j];
+        gv += dv_[r * out + j];
+      }
+      G.b_mu[j] = gm;
+      G.b_log_std[j] = gv * T(2) * s2b_[k][j];
+    }
+    if (k == 0) break;
+    da_.resize(B * in);
+    tmp_.resize(B * in);
+    gemm(CblasNoTrans, CblasTrans, B, in, out, dz_.data(), out, P.w_mu.data(), out, T(0), da_.data(), in);
+    gemm(CblasNoTrans, CblasTrans, B, in, out, dv_.data(), out, s2w_[k].data(), out, T(0), tmp_.data(), in);
+    const T* zprev = z_[k - 1].data();
+    for (size_t i = 0; i < B * in; ++i) da_[i] = zprev[i] > 0 ? da_[i] + T(2) * A[i] * tmp_[i] : T(0);
+    std::swap(dz_, da_);
+  }
+
+  // Closed-form KL(N(mu, s²) || N(0, p²)) = log(p/s) + (s² + mu²)/(2p²) - 1/2 and its gradient / N.
+  const double p2 = prior_std * prior_std, log_p = std::log(prior_std), invN = 1.0 / double(N);
+  double kl = 0;
+  for (size_t k = 0; k < L; ++k) {
+    auto kl_part = [&](const std::vector<T>& mu, const std::vector<T>& ls, const std::vector<T>& s2,
+                       std::vector<T>& gmu, std::vector<T>& gls) {
+      for (size_t i = 0; i < mu.size(); ++i) {
+        double m = mu[i], s = s2[i];
+        kl += log_p - double(ls[i]) + (s + m * m) / (2 * p2) - 0.5;
+        gmu[i] += T(m / p2 * invN);
+        gls[i] += T((s / p2 - 1.0) * invN);
+      }
+    };
+    auto& G = (*grad)[k];
+    kl_part(p[k].w_mu, p[k].w_log_std, s2w_[k], G.w_mu, G.w_log_std);
+    kl_part(p[k].b_mu, p[k].b_log_std, s2b_[k], G.b_mu, G.b_log_std);
+  }
+  loss.kl = kl;
+  loss.objective = loss.nll + kl * invN;
+  return loss;
+}
+
+MlpWeights bnn_means(const BnnParams<float>& p) {
+  MlpWeights w;
+  for (const auto& L : p) w.layers.push_back({L.in, L.out, L.w_mu, L.b_mu});
+  return w;
+}
+
+Model bnn_to_model(const BnnParams<float>& p, const BnnConfig& config) {
+  Model m;
+  for (size_t k = 0; k < p.size(); ++k) {
+    const auto& L = p[k];
+    auto add = [&](const std::string& kind, std::vector<uint64_t> shape, const std::vector<float>& mu,
+                   const std::vector<float>& ls) {
+      Tensor t;
+      t.name = "layer" + std::to_string(k + 1) + "/" + kind;
+      t.shape = std::move(shape);
+      t.float32 = true;
+      t.mu.assign(mu.begin(), mu.end());
+      t.sigma.resize(ls.size());
+      for (size_t i = 0; i < ls.size(); ++i) t.sigma[i] = std::exp(double(ls[i]));
+      m.tensors.push_back(std::move(t));
+    };
+    add("weight", {L.in, L.out}, L.w_mu, L.w_log_std);
+    add("bias", {L.out}, L.b_mu, L.b_log_std);
+  }
+  std::vector<size_t> widths;
+  if (!p.empty()) widths.push_back(p.front().in);
+  for (const auto& L : p) widths.push_back(L.out);
+  auto& a = m.attributes;
+  a["trainer"] = "vbq train-bnn: Bayes by Backprop, mean-field Gaussian posterior, local reparameterization, Adam";
+  a["architecture"] = join_sizes(widths, "-");
+  a["hidden"] = join_sizes(config.hidden, ",");
+  a["activation"] = "relu, softmax output";
+  a["epochs"] = std::to_string(config.epochs);
+  a["batch"] = std::to_string(config.batch);
+  a["lr"] = num(config.lr);
+  a["prior_std"] = num(config.prior_std);
+  a["init_log_std"] = num(config.init_log_std);
+  a["seed"] = std::to_string(config.seed);
+  a["weight_layout"] = "layerK/weight is [in, out]: activations = inputs . weight + bias";
+  return m;
+}
+
+BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& cfg) {
+  if (cfg.epochs < 1) throw Error(ErrorKind::argument, "epochs must be >= 1");
+  if (cfg.batch < 1) throw Error(ErrorKind::argument, "batch size must be >= 1");
+  if (!(cfg.lr > 0)) throw Error(ErrorKind::argument, "learning rate must be > 0");
+  if (!(cfg.prior_std > 0)) throw Error(ErrorKind::argument, "prior std must be > 0");
+  if (train.rows == 0 || train.cols == 0 || train.num_classes < 2)
+    throw Error(ErrorKind::argument, "training set is empty or has fewer than 2 classes");
+  for (size_t h : cfg.hidden)
+    if (h == 0) throw Error(ErrorKind::argument, "hidden layer widths must be >= 1");
+  set_blas_threads(cfg.threads);
+
+  const size_t N = train.rows, D = train.cols, C = size_t(train.num_classes);
+  const size_t B = std::min(cfg.batch, N), batches = (N + B - 1) / B;
+  BnnResult res;
+  res.params = bnn_init<float>(D, cfg.hidden, C, cfg.init_log_std, cfg.seed);
+  BnnParams<float> grad = bnn_zeros_like(res.params);
+  Adam adam(res.params);
+  BnnObjective<float> objective;
+  std::vector<uint32_t> order(N);
+  std::vector<float> xb(B * D);
+  std::vector<uint8_t> yb(B);
+  std::vector<std::vector<float>> eps(res.params.size());
+
+  SigintGuard sigint;
+  ProgressBar bar("train-bnn", double(cfg.epochs) * double(batches), cfg.progress);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
+    std::iota(order.begin(), order.end(), 0u);
+    shuffle(order, stream_key(cfg.seed, kShuffle, uint64_t(epoch)));
+    double obj_sum = 0, nll_sum = 0;
+    size_t correct = 0;
+    for (size_t b = 0; b < batches; ++b) {
+      if (g_interrupted) throw Error(ErrorKind::interrupted, "training stopped by Ctrl-C; no output written");
+      const size_t start = b * B, nb = std::min(B, N - start);
+      for (size_t r = 0; r < nb; ++r) {
+        const uint32_t i = order[start + r];
+        std::copy_n(train.x.data() + size_t(i) * D, D, xb.data() + r * D);
+        yb[r] = train.y[i];
+      }
+      for (size_t k = 0; k < eps.size(); ++k) {
+        eps[k].resize(nb * res.params[k].out);
+        fill_normal(stream_key(cfg.seed, kNoise, uint64_t(epoch), b, k), eps[k].data(), eps[k].size());
+      }
+      BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior_std, eps, &grad);
+      adam.step(res.params, grad, cfg.lr);
+      if (cfg.on_batch) cfg.on_batch(epoch, b, l);
+      obj_sum += l.objective * double(nb);
+      nll_sum += l.nll * double(nb);
+      correct += l.correct;
+      res.last_epoch.kl = l.kl;
+      const double seen = double(start + nb);
+      char status[128];
+      std::snprintf(status, sizeof status, "epoch %d/%d loss %.4f acc %.2f%%", epoch + 1, cfg.epochs,
+                    obj_sum / seen, 100.0 * double(correct) / seen);
+      bar.update(double(epoch) * double(batches) + double(b + 1), status);
+    }
+    res.last_epoch.objective = obj_sum / double(N);
+    res.last_epoch.nll = nll_sum / double(N);
+    res.last_epoch.correct = correct;
+    if (cfg.verbose) {
+      std::string extra;
+      if (test) {
+        MlpScore s = evaluate_mlp(bnn_means(res.params), *test);
+        extra = " test acc " + num(100.0 * s.accuracy) + "% test ll " + num(s.log_likelihood);
+      }
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      std::fprintf(stderr, "epoch %d/%d: loss %.4f nll %.4f kl/N %.4f train acc %.2f%%%s (%.1f s)\n", epoch + 1,
+                   cfg.epochs, res.last_epoch.objective, res.last_epoch.nll, res.last_epoch.kl / double(N),
+                   100.0 * double(correct) / double(N), extra.c_str(), secs);
+    }
+  }
+  res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  bar.finish();
+
+  res.model = bnn_to_model(res.params, cfg);
+  auto& a = res.model.attributes;
+  a["train_examples"] = std::to_string(N);
+  a["train_seconds"] = num(res.train_seconds);
+  a["final_train_objective"] = num(res.last_epoch.objective);
+  a["final_train_accuracy"] = num(double(res.last_epoch.correct) / double(N));
+  if (test) {
+    res.has_test = true;
+    res.test = evaluate_mlp(bnn_means(res.params), *test);
+    a["test_accuracy"] = num(res.test.accuracy);
+    a["test_log_likelihood"] = num(res.test.log_likelihood);
+  }
+  return res;
+}
+
+template BnnParams<float> bnn_init<float>(size_t, const std::vector<size_t>&, size_t, double, uint64_t);
+template BnnParams<double> bnn_init<double>(size_t, const std::vector<size_t>&, size_t, double, uint64_t);
+template BnnParams<float> bnn_zeros_like<float>(const BnnParams<float>&);
+template BnnParams<double> bnn_zeros_like<double>(const BnnParams<double>&);
+template class BnnObjective<float>;
+template class BnnObjective<double>;
+
+}  // namespace vbq

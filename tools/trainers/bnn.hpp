@@ -1,0 +1,120 @@
+// Bayes-by-Backprop trainer for a mean-field Gaussian Bayesian MLP classifier.
+//
+// Model: ReLU MLP (default 784-400-400-10) with softmax output. Every weight and
+// bias w has posterior q(w) = N(mu, sigma^2), sigma = exp(log_std), and prior
+// p(w) = N(0, prior_std^2). Default prior_std = 0.1: close to the He-init scale
+// sqrt(2/fan_in) of 400-784 wide layers (0.05-0.07), so the prior neither crushes
+// the weights nor leaves them unregularized.
+//
+// Objective (negative ELBO per training example), minimized with Adam:
+//   L = (1/B) sum_{i in batch} -log p(y_i | x_i, w~q)  +  KL(q || p) / N
+// i.e. each of the N/B minibatches of an epoch carries KL * B / N, so an epoch
+// sums to the full ELBO. KL is the closed form per weight
+//   KL = log(prior_std / sigma) + (sigma^2 + mu^2) / (2 prior_std^2) - 1/2.
+// Local reparameterization (Kingma et al. 2015): per layer with input A,
+//   M = A·Mu + b_mu,  V = (A⊙A)·Sigma^2 + b_sigma^2,  Z = M + sqrt(V)⊙eps,
+// eps ~ N(0, 1) drawn per example and unit. The backward pass is hand written;
+// all products are cblas gemm calls.
+//
+// Determinism: noise and shuffling come from a counter-based generator keyed by
+// (seed, epoch, batch, layer), summations have a fixed order, so with one BLAS
+// thread two runs give bit-identical parameters.
+//
+// Output tensors: "layer1/weight" [in, out], "layer1/bias" [out], ... (the
+// convention of eval/mlp.hpp), each with mean and sigma (written as log_std).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "eval/mlp.hpp"
+#include "formats/hdf5_model.hpp"
+#include "formats/idx.hpp"
+
+namespace vbq {
+
+struct BnnLoss {
+  double objective = 0;  // nll + kl / num_train (what the gradient is of)
+  double nll = 0;        // mean over the batch of -log p(y | x, sampled w)
+  double kl = 0;         // KL(q || p), summed over all parameters
+  size_t correct = 0;    // argmax of the sampled logits == label
+};
+
+struct BnnConfig {
+  std::vector<size_t> hidden{400, 400};  // hidden layer widths (may be empty: softmax regression)
+  int epochs = 10;
+  size_t batch = 128;
+  double lr = 1e-3;             // Adam step size (beta1 0.9, beta2 0.999, eps 1e-8)
+  double prior_std = 0.1;       // std of the N(0, prior_std^2) prior on every weight and bias
+  double init_log_std = -5.0;   // initial log sigma: small, so training starts nearly deterministic
+  uint64_t seed = 1;
+  int threads = 1;              // OpenBLAS threads (>= 1)
+  bool progress = false;        // progress bar on stderr (only drawn on a terminal)
+  bool verbose = false;         // one line per epoch on stderr (loss, train and test accuracy)
+  // Called after every minibatch step (epoch from 0); may be empty.
+  std::function<void(int epoch, size_t batch, const BnnLoss& loss)> on_batch;
+};
+
+// Variational parameters, one entry per layer. T = float for training, double
+// for the gradient checks.
+template <class T>
+struct BnnLayerParams {
+  size_t in = 0, out = 0;
+  std::vector<T> w_mu, w_log_std;  // in * out, row-major [in, out]
+  std::vector<T> b_mu, b_log_std;  // out
+};
+template <class T>
+using BnnParams = std::vector<BnnLayerParams<T>>;
+
+// Means ~ N(0, 2/in) (He), biases 0, every log_std = init_log_std.
+// Deterministic in `seed`.
+template <class T>
+BnnParams<T> bnn_init(size_t inputs, const std::vector<size_t>& hidden, size_t classes, double init_log_std,
+                      uint64_t seed);
+
+// Same shapes, all zero (gradient buffers).
+template <class T>
+BnnParams<T> bnn_zeros_like(const BnnParams<T>& p);
+
+// Objective and gradient on one minibatch with a given noise sample.
+// Reuses its buffers between calls (one instance per thread).
+template <class T>
+class BnnObjective {
+ public:
+  // x: batch * p[0].in inputs row-major; y: batch labels < p.back().out;
+  // eps[k]: batch * p[k].out standard normals for layer k. Writes d objective /
+  // d parameter into *grad (resized like p). Requires batch >= 1, num_train >= 1.
+  BnnLoss evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t batch, size_t num_train,
+                   double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad);
+
+ private:
+  std::vector<std::vector<T>> a_, a2_, s2w_, s2b_, z_, sd_;
+  std::vector<T> dz_, dv_, da_, tmp_;
+};
+
+// Posterior means as a plain MLP (for eval/mlp.hpp).
+MlpWeights bnn_means(const BnnParams<float>& p);
+
+// Model with tensors layerK/weight and layerK/bias (mu and sigma) and attributes
+// describing the training (hidden, epochs, batch, lr, prior_std, init_log_std,
+// seed, train_seconds, test_accuracy, test_log_likelihood when known).
+Model bnn_to_model(const BnnParams<float>& p, const BnnConfig& config);
+
+struct BnnResult {
+  BnnParams<float> params;
+  Model model;                  // bnn_to_model(params) with the attributes filled in
+  double train_seconds = 0;
+  bool has_test = false;
+  MlpScore test;                // posterior-mean score on the test set, if given
+  BnnLoss last_epoch;           // mean objective / nll over the last epoch, total correct
+};
+
+// Trains on `train` (test may be null) and scores the posterior means on test.
+// Ctrl-C (SIGINT) during training throws Error(ErrorKind::interrupted) after the
+// current minibatch. Throws ErrorKind::argument for bad settings (epochs < 1,
+// batch < 1, lr <= 0, prior_std <= 0, empty data).
+BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& config);
+
+}  // namespace vbq
