@@ -1,0 +1,82 @@
+#include "formats/model_codec.hpp"
+
+#include <cstdio>
+
+#include "vbq/error.hpp"
+
+namespace vbq {
+
+Container compress_model(const Model& model, const CompressSettings& settings) {
+  Container c;
+  for (const Tensor& t : model.tensors) {
+    if (t.sigma.size() != t.mu.size())
+      throw Error(ErrorKind::argument, "tensor '" + t.name + "' has no posterior std: VBQ needs mean and spread");
+    EncodedTensor e = encode_vbq(t.mu, t.sigma, settings.vbq);
+    e.name = t.name;
+    e.mean_path = t.mean_path;
+    e.shape = t.shape;
+    e.float32 = t.float32;
+    c.tensors.push_back(std::move(e));
+  }
+  if (settings.include_vocab) c.vocab = model.vocab;
+  return c;
+}
+
+Model restore_model(const Container& c, int threads) {
+  Model m;
+  for (const EncodedTensor& e : c.tensors) {
+    Tensor t;
+    t.name = e.name;
+    t.mean_path = e.mean_path;
+    t.shape = e.shape;
+    t.float32 = e.float32;
+    t.mu = decode_tensor(e, threads);
+    m.tensors.push_back(std::move(t));
+  }
+  m.vocab = c.vocab;
+  return m;
+}
+
+static const char* quantizer_name(QuantizerKind q) {
+  switch (q) {
+    case QuantizerKind::vbq: return "vbq";
+    case QuantizerKind::grid: return "grid";
+    case QuantizerKind::codebook: return "codebook";
+  }
+  return "?";
+}
+
+std::string describe_container(const Container& c, const ContainerLayout& lay) {
+  std::string out;
+  char line[512];
+  uint64_t elements = 0;
+  std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10s %12s %9s %9s\n", "tensor", "shape", "quantizer",
+                "prior / parameters", "lambda", "bytes", "bits/dim", "table");
+  out += line;
+  for (size_t i = 0; i < c.tensors.size(); ++i) {
+    const EncodedTensor& t = c.tensors[i];
+    std::string shape;
+    for (uint64_t d : t.shape) shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    std::string prior;
+    if (t.quantizer == QuantizerKind::vbq) prior = make_prior(t.prior_family, t.prior_parameters)->describe();
+    else if (t.quantizer == QuantizerKind::grid) prior = "scale=" + std::to_string(t.values.at(0));
+    else prior = std::to_string(t.values.size()) + " centroids";
+    uint64_t n = t.element_count();
+    elements += n;
+    std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10.4g %12llu %9.4f %9zu\n", t.name.c_str(),
+                  shape.c_str(), quantizer_name(t.quantizer), prior.c_str(), t.lambda,
+                  (unsigned long long)lay.tensor_bytes[i], 8.0 * double(lay.tensor_bytes[i]) / double(n),
+                  t.symbols.alphabet.size());
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "vocabulary: %zu words, %llu bytes; header %llu bytes\n", c.vocab.size(),
+                (unsigned long long)lay.vocab_bytes, (unsigned long long)lay.header_bytes);
+  out += line;
+  std::snprintf(line, sizeof line, "total: %llu bytes, %.4f bits per latent dimension over %llu dimensions\n",
+                (unsigned long long)lay.total_bytes, 8.0 * double(lay.total_bytes) / double(elements),
+                (unsigned long long)elements);
+  out += line;
+  return out;
+}
+
+}  // namespace vbq

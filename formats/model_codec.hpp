@@ -1,0 +1,30 @@
+// Whole models through the codec: a Model (formats/hdf5_model) becomes a
+// Container of encoded tensors, and a Container becomes a means-only Model again.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "formats/container.hpp"
+#include "formats/hdf5_model.hpp"
+#include "vbq/codec.hpp"
+
+namespace vbq {
+
+struct CompressSettings {
+  VbqSettings vbq;              // lambda, prior mean fitting, threads (each tensor gets its own prior)
+  bool include_vocab = true;    // store the model's vocabulary in the container
+};
+
+// Encodes every tensor of `model` with VBQ. Each tensor needs sigma.
+// Throws ErrorKind::argument if a tensor has no posterior spread.
+Container compress_model(const Model& model, const CompressSettings& settings);
+
+// Decodes every tensor to its reconstructed means (sigma left empty), with the
+// container's vocabulary. Result tensors keep name, shape, dtype and mean_path.
+Model restore_model(const Container& container, int threads = 0);
+
+// A human-readable report of a container: per tensor shape, quantizer, prior,
+// lambda, bytes, bits per dimension, code-point table size.
+std::string describe_container(const Container& container, const ContainerLayout& layout);
+
+}  // namespace vbq

@@ -1,0 +1,26 @@
+// vbq info: what a .vbq file holds and where its bytes go.
+#include <cstdio>
+
+#include "formats/model_codec.hpp"
+#include "tools/command.hpp"
+
+namespace vbq::cli {
+
+static int run_info(const std::vector<std::string>& args) {
+  po::options_description opts("options");
+  std::string input;
+  opts.add_options()("input", po::value(&input)->required(), ".vbq file");
+  po::positional_options_description pos;
+  pos.add("input", 1);
+  po::variables_map vm;
+  if (!parse_args(args, "info", "MODEL.vbq", opts, pos, vm)) return 0;
+  ContainerLayout layout;
+  Container c = read_container(input, &layout);
+  std::printf("%s: vbq container %d.%d\n%s", input.c_str(), kContainerMajor, kContainerMinor,
+              describe_container(c, layout).c_str());
+  return 0;
+}
+
+static CommandRegistrar reg("info", "show tensors, priors, sizes and bits/dim of a .vbq file", run_info);
+
+}  // namespace vbq::cli
