@@ -483,12 +483,18 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
       f.i32("counts", {2}, {5, 7});
       f.attr("epochs", H5T_NATIVE_INT32, int32_t(-3));
       f.attr("lr", H5T_NATIVE_DOUBLE, 0.025);
+      hid_t fixed = H5Tcopy(H5T_C_S1);
+      H5Tset_size(fixed, 8);
+      char note[8] = "adam";
+      f.attr("optimizer", fixed, note);
+      H5Tclose(fixed);
     });
     vbq::Model m = vbq::read_model(path);
     CHECK(m.vocab == std::vector<std::string>{"the", "quick"});
     CHECK(m.counts == std::vector<uint64_t>{5, 7});
     CHECK(m.attributes.at("epochs") == "-3");
     CHECK(m.attributes.at("lr") == "0.025");
+    CHECK(m.attributes.at("optimizer") == "adam");
     make([&](Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
