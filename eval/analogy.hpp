@@ -9,13 +9,24 @@
 // Hits@k = mean [rank < k]; MRR = mean 1 / (1 + rank), over covered questions.
 // Scores are computed with BLAS sgemm in blocks of questions; results do not
 // depend on the thread count.
+// Normalisation detail: ||v|| is accumulated in double and rounded to float32,
+// then n = v / (||v|| + 1e-8f) in float32. p = (n(b) - n(a)) + n(c) in float32.
+// Each score comes from one single-threaded sgemm call of shape
+// kAnalogyQuestionBlock (fewer for the last block) x V x dim, questions taken
+// in file order; numpy's P[i:i+B] @ N.T under OPENBLAS_NUM_THREADS=1 gives the
+// same bits. (OpenBLAS's values depend on its thread count and tile position, so
+// OpenBLAS is held at one thread during the call; our OpenMP threads share blocks.)
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
 
 namespace vbq {
+
+// Questions per sgemm call (fixed, never derived from the thread count).
+inline constexpr size_t kAnalogyQuestionBlock = 512;
 
 struct AnalogyQuestion {
   uint32_t section;        // index into AnalogySet::sections
@@ -28,12 +39,16 @@ struct AnalogySet {
   std::vector<AnalogyQuestion> questions;
 };
 
-// Parses questions-words.txt. Throws ErrorKind::io / ErrorKind::format naming the
+// Parses questions-words.txt. Blank lines are skipped; questions before the first
+// section line go to a section named "(unsectioned)". `lowercase` lowercases the
+// question words (ASCII), not the section names. Throws ErrorKind::io / ErrorKind::format naming the
 // file and line (a non-section line that does not hold exactly 4 words).
 AnalogySet read_analogy_questions(const std::string& path, bool lowercase);
 
 struct AnalogyOptions {
-  bool exclude_question_words = false;  // word2vec compute-accuracy convention
+  // word2vec compute-accuracy convention: a, b, c are no candidates, i.e.
+  // rank = #{w not in {a, b, c, d} : s(w) >= s(d)}.
+  bool exclude_question_words = false;
   size_t top_words = 0;                 // restrict the vocabulary to its first N words (0 = all)
 };
 
