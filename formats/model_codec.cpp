@@ -2,6 +2,10 @@
 
 #include <cstdio>
 
+#include <fstream>
+
+#include "formats/atomic_file.hpp"
+#include "formats/word2vec.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -34,6 +38,43 @@ Model restore_model(const Container& c, int threads) {
     m.tensors.push_back(std::move(t));
   }
   m.vocab = c.vocab;
+  return m;
+}
+
+Model load_means(const std::string& path, const ReadOptions& options, int threads) {
+  char magic[8] = {};
+  {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) read_file_bytes(path);  // throws the io error with errno
+    in.read(magic, sizeof magic);
+  }
+  std::string_view head(magic, sizeof magic);
+  if (looks_like_container(head)) {
+    Model m = restore_model(read_container(path), threads);
+    if (!options.select.empty()) {
+      std::vector<Tensor> kept;
+      for (auto& name : options.select) {
+        const Tensor* t = m.find(name);
+        if (!t) throw Error(ErrorKind::argument, path + ": no tensor '" + name + "' in the container");
+        kept.push_back(*t);
+      }
+      m.tensors = std::move(kept);
+    }
+    return m;
+  }
+  if (head == std::string_view("\x89HDF\r\n\x1a\n", 8)) {
+    ReadOptions o = options;
+    o.require_spread = false;
+    return read_model(path, o);
+  }
+  WordVectors wv = read_word2vec(path);
+  Model m;
+  Tensor t;
+  t.name = "word";
+  t.shape = {wv.vocab.size(), wv.dim};
+  t.mu.assign(wv.vectors.begin(), wv.vectors.end());
+  m.tensors.push_back(std::move(t));
+  m.vocab = std::move(wv.vocab);
   return m;
 }
 

@@ -23,6 +23,12 @@ Container compress_model(const Model& model, const CompressSettings& settings);
 // container's vocabulary. Result tensors keep name, shape, dtype and mean_path.
 Model restore_model(const Container& container, int threads = 0);
 
+// Posterior means from any model file, by content: a .vbq container (decoded), an
+// HDF5 model (means; spreads kept when present), or a word2vec text/binary file
+// (one tensor "word" with its vocabulary). Throws ErrorKind::format naming the file
+// when it is none of these.
+Model load_means(const std::string& path, const ReadOptions& options = {}, int threads = 0);
+
 // A human-readable report of a container: per tensor shape, quantizer, prior,
 // lambda, bytes, bits per dimension, code-point table size.
 std::string describe_container(const Container& container, const ContainerLayout& layout);

@@ -1,0 +1,88 @@
+// Rate-distortion sweeps (the paper's Fig. 3), on real files.
+//
+// Every point is a real compress -> file on disk -> read back -> decompress ->
+// evaluate cycle; sizes are the bytes of the whole file, headers and tables
+// included. Methods:
+//   vbq                 Algorithm 1 at each lambda, in a .vbq container
+//   uniform+rans        the paper's grid, coded by our rANS coder in a .vbq container
+//   uniform+<coder>     the grid stored as int8/int16 and run through gzip/bzip2/xz/lzma/zstd
+//   kmeans+rans         a 1-D k-means codebook, coded by our rANS coder
+// The quality of a decompressed model comes from a QualityTask (word analogies,
+// classifier accuracy), so one sweep serves every model family.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "eval/analogy.hpp"
+#include "formats/hdf5_model.hpp"
+#include "formats/idx.hpp"
+
+namespace vbq {
+
+// What "quality" means for a model: metric values of a model's means.
+class QualityTask {
+ public:
+  virtual ~QualityTask() = default;
+  virtual std::vector<std::string> metric_names() const = 0;  // e.g. {"hits1","hits10","mrr"}
+  virtual size_t primary_metric() const = 0;                  // index of the one the summary uses
+  virtual std::vector<double> evaluate(const Model& means) const = 0;
+};
+
+// Word analogies on one embedding tensor (PROTOCOL.md). Metrics hits1, hits10, mrr.
+std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options);
+// Test-set classification by an MLP's means. Metrics accuracy, log_likelihood.
+std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set);
+
+struct RdOptions {
+  std::vector<double> lambdas;      // VBQ rate penalties
+  std::vector<int> grid_q_max;      // uniform grids
+  std::vector<int> kmeans_k;        // k-means codebooks (empty: none)
+  bool general_compressors = true;  // gzip, bzip2, xz, lzma, zstd on each grid
+  bool fit_prior_mean = false;
+  int threads = 0;
+  bool progress = true;
+  std::string keep_dir;             // keep every file written here (empty: temp dir, removed)
+};
+
+// The paper's sweep: 50 lambdas log-spaced from 1e-2 to 1e5, and grids q = 1..1023
+// log-spaced (59 distinct values, as in paper-fig3-rd.csv).
+std::vector<double> paper_lambdas(size_t count = 50, double lo = 1e-2, double hi = 1e5);
+std::vector<int> paper_grid(size_t count = 60, int hi = 1023);
+
+struct RdRow {
+  std::string method, setting;
+  uint64_t bytes = 0;
+  double bits_per_dim = 0, ideal_bits_per_dim = 0;
+  std::vector<double> metrics;  // parallel to QualityTask::metric_names()
+};
+
+struct RdResult {
+  std::vector<std::string> metric_names;
+  size_t primary = 0;
+  uint64_t dimensions = 0;               // latent dimensions compressed
+  std::vector<double> uncompressed;      // metrics of the original means
+  std::vector<RdRow> rows;
+};
+
+// Sweeps every method over the tensors of `model` (all of them; select beforehand).
+// The quality of each point is task.evaluate(model with those tensors' means replaced).
+RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptions& options);
+
+// CSV: method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim,<metrics...>
+// First line a comment with the uncompressed metrics. Written atomically.
+void write_rd_csv(const std::string& path, const RdResult& result, bool force);
+
+// The summary table: bits/dim each method needs to keep f of the uncompressed
+// primary metric (f = 0.5, 0.75, 0.9, 0.95, 0.975), interpolating linearly in bits
+// between measured points, and VBQ's ratio to the best baseline.
+std::string rd_summary(const RdResult& result, const std::vector<double>& fractions = {0.5, 0.75, 0.9, 0.95, 0.975});
+
+// Fig. 3-style plot: x bits per latent dimension, y primary metric, dotted line
+// for the uncompressed model. Writes SVG via gnuplot and a PNG beside it via
+// rsvg-convert. `reference_csv` (optional) overlays another sweep's points
+// (e.g. ../shared/data/paper-fig3-rd.csv) as open symbols labelled `reference_label`.
+void plot_rd(const std::string& svg_path, const RdResult& result, const std::string& title,
+             const std::string& reference_csv = "", const std::string& reference_label = "paper");
+
+}  // namespace vbq
