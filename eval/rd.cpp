@@ -168,7 +168,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   auto measure_container = [&](const std::string& method, const std::string& setting, Container c) {
     std::string path = dir.file(method + "-" + setting + ".vbq");
     write_container(path, c, true);
-    RdRow row{method, setting, fs::file_size(path)};
+    RdRow row{method, setting, fs::file_size(path), 0, 0, {}};
     Model restored = restore_model(read_container(path), threads);
     restored.vocab = model.vocab;
     double ideal = 0;

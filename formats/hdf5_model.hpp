@@ -54,7 +54,7 @@ struct ReadOptions {
 // Reads and validates a model. Throws vbq::Error naming the file, dataset and flat
 // index: ErrorKind::io (unreadable), ErrorKind::format (not HDF5, missing dataset,
 // shape mismatch, non-float dtype, empty tensor, NaN/inf mean, std <= 0 or not
-// finite, no tensor detected, unknown --tensor name).
+// finite, no tensor detected); ErrorKind::argument for a selected name that is not there.
 Model read_model(const std::string& path, const ReadOptions& options = {});
 
 // Writes a model atomically (temp file + rename; refuses an existing file unless

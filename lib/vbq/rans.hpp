@@ -6,7 +6,7 @@
 //  - kRansStreams independent rANS states are interleaved round-robin in ONE
 //    byte stream: symbol i belongs to state i % kRansStreams.
 //  - State: 64 bits, renormalised 32 bits at a time; the state stays in
-//    [kRansLower, kRansLower << 32). Probability precision up to 31 bits.
+//    [kRansLower, kRansLower << 32). Probability precision up to kMaxPrecisionBits (28) bits.
 //  - The coder knows nothing about models: it takes any FrequencyTable whose
 //    invariants hold. Decoding is integer arithmetic only, so a stream decodes
 //    identically everywhere.
