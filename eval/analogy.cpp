@@ -1,7 +1,6 @@
 #include "eval/analogy.hpp"
 
 #include <cblas.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <array>

@@ -15,7 +15,9 @@
 // kAnalogyQuestionBlock (fewer for the last block) x V x dim, questions taken
 // in file order; numpy's P[i:i+B] @ N.T under OPENBLAS_NUM_THREADS=1 gives the
 // same bits. (OpenBLAS's values depend on its thread count and tile position, so
-// OpenBLAS is held at one thread during the call; our OpenMP threads share blocks.)
+// OpenBLAS is held at one thread during the call, a process-wide setting restored
+// on return; our OpenMP threads share the blocks.) Memory: one block of scores,
+// kAnalogyQuestionBlock x V float32 (200 MB at V = 100,000), per OpenMP thread.
 #pragma once
 #include <cstddef>
 #include <cstdint>
