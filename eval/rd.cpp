@@ -131,6 +131,18 @@ std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set) {
   return std::make_unique<ClassifierTask>(std::move(test_set));
 }
 
+std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes) {
+  std::vector<VbqVariant> out;
+  for (const std::string& prior : priors)
+    for (int passes : refine_passes > 0 ? std::vector<int>{0, refine_passes} : std::vector<int>{0}) {
+      std::string name = "vbq";
+      if (prior != "gauss") name += "+" + prior;
+      if (passes > 0) name += "+refine";
+      out.push_back({name, prior, passes});
+    }
+  return out;
+}
+
 std::vector<double> paper_lambdas(size_t count, double lo, double hi) {
   std::vector<double> l(count);
   for (size_t i = 0; i < count; ++i)
@@ -161,7 +173,9 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     coders = {GeneralCompressor::gzip9, GeneralCompressor::bzip2_9, GeneralCompressor::xz9e,
               GeneralCompressor::lzma_alone9e, GeneralCompressor::zstd19, GeneralCompressor::zstd22};
   WorkDir dir(opt.keep_dir);
-  ProgressBar bar("rd sweep", double(opt.lambdas.size() + opt.grid_q_max.size() + opt.kmeans_k.size()), opt.progress);
+  ProgressBar bar("rd sweep",
+                  double(opt.variants.size() * opt.lambdas.size() + opt.grid_q_max.size() + opt.kmeans_k.size()),
+                  opt.progress);
   size_t done = 0;
 
   // Writes a container, reads it back from disk, decodes and scores it.
@@ -186,15 +200,17 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     return std::string(buf);
   };
 
-  for (double lambda : opt.lambdas) {
-    CompressSettings cs;
-    cs.vbq.lambda = lambda;
-    cs.vbq.fit_prior_mean = opt.fit_prior_mean;
-    cs.vbq.threads = threads;
-    cs.include_vocab = false;
-    RdRow r = measure_container("vbq", format_setting("lambda", lambda), compress_model(model, cs));
-    bar.update(double(++done), describe(r));
-  }
+  for (const VbqVariant& v : opt.variants)
+    for (double lambda : opt.lambdas) {
+      CompressSettings cs;
+      cs.vbq.lambda = lambda;
+      cs.vbq.prior = v.prior;
+      cs.vbq.refine_passes = v.refine_passes;
+      cs.vbq.threads = threads;
+      cs.include_vocab = false;
+      RdRow r = measure_container(v.method, format_setting("lambda", lambda), compress_model(model, cs));
+      bar.update(double(++done), describe(r));
+    }
 
   for (int q_max : opt.grid_q_max) {
     std::string setting = "q=" + std::to_string(q_max);
@@ -237,6 +253,37 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   }
   bar.finish();
   return res;
+}
+
+RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
+                                         double target, CompressSettings settings) {
+  std::vector<std::string> names = task.metric_names();
+  size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
+  if (m == names.size()) throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "'");
+  RateControlled out;
+  auto probe = [&](double lambda) {
+    settings.vbq.lambda = lambda;
+    Container c = compress_model(model, settings);
+    Model restored = restore_model(c, settings.vbq.threads);
+    restored.vocab = model.vocab;
+    double quality = task.evaluate(restored)[m];
+    bool ok = quality >= target;
+    if (ok && (!out.met || lambda > out.lambda)) {
+      out.bytes = serialize_container(c).size();
+      out.container = std::move(c), out.lambda = lambda, out.met = true;
+    }
+    return LambdaProbe{lambda, quality, ok};
+  };
+  // Done once the bracket around the boundary is tight: the newest feasible probe
+  // sits within 2% of the nearest infeasible one seen so far.
+  auto done = [&](const LambdaProbe& p) {
+    for (auto& q : out.probes)
+      if (!q.feasible && q.lambda > p.lambda && q.lambda < p.lambda * 1.02) return true;
+    return false;
+  };
+  LambdaProbe best = search_lambda(probe, false, done, 1e-3, 1e6, 24, &out.probes);
+  if (!out.met) out.lambda = best.lambda;
+  return out;
 }
 
 // ---- reports ----------------------------------------------------------------
@@ -304,14 +351,16 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
     }
     s << "\n";
   }
-  if (need.count("vbq")) {
-    std::snprintf(buf, sizeof buf, "%-18s", "vbq / best other");
+  auto is_vbq = [](const std::string& m) { return m.rfind("vbq", 0) == 0; };
+  for (auto& [variant, bits] : need) {
+    if (!is_vbq(variant)) continue;
+    std::snprintf(buf, sizeof buf, "%-18s", (variant + " / best").c_str());
     s << buf;
     for (size_t i = 0; i < fractions.size(); ++i) {
       double best = NAN;
       for (auto& [m, v] : need)
-        if (m != "vbq" && !std::isnan(v[i]) && (std::isnan(best) || v[i] < best)) best = v[i];
-      double ratio = need["vbq"][i] / best;
+        if (!is_vbq(m) && !std::isnan(v[i]) && (std::isnan(best) || v[i] < best)) best = v[i];
+      double ratio = bits[i] / best;
       if (std::isnan(ratio)) std::snprintf(buf, sizeof buf, " %10s", "-");
       else std::snprintf(buf, sizeof buf, " %10.3f", ratio);
       s << buf;
@@ -341,9 +390,9 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     std::vector<RdPoint> c = curve(r, m);
     std::sort(c.begin(), c.end(), [](auto& a, auto& b) { return a.bits_per_dim < b.bits_per_dim; });
     for (auto& p : c) out << p.bits_per_dim << "," << p.quality << "\n";
-    bool vbq = m == "vbq";
+    bool vbq = m.rfind("vbq", 0) == 0;
     plots += (plots.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints lw " +
-             (vbq ? "3" : "1.5") + " pt " + std::to_string(vbq ? 7 : style % 12 + 1) + " ps 0.6 title '" + m + "'";
+             (vbq ? "3" : "1.5") + " pt " + std::to_string(vbq ? 5 + 2 * (style % 3) : style % 12 + 1) + " ps 0.6 title '" + m + "'";
     ++style;
   }
   if (!reference_csv.empty()) {

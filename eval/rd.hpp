@@ -17,6 +17,7 @@
 #include "eval/analogy.hpp"
 #include "formats/hdf5_model.hpp"
 #include "formats/idx.hpp"
+#include "formats/model_codec.hpp"
 
 namespace vbq {
 
@@ -34,12 +35,23 @@ std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string
 // Test-set classification by an MLP's means. Metrics accuracy, log_likelihood.
 std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set);
 
+// One VBQ configuration swept over lambda: the paper's is {"vbq", "gauss", 0}.
+struct VbqVariant {
+  std::string method;     // label in the CSV and plot
+  std::string prior = "gauss";
+  int refine_passes = 0;
+};
+
+// Variants for every prior x refinement combination: "vbq" for the paper's
+// configuration, "vbq+<prior>", "vbq+refine", "vbq+<prior>+refine".
+std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes);
+
 struct RdOptions {
   std::vector<double> lambdas;      // VBQ rate penalties
+  std::vector<VbqVariant> variants = {{"vbq", "gauss", 0}};
   std::vector<int> grid_q_max;      // uniform grids
   std::vector<int> kmeans_k;        // k-means codebooks (empty: none)
   bool general_compressors = true;  // gzip, bzip2, xz, lzma, zstd on each grid
-  bool fit_prior_mean = false;
   int threads = 0;
   bool progress = true;
   std::string keep_dir;             // keep every file written here (empty: temp dir, removed)
@@ -69,13 +81,20 @@ struct RdResult {
 // The quality of each point is task.evaluate(model with those tensors' means replaced).
 RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptions& options);
 
+// Rate control on quality: the largest lambda (smallest file) whose decompressed
+// model keeps task metric `metric` >= target, by bisection in log(lambda) until the
+// bracket is within 2% in lambda. `met` is false if even the smallest lambda fails.
+RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
+                                         double target, CompressSettings settings);
+
 // CSV: method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim,<metrics...>
 // First line a comment with the uncompressed metrics. Written atomically.
 void write_rd_csv(const std::string& path, const RdResult& result, bool force);
 
 // The summary table: bits/dim each method needs to keep f of the uncompressed
 // primary metric (f = 0.5, 0.75, 0.9, 0.95, 0.975), interpolating linearly in bits
-// between measured points, and VBQ's ratio to the best baseline.
+// between measured points, and each VBQ variant's ratio to the best baseline
+// (the best method whose name does not start with "vbq").
 std::string rd_summary(const RdResult& result, const std::vector<double>& fractions = {0.5, 0.75, 0.9, 0.95, 0.975});
 
 // Fig. 3-style plot: x bits per latent dimension, y primary metric, dotted line

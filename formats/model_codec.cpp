@@ -26,6 +26,22 @@ Container compress_model(const Model& model, const CompressSettings& settings) {
   return c;
 }
 
+RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes) {
+  RateControlled out;
+  auto probe = [&](double lambda) {
+    settings.vbq.lambda = lambda;
+    Container c = compress_model(model, settings);
+    uint64_t bytes = serialize_container(c).size();
+    bool fits = bytes <= target_bytes;
+    if (fits && (!out.met || lambda < out.lambda)) out.container = std::move(c), out.lambda = lambda, out.bytes = bytes, out.met = true;
+    return LambdaProbe{lambda, double(bytes), fits};
+  };
+  LambdaProbe best = search_lambda(probe, true, [&](const LambdaProbe& p) { return p.value >= 0.99 * double(target_bytes); },
+                                   1e-4, 1e8, 40, &out.probes);
+  if (!out.met) out.lambda = best.lambda, out.bytes = uint64_t(best.value);
+  return out;
+}
+
 Model restore_model(const Container& c, int threads) {
   Model m;
   for (const EncodedTensor& e : c.tensors) {

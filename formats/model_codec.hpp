@@ -7,6 +7,7 @@
 #include "formats/container.hpp"
 #include "formats/hdf5_model.hpp"
 #include "vbq/codec.hpp"
+#include "vbq/rate_control.hpp"
 
 namespace vbq {
 
@@ -18,6 +19,18 @@ struct CompressSettings {
 // Encodes every tensor of `model` with VBQ. Each tensor needs sigma.
 // Throws ErrorKind::argument if a tensor has no posterior spread.
 Container compress_model(const Model& model, const CompressSettings& settings);
+
+// Rate control: the smallest lambda whose container fits in target_bytes (whole
+// file, vocabulary included), found by bisection; stops within 1% below the
+// target. If even the largest lambda does not fit, `met` is false.
+struct RateControlled {
+  Container container;
+  double lambda = 0;
+  uint64_t bytes = 0;
+  bool met = false;
+  std::vector<LambdaProbe> probes;
+};
+RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes);
 
 // Decodes every tensor to its reconstructed means (sigma left empty), with the
 // container's vocabulary. Result tensors keep name, shape, dtype and mean_path.

@@ -1,11 +1,14 @@
 // vbq compress: HDF5 model -> .vbq container.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
 #include "formats/atomic_file.hpp"
 #include "formats/model_codec.hpp"
+#include "eval/rd.hpp"
 #include "tools/command.hpp"
+#include "tools/model_options.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
@@ -32,6 +35,44 @@ static std::vector<TensorSpec> explicit_specs(const po::variables_map& vm) {
   return specs;
 }
 
+// "12MB", "800KiB", "123456": bytes (K/M/G = 1000^n, Ki/Mi/Gi = 1024^n).
+static uint64_t parse_size(const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::logic_error&) {
+    used = 0;
+  }
+  std::string unit = text.substr(used);
+  double scale = 0;
+  for (auto [name, s] : {std::pair{"", 1.0}, {"B", 1.0}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"KiB", 1024.0},
+                         {"MiB", 1048576.0}, {"GiB", 1073741824.0}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}})
+    if (unit == name) scale = s;
+  if (used == 0 || scale == 0 || !(value > 0))
+    throw Error(ErrorKind::argument, "--target-size: cannot parse '" + text + "' (e.g. 12MB, 800KiB, 123456)");
+  return uint64_t(value * scale);
+}
+
+// "hits10=0.95x" -> {"hits10", 0.95}.
+static std::pair<std::string, double> parse_quality_target(const std::string& text) {
+  size_t eq = text.find('=');
+  if (eq == std::string::npos || text.empty() || text.back() != 'x')
+    throw Error(ErrorKind::argument, "--target-quality: expected METRIC=Fx, e.g. hits10=0.95x");
+  try {
+    return {text.substr(0, eq), std::stod(text.substr(eq + 1, text.size() - eq - 2))};
+  } catch (const std::logic_error&) {
+    throw Error(ErrorKind::argument, "--target-quality: cannot parse '" + text + "'");
+  }
+}
+
+static void report_rate_control(const RateControlled& r, const char* what, double target) {
+  std::fprintf(stderr, "rate control (%s target %.6g): %zu probes, chose lambda %.6g (%llu bytes)%s\n", what, target,
+               r.probes.size(), r.lambda, (unsigned long long)r.bytes, r.met ? "" : " -- target NOT met");
+  for (auto& p : r.probes)
+    std::fprintf(stderr, "  lambda %12.6g -> %.6g %s\n", p.lambda, p.value, p.feasible ? "ok" : "");
+}
+
 static int run_compress(const std::vector<std::string>& args) {
   po::options_description opts("options");
   std::string input, output;
@@ -47,11 +88,18 @@ static int run_compress(const std::vector<std::string>& args) {
       ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
       ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
       ("prior", po::value<std::string>()->default_value("gauss"),
-       "empirical prior per tensor: gauss = N(0, mean mu^2) as in the paper; gauss-fit = N(mean, var)")
+       "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K")
+      ("refine", po::value<int>()->default_value(0), "entropy-aware refinement passes after Algorithm 1 (0 = paper)")
       ("no-vocab", "do not store the vocabulary")
+      ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
+      ("target-bits-per-dim", po::value<double>(), "choose lambda so the file has at most B bits per dimension")
+      ("target-quality", po::value<std::string>(),
+       "choose the largest lambda keeping METRIC >= F x uncompressed, e.g. hits10=0.95x or accuracy=0.99x "
+       "(with --questions or --task; with --questions only the word tensor is compressed)")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
       ("verbose,v", "print the per-tensor report");
+  add_task_options(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
@@ -59,21 +107,45 @@ static int run_compress(const std::vector<std::string>& args) {
   if (output.empty()) output = std::filesystem::path(input).replace_extension(".vbq").string();
   check_can_overwrite(output, vm.count("force"));
 
-  std::string prior = vm["prior"].as<std::string>();
-  if (prior != "gauss" && prior != "gauss-fit")
-    throw Error(ErrorKind::argument, "unknown --prior '" + prior + "' (gauss, gauss-fit)");
   ReadOptions read;
   read.explicit_tensors = explicit_specs(vm);
   if (vm.count("tensor")) read.select = vm["tensor"].as<std::vector<std::string>>();
   CompressSettings settings;
   settings.vbq.lambda = lambda;
-  settings.vbq.fit_prior_mean = prior == "gauss-fit";
+  settings.vbq.prior = vm["prior"].as<std::string>();
+  settings.vbq.refine_passes = vm["refine"].as<int>();
   settings.vbq.threads = thread_count(threads);
   settings.include_vocab = !vm.count("no-vocab");
 
   auto start = std::chrono::steady_clock::now();
   Model model = read_model(input, read);
-  Container container = compress_model(model, settings);
+  TaskSetup setup = setup_task(vm, model);
+  Container container;
+  if (vm.count("target-size") || vm.count("target-bits-per-dim")) {
+    uint64_t elements = 0;
+    for (auto& t : model.tensors) elements += t.size();
+    uint64_t target = vm.count("target-size") ? parse_size(vm["target-size"].as<std::string>())
+                                              : uint64_t(vm["target-bits-per-dim"].as<double>() * double(elements) / 8);
+    RateControlled r = compress_model_to_size(model, settings, target);
+    report_rate_control(r, "bytes", double(target));
+    container = std::move(r.container);
+    lambda = r.lambda;
+  } else if (vm.count("target-quality")) {
+    if (!setup.task) throw Error(ErrorKind::argument, "--target-quality needs --questions or --task");
+    auto [metric, fraction] = parse_quality_target(vm["target-quality"].as<std::string>());
+    std::vector<std::string> names = setup.task->metric_names();
+    size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
+    if (m == names.size()) throw Error(ErrorKind::argument, "--target-quality: unknown metric '" + metric + "'");
+    double full = setup.task->evaluate(model)[m];
+    RateControlled r = compress_model_to_quality(model, *setup.task, metric, fraction * full, settings);
+    std::fprintf(stderr, "uncompressed %s = %.4f, target %.4f\n", metric.c_str(), full, fraction * full);
+    report_rate_control(r, metric.c_str(), fraction * full);
+    container = std::move(r.container);
+    lambda = r.lambda;
+  } else {
+    container = compress_model(model, settings);
+  }
+  if (container.tensors.empty()) throw Error(ErrorKind::argument, "the target cannot be met for any lambda");
   ContainerLayout layout;
   write_container(output, container, vm.count("force"), &layout);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -1,6 +1,7 @@
 // vbq rd: the rate-distortion sweep of the paper's Fig. 3 (VBQ against baselines).
 #include <cstdio>
 #include <filesystem>
+#include <sstream>
 
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
@@ -13,30 +14,25 @@ namespace vbq::cli {
 
 static int run_rd(const std::vector<std::string>& args) {
   po::options_description opts("options");
-  std::string input, output, plot, questions, task_name, data_dir, tensor, paper_csv, keep;
+  std::string input, output, plot, paper_csv, keep;
   std::string lambdas_spec, grid_spec, kmeans_spec;
-  size_t top_words = 0;
   int threads = 0;
   opts.add_options()
       ("input", po::value(&input)->required(), "model: HDF5 with posterior mean + std")
       ("output,o", po::value(&output)->required(), "CSV of all R-D points")
       ("plot", po::value(&plot), "Fig. 3-style plot (SVG; a PNG is written beside it)")
-      ("questions", po::value(&questions), "word-analogy questions (questions-words.txt): analogy task")
-      ("task", po::value(&task_name), "fashion-mnist: score an MLP's test accuracy (needs --data)")
-      ("data", po::value(&data_dir), "Fashion-MNIST directory (/usr/share/datasets/fashion-mnist)")
-      ("tensor", po::value(&tensor), "analogy task: the word-vector tensor (default: word, else u)")
-      ("top-words", po::value(&top_words)->default_value(0), "analogy task: keep the N most frequent words (0 = all)")
-      ("lowercase", "analogy task: lowercase the questions")
-      ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
       ("lambdas", po::value(&lambdas_spec)->default_value("paper"), "VBQ lambdas: paper (50 from 1e-2 to 1e5), a,b,c or lo:hi:n")
       ("grid", po::value(&grid_spec)->default_value("paper"), "uniform grids q_max: paper (1..1023), a,b,c or lo:hi:n")
       ("kmeans", po::value(&kmeans_spec)->default_value(""), "k-means codebook sizes: a,b,c or lo:hi:n (default none)")
+      ("priors", po::value<std::string>()->default_value("gauss"), "VBQ priors to sweep, comma-separated (gauss = paper)")
+      ("refine", po::value<int>()->default_value(0), "also sweep VBQ with N entropy-aware refinement passes")
       ("no-general", "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
       ("paper-csv", po::value(&paper_csv), "overlay reference points (e.g. ../shared/data/paper-fig3-rd.csv)")
       ("keep-files", po::value(&keep), "keep every compressed file in this directory")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite outputs")
       ("quiet,q", "no progress bar");
+  add_task_options(opts);
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
@@ -55,31 +51,23 @@ static int run_rd(const std::vector<std::string>& args) {
   if (!kmeans_spec.empty())
     for (double k : parse_number_list(kmeans_spec, "kmeans")) rd.kmeans_k.push_back(int(std::lround(k)));
   rd.general_compressors = !vm.count("no-general");
+  std::vector<std::string> priors;
+  for (std::stringstream ss(vm["priors"].as<std::string>()); ss.good();) {
+    std::string p;
+    std::getline(ss, p, ',');
+    if (!p.empty()) priors.push_back(p);
+  }
+  rd.variants = vbq_variants(priors, vm["refine"].as<int>());
   rd.threads = thread_count(threads);
   rd.progress = !vm.count("quiet");
   rd.keep_dir = keep;
 
   Model model = read_model(input);
-  std::unique_ptr<QualityTask> task;
-  std::string title;
-  if (!questions.empty()) {
-    tensor = embedding_tensor(model, tensor);
-    keep_top_words(model, top_words);
-    std::erase_if(model.tensors, [&](const Tensor& t) { return t.name != tensor; });
-    AnalogyOptions ao;
-    ao.exclude_question_words = vm.count("exclude-question-words");
-    task = make_analogy_task(read_analogy_questions(questions, vm.count("lowercase")), tensor, ao);
-    title = "word analogies, " + std::to_string(model.vocab.size()) + " words: " +
-            std::filesystem::path(input).filename().string();
-  } else if (task_name == "fashion-mnist") {
-    if (data_dir.empty()) throw Error(ErrorKind::argument, "--task fashion-mnist needs --data DIR");
-    task = make_classifier_task(load_mnist_split(data_dir, "t10k"));
-    title = "Fashion-MNIST test accuracy: " + std::filesystem::path(input).filename().string();
-  } else {
-    throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist");
-  }
+  TaskSetup setup = setup_task(vm, model);
+  if (!setup.task) throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist");
+  std::string title = setup.description + ": " + std::filesystem::path(input).filename().string();
 
-  RdResult result = run_rd_sweep(model, *task, rd);
+  RdResult result = run_rd_sweep(model, *setup.task, rd);
   write_rd_csv(output, result, force);
   std::printf("%s", rd_summary(result).c_str());
   std::printf("wrote %s (%zu points)\n", output.c_str(), result.rows.size());

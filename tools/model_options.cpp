@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "formats/idx.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
@@ -51,6 +52,40 @@ void keep_top_words(Model& model, size_t rows) {
   }
   model.vocab.resize(rows);
   if (!model.counts.empty()) model.counts.resize(rows);
+}
+
+namespace po = boost::program_options;
+
+void add_task_options(po::options_description& o) {
+  o.add_options()
+      ("questions", po::value<std::string>(), "word-analogy questions (questions-words.txt): analogy task")
+      ("tensor", po::value<std::string>(), "analogy task: the word-vector tensor (default: word, else u)")
+      ("top-words", po::value<size_t>()->default_value(0), "analogy task: keep the N most frequent words (0 = all)")
+      ("lowercase", "analogy task: lowercase the questions")
+      ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
+      ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data)")
+      ("data", po::value<std::string>(), "Fashion-MNIST directory (/usr/share/datasets/fashion-mnist)");
+}
+
+TaskSetup setup_task(const po::variables_map& vm, Model& model) {
+  TaskSetup s;
+  if (vm.count("questions")) {
+    std::string tensor = embedding_tensor(model, vm.count("tensor") ? vm["tensor"].as<std::string>() : "");
+    keep_top_words(model, vm["top-words"].as<size_t>());
+    std::erase_if(model.tensors, [&](const Tensor& t) { return t.name != tensor; });
+    AnalogyOptions ao;
+    ao.exclude_question_words = vm.count("exclude-question-words");
+    s.task = make_analogy_task(read_analogy_questions(vm["questions"].as<std::string>(), vm.count("lowercase")),
+                               tensor, ao);
+    s.description = "word analogies, " + std::to_string(model.vocab.size()) + " words";
+  } else if (vm.count("task")) {
+    if (vm["task"].as<std::string>() != "fashion-mnist")
+      throw Error(ErrorKind::argument, "unknown --task '" + vm["task"].as<std::string>() + "' (fashion-mnist)");
+    if (!vm.count("data")) throw Error(ErrorKind::argument, "--task fashion-mnist needs --data DIR");
+    s.task = make_classifier_task(load_mnist_split(vm["data"].as<std::string>(), "t10k"));
+    s.description = "Fashion-MNIST test accuracy";
+  }
+  return s;
 }
 
 }  // namespace vbq::cli

@@ -3,6 +3,10 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
+#include <memory>
+
+#include "eval/rd.hpp"
 #include "formats/hdf5_model.hpp"
 
 namespace vbq::cli {
@@ -16,5 +20,19 @@ std::string embedding_tensor(const Model& model, const std::string& requested);
 // Keeps the first `rows` rows of every tensor whose first dimension is the
 // vocabulary size, and the first `rows` vocabulary words (frequency order).
 void keep_top_words(Model& model, size_t rows);
+
+// Options that say how to score a model: --questions (word analogies, with
+// --tensor, --top-words, --lowercase, --exclude-question-words) or
+// --task fashion-mnist --data DIR.
+void add_task_options(boost::program_options::options_description& options);
+
+struct TaskSetup {
+  std::unique_ptr<QualityTask> task;  // null if no task was asked for
+  std::string description;            // e.g. "word analogies, 30000 words"
+};
+
+// Builds the task the options ask for. For analogies it also trims `model` to the
+// top words and to the word-vector tensor alone (what the paper compressed).
+TaskSetup setup_task(const boost::program_options::variables_map& vm, Model& model);
 
 }  // namespace vbq::cli

@@ -8,6 +8,7 @@
 
 #include "vbq/error.hpp"
 #include "vbq/quantizer.hpp"
+#include "vbq/refinement.hpp"
 
 namespace vbq {
 
@@ -23,8 +24,8 @@ uint64_t EncodedTensor::element_count() const {
 }
 
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings) {
-  GaussianPrior prior = fit_gaussian_prior(mu, settings.fit_prior_mean);
-  return encode_vbq(prior, mu, sigma, settings);
+  std::unique_ptr<Prior> prior = fit_prior(settings.prior, mu);
+  return encode_vbq(*prior, mu, sigma, settings);
 }
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
@@ -37,6 +38,9 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
   t.max_rate_bits = uint8_t(settings.max_rate_bits);
   t.shape = {mu.size()};
   std::vector<CodeKey> keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
+  if (settings.refine_passes > 0)
+    keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
+                              settings.threads);
   t.symbols = encode_symbols(keys, settings.threads);
   return t;
 }

@@ -44,12 +44,14 @@ struct EncodedTensor {
 
 struct VbqSettings {
   double lambda = 1.0;
-  bool fit_prior_mean = false;  // N(m, s^2) instead of the paper's N(0, mean mu^2)
+  std::string prior = "gauss";  // empirical prior family fitted per tensor (see fit_prior); paper: gauss
   int max_rate_bits = 62;
+  int refine_passes = 0;        // entropy-aware refinement passes after Algorithm 1 (0 = paper)
   int threads = 0;
 };
 
-// Fits the empirical prior to mu, runs Algorithm 1, entropy-codes the code points.
+// Fits the empirical prior settings.prior to mu, runs Algorithm 1 (and the
+// refinement passes, if any), entropy-codes the code points.
 // Requires mu.size() == sigma.size() == prod(shape) > 0, sigma > 0.
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings);
 
