@@ -1,0 +1,491 @@
+// Baseline coders: see baselines.hpp.
+#include "eval/baselines.hpp"
+
+#include <bzlib.h>
+#include <lzma.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "vbq/error.hpp"
+
+namespace vbq {
+
+std::string compressor_label(GeneralCompressor c) {
+  switch (c) {
+    case GeneralCompressor::gzip9: return "gzip -9";
+    case GeneralCompressor::bzip2_9: return "bzip2 -9";
+    case GeneralCompressor::xz9e: return "xz -9e";
+    case GeneralCompressor::lzma_alone9e: return "lzma -9e (.lzma)";
+    case GeneralCompressor::zstd19: return "zstd -19";
+    case GeneralCompressor::zstd22: return "zstd --ultra -22";
+  }
+  throw Error(ErrorKind::argument, "unknown general compressor");
+}
+
+namespace {
+
+// The libraries take 32-bit lengths (zlib, bzip2): feed at most this per call.
+constexpr size_t kChunk = size_t(1) << 30;
+
+[[noreturn]] void fail(ErrorKind kind, GeneralCompressor c, const std::string& what) {
+  throw Error(kind, compressor_label(c) + ": " + what);
+}
+
+// ---- gzip ------------------------------------------------------------------
+std::string gzip_compress(std::string_view in) {
+  z_stream s{};
+  // windowBits 15 + 16 selects the gzip wrapper; memLevel 8 is gzip's default.
+  if (deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+    fail(ErrorKind::io, GeneralCompressor::gzip9, "deflateInit2 failed");
+  std::string out;
+  size_t in_pos = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (s.avail_in == 0 && in_pos < in.size()) {
+      const size_t n = std::min(kChunk, in.size() - in_pos);
+      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+      s.avail_in = uInt(n);
+      in_pos += n;
+    }
+    const int flush = in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH;
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
+    out.resize(old + room);
+    s.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    s.avail_out = uInt(room);
+    rc = deflate(&s, flush);
+    out.resize(old + room - s.avail_out);
+    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+      deflateEnd(&s);
+      fail(ErrorKind::io, GeneralCompressor::gzip9, "deflate failed");
+    }
+  }
+  deflateEnd(&s);
+  return out;
+}
+
+std::string gzip_decompress(std::string_view in) {
+  z_stream s{};
+  if (inflateInit2(&s, 15 + 16) != Z_OK) fail(ErrorKind::io, GeneralCompressor::gzip9, "inflateInit2 failed");
+  std::string out;
+  size_t in_pos = 0;
+  int rc = Z_OK;
+  while (rc != Z_STREAM_END) {
+    if (s.avail_in == 0 && in_pos < in.size()) {
+      const size_t n = std::min(kChunk, in.size() - in_pos);
+      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
+      s.avail_in = uInt(n);
+      in_pos += n;
+    }
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
+    out.resize(old + room);
+    s.next_out = reinterpret_cast<Bytef*>(out.data() + old);
+    s.avail_out = uInt(room);
+    rc = inflate(&s, Z_NO_FLUSH);
+    out.resize(old + room - s.avail_out);
+    const bool stalled = rc == Z_BUF_ERROR && s.avail_in == 0 && in_pos == in.size();
+    if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || stalled) {
+      const std::string msg = stalled ? "truncated stream" : (s.msg ? s.msg : "inflate failed");
+      inflateEnd(&s);
+      fail(rc == Z_MEM_ERROR ? ErrorKind::io : ErrorKind::corrupt, GeneralCompressor::gzip9, msg);
+    }
+  }
+  const size_t consumed = in_pos - s.avail_in;
+  inflateEnd(&s);
+  if (consumed != in.size())
+    fail(ErrorKind::corrupt, GeneralCompressor::gzip9,
+         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  return out;
+}
+
+// ---- bzip2 -----------------------------------------------------------------
+std::string bzip2_compress(std::string_view in) {
+  if (in.size() > UINT_MAX / 2) fail(ErrorKind::io, GeneralCompressor::bzip2_9, "input too large");
+  // Documented bound: 1% + 600 bytes.
+  unsigned int dest_len = unsigned(in.size() + in.size() / 100 + 601);
+  std::string out(dest_len, '\0');
+  const int rc = BZ2_bzBuffToBuffCompress(out.data(), &dest_len, const_cast<char*>(in.data()), unsigned(in.size()),
+                                          9, 0, 0);
+  if (rc != BZ_OK) fail(ErrorKind::io, GeneralCompressor::bzip2_9, "BZ2_bzBuffToBuffCompress error " + std::to_string(rc));
+  out.resize(dest_len);
+  return out;
+}
+
+std::string bzip2_decompress(std::string_view in) {
+  bz_stream s{};
+  if (BZ2_bzDecompressInit(&s, 0, 0) != BZ_OK) fail(ErrorKind::io, GeneralCompressor::bzip2_9, "init failed");
+  std::string out;
+  size_t in_pos = 0;
+  int rc = BZ_OK;
+  while (rc != BZ_STREAM_END) {
+    if (s.avail_in == 0 && in_pos < in.size()) {
+      const size_t n = std::min(kChunk, in.size() - in_pos);
+      s.next_in = const_cast<char*>(in.data() + in_pos);
+      s.avail_in = unsigned(n);
+      in_pos += n;
+    }
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
+    out.resize(old + room);
+    s.next_out = out.data() + old;
+    s.avail_out = unsigned(room);
+    const bool had_input = s.avail_in > 0;
+    rc = BZ2_bzDecompress(&s);
+    const size_t produced = room - s.avail_out;
+    out.resize(old + produced);
+    const bool stalled = rc == BZ_OK && !had_input && produced == 0 && in_pos == in.size();
+    if ((rc != BZ_OK && rc != BZ_STREAM_END) || stalled) {
+      BZ2_bzDecompressEnd(&s);
+      fail(rc == BZ_MEM_ERROR ? ErrorKind::io : ErrorKind::corrupt, GeneralCompressor::bzip2_9,
+           stalled ? "truncated stream" : "BZ2_bzDecompress error " + std::to_string(rc));
+    }
+  }
+  const size_t consumed = in_pos - s.avail_in;
+  BZ2_bzDecompressEnd(&s);
+  if (consumed != in.size())
+    fail(ErrorKind::corrupt, GeneralCompressor::bzip2_9,
+         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  return out;
+}
+
+// ---- xz / lzma alone -------------------------------------------------------
+uint32_t preset_9e() { return 9 | LZMA_PRESET_EXTREME; }
+
+std::string xz_compress(std::string_view in) {
+  std::string out(lzma_stream_buffer_bound(in.size()), '\0');
+  size_t out_pos = 0;
+  const lzma_ret rc = lzma_easy_buffer_encode(preset_9e(), LZMA_CHECK_CRC64, nullptr,
+                                              reinterpret_cast<const uint8_t*>(in.data()), in.size(),
+                                              reinterpret_cast<uint8_t*>(out.data()), &out_pos, out.size());
+  if (rc != LZMA_OK) fail(ErrorKind::io, GeneralCompressor::xz9e, "lzma_easy_buffer_encode error " + std::to_string(rc));
+  out.resize(out_pos);
+  return out;
+}
+
+// Runs an initialised lzma_stream over all of `in` with LZMA_FINISH.
+// Decoders report what is left unconsumed in *consumed.
+std::string lzma_run(lzma_stream& s, std::string_view in, GeneralCompressor c, bool decoding, size_t* consumed) {
+  s.next_in = reinterpret_cast<const uint8_t*>(in.data());
+  s.avail_in = in.size();
+  std::string out;
+  lzma_ret rc = LZMA_OK;
+  while (rc != LZMA_STREAM_END) {
+    const size_t old = out.size();
+    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
+    out.resize(old + room);
+    s.next_out = reinterpret_cast<uint8_t*>(out.data() + old);
+    s.avail_out = room;
+    rc = lzma_code(&s, LZMA_FINISH);
+    out.resize(old + room - s.avail_out);
+    if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
+      const size_t at = in.size() - s.avail_in;
+      lzma_end(&s);
+      const bool memory = rc == LZMA_MEM_ERROR || rc == LZMA_MEMLIMIT_ERROR;
+      std::string what = rc == LZMA_BUF_ERROR ? "truncated stream" : "lzma_code error " + std::to_string(rc);
+      fail(decoding && !memory ? ErrorKind::corrupt : ErrorKind::io, c, what + " at byte offset " + std::to_string(at));
+    }
+  }
+  if (consumed) *consumed = in.size() - s.avail_in;
+  lzma_end(&s);
+  return out;
+}
+
+std::string lzma_alone_compress(std::string_view in) {
+  lzma_options_lzma options;
+  if (lzma_lzma_preset(&options, preset_9e())) fail(ErrorKind::io, GeneralCompressor::lzma_alone9e, "bad preset");
+  lzma_stream s = LZMA_STREAM_INIT;
+  if (lzma_alone_encoder(&s, &options) != LZMA_OK)
+    fail(ErrorKind::io, GeneralCompressor::lzma_alone9e, "lzma_alone_encoder failed");
+  return lzma_run(s, in, GeneralCompressor::lzma_alone9e, false, nullptr);
+}
+
+std::string lzma_decompress(std::string_view in, GeneralCompressor c) {
+  lzma_stream s = LZMA_STREAM_INIT;
+  const lzma_ret init = c == GeneralCompressor::xz9e ? lzma_stream_decoder(&s, UINT64_MAX, 0)
+                                                     : lzma_alone_decoder(&s, UINT64_MAX);
+  if (init != LZMA_OK) fail(ErrorKind::io, c, "decoder init failed");
+  size_t consumed = 0;
+  std::string out = lzma_run(s, in, c, true, &consumed);
+  if (consumed != in.size())
+    fail(ErrorKind::corrupt, c,
+         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  return out;
+}
+
+// ---- zstd ------------------------------------------------------------------
+std::string zstd_compress(std::string_view in, int level, GeneralCompressor c) {
+  ZSTD_CCtx* ctx = ZSTD_createCCtx();
+  if (!ctx) fail(ErrorKind::io, c, "ZSTD_createCCtx failed");
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  size_t n = ZSTD_CCtx_setParameter(ctx, ZSTD_c_compressionLevel, level);
+  // The zstd CLI writes the content checksum by default.
+  if (!ZSTD_isError(n)) n = ZSTD_CCtx_setParameter(ctx, ZSTD_c_checksumFlag, 1);
+  if (!ZSTD_isError(n)) n = ZSTD_compress2(ctx, out.data(), out.size(), in.data(), in.size());
+  ZSTD_freeCCtx(ctx);
+  if (ZSTD_isError(n)) fail(ErrorKind::io, c, ZSTD_getErrorName(n));
+  out.resize(n);
+  return out;
+}
+
+std::string zstd_decompress(std::string_view in, GeneralCompressor c) {
+  const size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
+  if (ZSTD_isError(frame)) fail(ErrorKind::corrupt, c, ZSTD_getErrorName(frame));
+  if (frame != in.size())
+    fail(ErrorKind::corrupt, c,
+         std::to_string(in.size() - frame) + " trailing bytes at byte offset " + std::to_string(frame));
+  const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
+    fail(ErrorKind::corrupt, c, "frame header lacks a content size");
+  // A zstd block expands at most 2^17-fold (RLE): reject absurd headers early.
+  if (size / 65536 > in.size()) fail(ErrorKind::corrupt, c, "implausible content size in frame header");
+  std::string out(size, '\0');
+  const size_t n = ZSTD_decompress(out.data(), out.size(), in.data(), in.size());
+  if (ZSTD_isError(n)) fail(ErrorKind::corrupt, c, ZSTD_getErrorName(n));
+  if (n != size) fail(ErrorKind::corrupt, c, "decoded size differs from the frame header");
+  return out;
+}
+
+}  // namespace
+
+std::string compress_bytes(GeneralCompressor c, std::string_view data) {
+  switch (c) {
+    case GeneralCompressor::gzip9: return gzip_compress(data);
+    case GeneralCompressor::bzip2_9: return bzip2_compress(data);
+    case GeneralCompressor::xz9e: return xz_compress(data);
+    case GeneralCompressor::lzma_alone9e: return lzma_alone_compress(data);
+    case GeneralCompressor::zstd19: return zstd_compress(data, 19, c);
+    case GeneralCompressor::zstd22: return zstd_compress(data, 22, c);
+  }
+  throw Error(ErrorKind::argument, "unknown general compressor");
+}
+
+std::string decompress_bytes(GeneralCompressor c, std::string_view compressed) {
+  switch (c) {
+    case GeneralCompressor::gzip9: return gzip_decompress(compressed);
+    case GeneralCompressor::bzip2_9: return bzip2_decompress(compressed);
+    case GeneralCompressor::xz9e:
+    case GeneralCompressor::lzma_alone9e: return lzma_decompress(compressed, c);
+    case GeneralCompressor::zstd19:
+    case GeneralCompressor::zstd22: return zstd_decompress(compressed, c);
+  }
+  throw Error(ErrorKind::argument, "unknown general compressor");
+}
+
+// ---------------------------------------------------------------------------
+std::string grid_bytes(std::span<const int32_t> q, int q_max) {
+  if (q_max < 1 || q_max > 32767)
+    throw Error(ErrorKind::argument, "grid_bytes: q_max " + std::to_string(q_max) + " outside [1, 32767]");
+  const bool narrow = q_max <= 127;
+  std::string out(q.size() * (narrow ? 1 : 2), '\0');
+  for (size_t i = 0; i < q.size(); ++i) {
+    const int32_t v = q[i];
+    if (v < -q_max || v > q_max)
+      throw Error(ErrorKind::argument, "grid_bytes: value " + std::to_string(v) + " at flat index " +
+                                           std::to_string(i) + " exceeds q_max " + std::to_string(q_max));
+    const uint16_t u = uint16_t(int16_t(v));  // two's complement
+    if (narrow) {
+      out[i] = char(uint8_t(u));
+    } else {
+      out[2 * i] = char(uint8_t(u));
+      out[2 * i + 1] = char(uint8_t(u >> 8));
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+namespace {
+
+// Sorted values with prefix sums: the sufficient statistics of every
+// contiguous cluster.
+struct SortedData {
+  std::vector<double> x;       // ascending
+  std::vector<double> prefix;  // prefix[i] = x[0] + ... + x[i-1]
+
+  double sum(size_t lo, size_t hi) const { return prefix[hi] - prefix[lo]; }
+  double mean(size_t lo, size_t hi) const { return sum(lo, hi) / double(hi - lo); }
+  // The value of x[lo, hi) nearest to v (lo < hi).
+  double nearest(size_t lo, size_t hi, double v) const {
+    auto it = std::lower_bound(x.begin() + std::ptrdiff_t(lo), x.begin() + std::ptrdiff_t(hi), v);
+    if (it == x.begin() + std::ptrdiff_t(hi)) return x[hi - 1];
+    if (it == x.begin() + std::ptrdiff_t(lo)) return *it;
+    return v - *(it - 1) <= *it - v ? *(it - 1) : *it;
+  }
+  // Squared error of x[lo, hi) about its mean (direct pass: only for re-seeding).
+  double sse(size_t lo, size_t hi) const {
+    const double m = mean(lo, hi);
+    double s = 0;
+    for (size_t i = lo; i < hi; ++i) s += (x[i] - m) * (x[i] - m);
+    return s;
+  }
+};
+
+// starts[j] = first index of cluster j under nearest-centroid assignment with
+// ties to the lower centroid (the predicate encode_codebook uses); starts[k] = n.
+std::vector<size_t> assign(const SortedData& d, const std::vector<double>& c) {
+  const size_t k = c.size();
+  std::vector<size_t> starts(k + 1);
+  starts[0] = 0;
+  starts[k] = d.x.size();
+  for (size_t j = 0; j + 1 < k; ++j) {
+    const double lo = c[j], hi = c[j + 1];
+    auto it = std::partition_point(d.x.begin() + std::ptrdiff_t(starts[j]), d.x.end(),
+                                   [&](double v) { return v - lo <= hi - v; });
+    starts[j + 1] = size_t(it - d.x.begin());
+  }
+  return starts;
+}
+
+std::vector<double> quantile_init(const SortedData& d, size_t k) {
+  const size_t n = d.x.size();
+  std::vector<double> c(k);
+  for (size_t j = 0; j < k; ++j) c[j] = d.x[std::min(n - 1, size_t((double(j) + 0.5) * double(n) / double(k)))];
+  return c;
+}
+
+// D^2 seeding on a subsample (the full O(nk) seeding would dominate the run).
+std::vector<double> kmeans_pp_init(const SortedData& d, size_t k, uint64_t seed) {
+  constexpr size_t kSample = size_t(1) << 17;
+  std::mt19937_64 rng(seed);
+  std::vector<double> sample;
+  if (d.x.size() <= kSample) {
+    sample = d.x;
+  } else {
+    std::uniform_int_distribution<size_t> pick(0, d.x.size() - 1);
+    sample.resize(kSample);
+    for (auto& v : sample) v = d.x[pick(rng)];
+  }
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<double> c;
+  c.push_back(sample[size_t(unit(rng) * double(sample.size())) % sample.size()]);
+  std::vector<double> dist2(sample.size());
+  for (size_t i = 0; i < sample.size(); ++i) dist2[i] = (sample[i] - c[0]) * (sample[i] - c[0]);
+  while (c.size() < k) {
+    double total = 0;
+    for (double w : dist2) total += w;
+    if (total <= 0) break;  // every sample value is already a centroid
+    double r = unit(rng) * total;
+    size_t pick = sample.size() - 1;
+    for (size_t i = 0; i < sample.size(); ++i) {
+      r -= dist2[i];
+      if (r < 0 && dist2[i] > 0) {
+        pick = i;
+        break;
+      }
+    }
+    const double nc = sample[pick];
+    c.push_back(nc);
+    for (size_t i = 0; i < sample.size(); ++i) dist2[i] = std::min(dist2[i], (sample[i] - nc) * (sample[i] - nc));
+  }
+  // Missing centroids (fewer distinct sample values than k) are added by re-seeding.
+  std::sort(c.begin(), c.end());
+  return c;
+}
+
+// Makes the centroids strictly increasing, each owning >= 1 value, and k of them
+// when the data has >= k distinct values: repeatedly splits the cluster with the
+// largest squared error at its mean. Returns the assignment.
+// Bounded so that a pathological drop/split cycle cannot loop forever.
+std::vector<size_t> repair(const SortedData& d, std::vector<double>& c, size_t k) {
+  for (size_t round = 0; round < 4 * k + 64; ++round) {
+    std::sort(c.begin(), c.end());
+    c.erase(std::unique(c.begin(), c.end()), c.end());
+    std::vector<size_t> starts = assign(d, c);
+    std::vector<double> kept;
+    for (size_t j = 0; j < c.size(); ++j)
+      if (starts[j + 1] > starts[j]) kept.push_back(c[j]);
+    if (kept.size() != c.size()) {
+      c = std::move(kept);
+      continue;
+    }
+    if (c.size() >= k) return starts;
+    // Split: the cluster with the largest error that holds >= 2 distinct values.
+    double best = 0;
+    size_t best_j = c.size();
+    for (size_t j = 0; j < c.size(); ++j) {
+      const size_t lo = starts[j], hi = starts[j + 1];
+      if (d.x[lo] == d.x[hi - 1]) continue;
+      const double e = d.sse(lo, hi);
+      if (best_j == c.size() || e > best) best = e, best_j = j;
+    }
+    if (best_j == c.size()) return starts;  // fewer than k distinct values
+    const size_t lo = starts[best_j], hi = starts[best_j + 1];
+    const double m = d.mean(lo, hi);
+    // Lower part x <= m, upper part x > m: both nonempty since the range is not constant.
+    const size_t mid = size_t(std::upper_bound(d.x.begin() + std::ptrdiff_t(lo), d.x.begin() + std::ptrdiff_t(hi), m) -
+                              d.x.begin());
+    // Centroids on data values own at least those values (distance 0).
+    c[best_j] = d.nearest(lo, mid, d.mean(lo, mid));
+    c.push_back(d.nearest(mid, hi, d.mean(mid, hi)));
+  }
+  // Cap reached: keep what owns values (removing an empty centroid moves nothing).
+  std::sort(c.begin(), c.end());
+  c.erase(std::unique(c.begin(), c.end()), c.end());
+  const std::vector<size_t> starts = assign(d, c);
+  std::vector<double> kept;
+  for (size_t j = 0; j < c.size(); ++j)
+    if (starts[j + 1] > starts[j]) kept.push_back(c[j]);
+  c = std::move(kept);
+  return assign(d, c);
+}
+
+}  // namespace
+
+std::vector<double> kmeans_1d(std::span<const double> values, int k, int iterations, uint64_t seed, KMeansInit init) {
+  if (values.empty()) throw Error(ErrorKind::argument, "kmeans_1d: no values");
+  if (k < 1) throw Error(ErrorKind::argument, "kmeans_1d: k must be >= 1, got " + std::to_string(k));
+  if (iterations < 0) throw Error(ErrorKind::argument, "kmeans_1d: iterations must be >= 0");
+  SortedData d;
+  d.x.assign(values.begin(), values.end());
+  for (size_t i = 0; i < d.x.size(); ++i)
+    if (!std::isfinite(d.x[i]))
+      throw Error(ErrorKind::argument, "kmeans_1d: non-finite value at flat index " + std::to_string(i));
+  std::sort(d.x.begin(), d.x.end());
+  d.prefix.resize(d.x.size() + 1);
+  d.prefix[0] = 0;
+  for (size_t i = 0; i < d.x.size(); ++i) d.prefix[i + 1] = d.prefix[i] + d.x[i];
+
+  const size_t kk = size_t(k);
+  std::vector<double> c = init == KMeansInit::quantiles ? quantile_init(d, kk) : kmeans_pp_init(d, kk, seed);
+  std::vector<size_t> starts = repair(d, c, kk);
+  for (int it = 0; it < iterations; ++it) {
+    for (size_t j = 0; j < c.size(); ++j) c[j] = d.mean(starts[j], starts[j + 1]);
+    std::vector<size_t> next = repair(d, c, kk);
+    if (next == starts) break;  // Lloyd fixed point: the means are already c
+    starts = std::move(next);
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------
+double bits_to_reach(std::vector<RdPoint> curve, double target_quality, RdRate rate) {
+  const auto bits = [rate](const RdPoint& p) { return rate == RdRate::file_bits ? p.bits_per_dim : p.ideal_bits_per_dim; };
+  for (const RdPoint& p : curve) {
+    if (p.method != curve.front().method)
+      throw Error(ErrorKind::argument, "bits_to_reach: curve mixes methods '" + curve.front().method + "' and '" +
+                                           p.method + "'");
+    if (!std::isfinite(bits(p)) || std::isnan(p.quality))
+      throw Error(ErrorKind::argument, "bits_to_reach: point '" + p.method + " " + p.setting +
+                                           "' has a non-finite rate or NaN quality");
+  }
+  std::sort(curve.begin(), curve.end(), [&](const RdPoint& a, const RdPoint& b) {
+    return bits(a) != bits(b) ? bits(a) < bits(b) : a.quality < b.quality;
+  });
+  for (size_t i = 0; i < curve.size(); ++i) {
+    if (curve[i].quality < target_quality) continue;
+    if (i == 0) return bits(curve[0]);
+    const RdPoint &a = curve[i - 1], &b = curve[i];  // a.quality < target <= b.quality
+    const double t = (target_quality - a.quality) / (b.quality - a.quality);
+    return bits(a) + t * (bits(b) - bits(a));
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace vbq
