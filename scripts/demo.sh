@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The main demo, on real data that any Debian machine has (dataset-fashion-mnist):
+# train a Bayesian neural network, compress it with VBQ at one lambda, then sweep
+# lambda against uniform quantization + rANS/gzip/bzip2/xz/lzma/zstd and k-means.
+# Prints the summary table; writes out/demo/rd.csv, rd.svg and rd.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+vbq=${VBQ_BUILD:-build}/vbq
+data=/usr/share/datasets/fashion-mnist
+out=out/demo
+mkdir -p "$out"
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$(grep -q avx512f /proc/cpuinfo && echo SkylakeX || echo "")}
+[ -n "$OPENBLAS_CORETYPE" ] || unset OPENBLAS_CORETYPE
+
+echo "== 1. train a Bayesian MLP (784-${HIDDEN:-400,400}-10, Bayes by Backprop) on Fashion-MNIST"
+$vbq train-bnn --data "$data" -o "$out/bnn.h5" --hidden "${HIDDEN:-400,400}" --epochs "${EPOCHS:-10}" --seed 1 -f
+$vbq eval-bnn "$out/bnn.h5" --data "$data"
+
+echo "== 2. compress it with VBQ at lambda = 1 and decompress"
+$vbq compress "$out/bnn.h5" -o "$out/bnn.vbq" --lambda 1 -f
+$vbq info "$out/bnn.vbq"
+$vbq eval-bnn "$out/bnn.vbq" --data "$data"
+
+echo "== 3. rate-distortion sweep: VBQ vs the paper's baselines (real file sizes)"
+$vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" \
+  --lambdas 0.01:1e5:30 --grid 1:1023:30 --kmeans 2:256:8 -f
+echo "plot: $out/rd.svg and $out/rd.png"

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs one libFuzzer target: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
+# TARGET: container | word2vec | questions | idx (or fuzz_<name>).
+# Builds build-fuzz (clang-14, ASan+UBSan+libFuzzer) if needed, seeds the corpus
+# build-fuzz/corpus/fuzz_TARGET from real files on first use, then fuzzes for
+# SECONDS on one core at low priority. Crash inputs land in build-fuzz/crashes/.
+# Exit status: 0 no crash, nonzero libFuzzer's status (a crash was found).
+set -euo pipefail
+if (($# < 2)); then
+  echo "usage: scripts/fuzz.sh container|word2vec|questions|idx SECONDS [libFuzzer flags]" >&2
+  exit 1
+fi
+root=$(cd "$(dirname "$0")/.." && pwd)
+target=$1; seconds=$2; shift 2
+target=fuzz_${target#fuzz_}
+build=${VBQ_FUZZ_BUILD:-$root/build-fuzz}
+: "${VBQ_DATA:=/work/shared/data}"; export VBQ_DATA
+
+if [[ ! -f $build/CMakeCache.txt ]]; then
+  cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVBQ_FUZZ=ON \
+    -DVBQ_BUILD_TESTS=OFF -DVBQ_BUILD_BENCH=OFF \
+    -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+fi
+nice -n 10 cmake --build "$build" -j2 --target "$target" make_seeds >/dev/null
+
+corpus=$build/corpus/$target
+if [[ ! -d $corpus ]] || [[ -z $(ls -A "$corpus") ]]; then
+  ASAN_OPTIONS=detect_leaks=0 "$build/make_seeds" "$build/seeds" "$root"
+  mkdir -p "$corpus"
+  cp "$build/seeds/$target"/* "$corpus/"
+fi
+mkdir -p "$build/crashes/$target"
+# One job, one core, bounded memory: the machine is shared.
+exec nice -n 10 "$build/$target" "$corpus" -max_total_time="$seconds" -jobs=1 -workers=1 \
+  -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=65536 -print_final_stats=1 \
+  -artifact_prefix="$build/crashes/$target/" "$@"
