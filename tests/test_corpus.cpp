@@ -1,0 +1,147 @@
+#include <doctest/doctest.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tools/trainers/corpus.hpp"
+#include "vbq/error.hpp"
+
+namespace {
+
+using vbq::tokenize;
+using V = std::vector<std::string>;
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("vbq_test_corpus_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+}  // namespace
+
+TEST_CASE("corpus: tokenizer on tricky strings") {
+  CHECK(tokenize("Hello, world!", false) == V{"Hello", "world"});
+  CHECK(tokenize("don't 'tis rock'n'roll o''clock", false) == V{"don't", "tis", "rock'n'roll", "o", "clock"});
+  CHECK(tokenize("well-known -edge- x--y a-b-c -", false) == V{"well-known", "edge", "x", "y", "a-b-c"});
+  CHECK(tokenize("it's-a state-of-the-art'", false) == V{"it's-a", "state-of-the-art"});
+  CHECK(tokenize("1984 3.14 10-20 R2D2", false) == V{"1984", "3", "14", "10-20", "R2D2"});
+  // Non-ASCII bytes are separators: "café" -> "caf", "naïve" -> "na", "ve".
+  CHECK(tokenize("caf\xC3\xA9 na\xC3\xAFve \xE2\x80\x94x", false) == V{"caf", "na", "ve", "x"});
+  CHECK(tokenize("Hello WORLD Don't", true) == V{"hello", "world", "don't"});
+  CHECK(tokenize("", false).empty());
+  CHECK(tokenize(" \n\t-'", false).empty());
+  CHECK(tokenize("a", false) == V{"a"});
+  CHECK(tokenize("end-", false) == V{"end"});
+}
+
+TEST_CASE("corpus: vocabulary order, ties, min_count and size cut") {
+  vbq::CorpusOptions o;
+  o.vocab_size = 0;
+  auto v = vbq::make_vocabulary({"b", "a", "c", "d", "e"}, {3, 3, 5, 1, 3}, o);
+  CHECK(v.words == V{"c", "a", "b", "e", "d"});
+  CHECK(v.counts == std::vector<uint64_t>{5, 3, 3, 3, 1});
+  o.min_count = 3;
+  CHECK(vbq::make_vocabulary({"b", "a", "c", "d", "e"}, {3, 3, 5, 1, 3}, o).words == V{"c", "a", "b", "e"});
+  o.vocab_size = 2;
+  CHECK(vbq::make_vocabulary({"b", "a", "c", "d", "e"}, {3, 3, 5, 1, 3}, o).words == V{"c", "a"});
+}
+
+TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
+  std::string p = temp_path("plain.txt");
+  write_text(p, "The cat sat.\n\nthe dog, the CAT\nzebra");
+  vbq::CorpusOptions o;
+  o.lowercase = true;
+  o.min_count = 2;
+  auto c = vbq::load_corpus({p}, o);
+  CHECK(c.raw_tokens == 8);
+  CHECK(c.distinct_words == 5);
+  CHECK(c.vocab.words == V{"the", "cat"});
+  CHECK(c.vocab.counts == std::vector<uint64_t>{3, 2});
+  // Line 1: the cat; line 2: the the cat; line 3 (zebra) is empty after the cut.
+  CHECK(c.tokens == std::vector<uint32_t>{0, 1, 0, 0, 1});
+  CHECK(c.sentence_ends == std::vector<uint64_t>{2, 5});
+
+  // Without lowercase "The" and "the" differ; ties ("The", "cat", ...) by bytes.
+  o.lowercase = false;
+  o.min_count = 1;
+  o.vocab_size = 3;
+  auto c2 = vbq::load_corpus({p}, o);
+  CHECK(c2.vocab.words == V{"the", "CAT", "The"});
+
+  // A file's last line ends at end of file, also across several inputs.
+  auto c3 = vbq::load_corpus({p, p}, o);
+  CHECK(c3.raw_tokens == 16);
+  CHECK(c3.vocab.counts[0] == 4);
+
+  FILE* f = std::fopen(temp_path("out.txt").c_str(), "w+");
+  REQUIRE(f);
+  vbq::write_corpus_text(c, f, "out");
+  std::rewind(f);
+  char buf[128] = {};
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  CHECK(std::string(buf, n) == "the cat\nthe the cat\n");
+  std::remove(temp_path("out.txt").c_str());
+  std::remove(p.c_str());
+
+  CHECK_THROWS_AS(vbq::load_corpus({}, o), vbq::Error);
+  o.min_count = 100;
+  write_text(p, "a b c");
+  try {
+    vbq::load_corpus({p}, o);
+    FAIL("expected an error");
+  } catch (const vbq::Error& e) {
+    CHECK(e.kind() == vbq::ErrorKind::argument);
+  }
+  std::remove(p.c_str());
+}
+
+TEST_CASE("corpus: gzip input and chunk boundaries give the same tokens") {
+  // > 4 MiB so read_text_chunks must cut inside the text; hyphenated and
+  // apostrophe tokens make wrong cuts visible.
+  std::string text;
+  for (int i = 0; text.size() < (5u << 20); ++i)
+    text += "w" + std::to_string(i % 1000) + "-x" + std::to_string(i % 7) + "'s " + (i % 13 == 0 ? "\n" : "");
+  auto expected = tokenize(text, false);
+  std::string gz = temp_path("c.txt.gz");
+  gzFile g = gzopen(gz.c_str(), "wb");
+  REQUIRE(g);
+  REQUIRE(gzwrite(g, text.data(), unsigned(text.size())) == int(text.size()));
+  gzclose(g);
+  for (const std::string& path : {gz}) {
+    std::vector<std::string> got;
+    std::string all;
+    vbq::read_text_chunks(path, false, [&](std::string_view chunk) {
+      all += chunk;
+      vbq::scan_tokens(chunk, [&](std::string_view t) { got.emplace_back(t); }, [] {});
+    });
+    CHECK(all == text);
+    CHECK(got == expected);
+  }
+  vbq::CorpusOptions o;
+  o.vocab_size = 0;
+  auto c = vbq::load_corpus({gz}, o);
+  CHECK(c.raw_tokens == expected.size());
+  CHECK(c.vocab.words.size() == 7000);
+  std::remove(gz.c_str());
+  CHECK_THROWS_AS(vbq::load_corpus({temp_path("does-not-exist.gz")}, o), vbq::Error);
+}
+
+TEST_CASE("corpus: cancellation stops reading") {
+  std::string p = temp_path("cancel.txt");
+  write_text(p, "a b c");
+  std::atomic<bool> cancel{true};
+  try {
+    vbq::load_corpus({p}, {}, &cancel);
+    FAIL("expected an error");
+  } catch (const vbq::Error& e) {
+    CHECK(e.kind() == vbq::ErrorKind::interrupted);
+  }
+  std::remove(p.c_str());
+}

@@ -1,0 +1,511 @@
+// Bayesian skip-gram trainer: SGD on the ELBO with the reparameterization trick.
+//
+// Update rules (ascent on L, step rho_t; s = sigmoid; sigma = exp(log_std);
+// all vector products are per coordinate). For a center token w at a context
+// position c, draw ONE sample of the input vector
+//     eps_u ~ N(0, I),  z_u = mu_u + sigma_u * eps_u            (u = u_w)
+// and for each target t in {c (label y=1), n_1..n_K (label y=0)}:
+//     eps_t ~ N(0, I),  z_t = mu_t + sigma_t * eps_t            (t's context vector)
+//     x = z_u . z_t,  g = y - s(x)             [= d/dx log s(+-x)]
+//     mu_t      += rho g z_u
+//     log_std_t += rho g z_u * eps_t * sigma_t [chain rule: dz/dlog_std = eps sigma]
+//     G_u       += g z_t
+// then  mu_u += rho G_u,  log_std_u += rho G_u * eps_u * sigma_u.
+// These are single-sample unbiased gradients of the pairs' E_q[log-likelihood].
+//
+// Prior and entropy: -KL(N(mu, sigma^2) || N(0, s0^2)) per coordinate has the
+// exact gradients  d/dmu = -mu / s0^2,  d/dlog_std = 1 - sigma^2 / s0^2.
+// L contains each word's KL once per pass over the data, so at every (kept)
+// occurrence of w as a center token we apply it to both u_w and v_w scaled by
+// 1/n_w, n_w = count_w * keep_w = expected kept occurrences per epoch:
+//     mu      += (rho / n_w) (-mu / s0^2)
+//     log_std += (rho / n_w) (1 - sigma^2 / s0^2)
+// Summed over an epoch this is rho * grad(-KL) in expectation, once per word,
+// whatever its frequency. A rare word therefore moves little from its initial
+// std (init_std), while the likelihood shrinks sigma of frequent words: their
+// many pairs pin the vectors down.
+//
+// Schedule: rho_t = lr * max(1e-4, 1 - processed / (epochs * N)) as in
+// word2vec.c, processed counted over all threads. log_std is clamped to
+// [log 1e-6, log(prior_std) + 1] against rare wild steps.
+#include "tools/trainers/skipgram.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "eval/progress.hpp"
+#include "vbq/error.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VBQ_KERNEL __attribute__((target_clones("avx2", "default")))  // feature test, not CPU model
+#else
+#define VBQ_KERNEL
+#endif
+
+namespace vbq {
+
+namespace {
+
+uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// xoshiro256+: fast per-thread generator, seeded through splitmix64.
+struct Rng {
+  uint64_t s[4];
+  explicit Rng(uint64_t seed) {
+    for (auto& x : s) x = splitmix64(seed);
+  }
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+  uint64_t next() {
+    uint64_t r = s[0] + s[3], t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+  }
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
+};
+
+// exp(x) to ~1e-7 relative error for |x| < 80 (callers pass clamped log_std),
+// branch-free so loops over it vectorize.
+inline float fast_exp(float x) {
+  float t = x * 1.44269504f;
+  int k = int(t + 128.5f) - 128;  // floor(t + 0.5) for t > -128
+  float f = t - float(k);         // in [-0.5, 0.5]
+  float p = 1.0f + f * (0.693147181f + f * (0.240226507f + f * (0.0555041087f +
+                  f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
+  uint32_t bits = uint32_t(k + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, 4);
+  return p * scale;
+}
+
+inline float clampf(float x, float lo, float hi) {
+  x = x < lo ? lo : x;
+  return x > hi ? hi : x;
+}
+
+// sigmoid and softplus(-x) = -log s(x) on [-6, 6], saturated outside (word2vec.c).
+struct SigmoidTable {
+  static constexpr int size = 2048;
+  static constexpr float max_x = 6.0f;
+  float sig[size + 1], nll[size + 1];
+  SigmoidTable() {
+    for (int i = 0; i <= size; ++i) {
+      double x = (2.0 * i / size - 1) * max_x;
+      sig[i] = float(1 / (1 + std::exp(-x)));
+      nll[i] = float(std::log1p(std::exp(-x)));
+    }
+  }
+  int index(float x) const { return int((x + max_x) * (size / (2 * max_x)) + 0.5f); }
+};
+
+// Table of 2^16 standard normals (+ dim for wrap-around): small enough to stay
+// in L2. A sample is d consecutive entries from a random offset.
+constexpr int gauss_bits = 16;
+
+// Uniform integer in [0, n) from 64 random bits (Lemire's multiply-shift; no div).
+inline uint64_t below(uint64_t bits, uint64_t n) { return uint64_t((unsigned __int128)(bits >> 32) * n >> 32); }
+
+// Walker/Vose alias table for the unigram^0.75 negative distribution: O(V)
+// memory (fits in cache, unlike word2vec.c's 1e8-entry table), two lookups.
+struct AliasTable {
+  std::vector<float> prob;
+  std::vector<uint32_t> alias;
+  explicit AliasTable(const std::vector<double>& weights) {
+    const size_t n = weights.size();
+    prob.assign(n, 1.0f);
+    alias.resize(n);
+    double z = 0;
+    for (double w : weights) z += w;
+    std::vector<double> q(n);
+    std::vector<uint32_t> small, large;
+    for (size_t i = 0; i < n; ++i) {
+      q[i] = weights[i] * double(n) / z;
+      alias[i] = uint32_t(i);
+      (q[i] < 1 ? small : large).push_back(uint32_t(i));
+    }
+    while (!small.empty() && !large.empty()) {
+      uint32_t s = small.back(), l = large.back();
+      small.pop_back();
+      prob[s] = float(q[s]);
+      alias[s] = l;
+      q[l] -= 1 - q[s];
+      if (q[l] < 1) {
+        large.pop_back();
+        small.push_back(l);
+      }
+    }
+  }
+  uint32_t draw(uint64_t bits) const {
+    uint32_t i = uint32_t(below(bits, prob.size()));
+    return float(bits & 0xFFFFFF) * 0x1.0p-24f < prob[i] ? i : alias[i];
+  }
+};
+
+VBQ_KERNEL float dot(const float* a, const float* b, size_t d) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  size_t j = 0;
+  for (; j + 8 <= d; j += 8)
+    for (int k = 0; k < 8; ++k) acc[k] += a[j + k] * b[j + k];
+  float s = 0;
+  for (; j < d; ++j) s += a[j] * b[j];
+  return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+// z = mu + exp(ls) * eps, s = exp(ls).
+VBQ_KERNEL void sample(size_t d, const float* __restrict mu, const float* __restrict ls, const float* __restrict eps,
+                       float* __restrict z, float* __restrict s) {
+  for (size_t j = 0; j < d; ++j) {
+    s[j] = fast_exp(ls[j]);
+    z[j] = mu[j] + s[j] * eps[j];
+  }
+}
+
+// Target update after x: g already includes rho. See the header comment.
+VBQ_KERNEL void update_target(size_t d, float g, const float* __restrict zu, const float* __restrict zt,
+                              const float* __restrict st, const float* __restrict eps, float* __restrict gu,
+                              float* __restrict mu, float* __restrict ls, float lo, float hi) {
+  for (size_t j = 0; j < d; ++j) {
+    gu[j] += g * zt[j];
+    float gz = g * zu[j];
+    mu[j] += gz;
+    ls[j] = clampf(ls[j] + gz * eps[j] * st[j], lo, hi);
+  }
+}
+
+VBQ_KERNEL void update_input(size_t d, const float* __restrict gu, const float* __restrict eps,
+                             const float* __restrict su, float* __restrict mu, float* __restrict ls, float lo, float hi) {
+  for (size_t j = 0; j < d; ++j) {
+    mu[j] += gu[j];
+    ls[j] = clampf(ls[j] + gu[j] * eps[j] * su[j], lo, hi);
+  }
+}
+
+// KL step with c = rho / n_w.
+VBQ_KERNEL void kl_step(size_t d, float c, float inv_var0, float* __restrict mu, float* __restrict ls, float lo, float hi) {
+  for (size_t j = 0; j < d; ++j) {
+    float s2 = fast_exp(2.0f * ls[j]);
+    mu[j] -= c * mu[j] * inv_var0;
+    ls[j] = clampf(ls[j] + c * (1.0f - s2 * inv_var0), lo, hi);
+  }
+}
+
+std::string fmt(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.10g", x);
+  return buf;
+}
+
+void check_options(const SkipGramOptions& o) {
+  auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
+  if (o.dim < 1) bad("--dim must be >= 1");
+  if (o.window < 1) bad("--window must be >= 1");
+  if (o.negatives < 0) bad("--negatives must be >= 0");
+  if (o.epochs < 1) bad("--epochs must be >= 1");
+  if (o.threads < 1) bad("--threads must be >= 1");
+  if (!(o.prior_std > 0) || !(o.prior_std <= 1e6)) bad("--prior-std must be in (0, 1e6]");
+  if (!(o.init_std > 0) || !std::isfinite(o.init_std)) bad("--init-std must be > 0");
+  if (!(o.lr > 0) || !std::isfinite(o.lr)) bad("--lr must be > 0");
+  if (!(o.sample >= 0)) bad("--sample must be >= 0");
+}
+
+}  // namespace
+
+Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramStats* stats_out,
+                     const std::atomic<bool>* cancel) {
+  check_options(o);
+  const size_t V = corpus.vocab.words.size(), d = o.dim;
+  const uint64_t N = corpus.tokens.size();
+  if (V == 0 || N == 0) throw Error(ErrorKind::argument, "empty corpus: nothing to train on");
+  if (V > UINT32_MAX) throw Error(ErrorKind::argument, "vocabulary too large");
+
+  Rng init_rng(o.seed ^ 0x5EEDu);
+  // Parameters, float32 as word2vec.c: mu_u ~ U(-0.5/d, 0.5/d), mu_v = 0.
+  // Row w of U (and V) is [mu (d) | log_std (d)]: one contiguous 8d-byte read.
+  const size_t row = 2 * d;
+  std::vector<float> U(V * row), Vc(V * row);
+  for (size_t w = 0; w < V; ++w)
+    for (size_t j = 0; j < d; ++j) {
+      U[w * row + j] = float((init_rng.uniform() - 0.5) / double(d));
+      U[w * row + d + j] = Vc[w * row + d + j] = float(std::log(o.init_std));
+    }
+
+  std::vector<float> gauss((size_t(1) << gauss_bits) + d);
+  for (size_t i = 0; i < gauss.size(); i += 2) {  // Box-Muller
+    double r = std::sqrt(-2 * std::log(1 - init_rng.uniform())), phi = 2 * M_PI * init_rng.uniform();
+    gauss[i] = float(r * std::cos(phi));
+    if (i + 1 < gauss.size()) gauss[i + 1] = float(r * std::sin(phi));
+  }
+
+  // Negative sampling distribution: P(w) proportional to count_w^0.75.
+  std::vector<double> neg_weights(V);
+  for (size_t w = 0; w < V; ++w) neg_weights[w] = std::pow(double(corpus.vocab.counts[w]), 0.75);
+  const AliasTable negs(neg_weights);
+
+  // Subsampling keep probabilities and expected kept occurrences n_w per epoch.
+  std::vector<float> keep(V, 1.0f), kl_scale(V);
+  for (size_t w = 0; w < V; ++w) {
+    double c = double(corpus.vocab.counts[w]);
+    if (o.sample > 0) {
+      double t = o.sample * double(N);
+      keep[w] = float(std::min(1.0, (std::sqrt(c / t) + 1) * t / c));
+    }
+    kl_scale[w] = float(1.0 / std::max(1e-3, c * keep[w]));
+  }
+
+  const SigmoidTable sig;
+  const float ls_lo = float(std::log(1e-6)), ls_hi = float(std::log(o.prior_std) + 1);
+  const float inv_var0 = float(1 / (o.prior_std * o.prior_std));
+  const int T = o.threads;
+  const uint64_t total_work = uint64_t(o.epochs) * N;
+
+  // Threads own contiguous runs of sentences with about N/T tokens each.
+  const auto& ends = corpus.sentence_ends;
+  std::vector<size_t> first_sentence(T + 1, ends.size());
+  first_sentence[0] = 0;
+  for (int t = 1; t < T; ++t)
+    first_sentence[t] = size_t(std::upper_bound(ends.begin(), ends.end(), N * uint64_t(t) / uint64_t(T)) - ends.begin());
+
+  std::atomic<uint64_t> processed{0}, pairs_total{0};
+  std::atomic<bool> stop{false};
+  std::vector<double> epoch_nll(T, 0), epoch_targets(T, 0);
+  std::vector<std::atomic<double>> recent_nll(T);
+  for (auto& r : recent_nll) r.store(0);
+  ProgressBar bar("train", double(total_work), o.progress);
+  const auto t0 = std::chrono::steady_clock::now();
+
+  auto worker = [&](int tid) {
+    Rng rng(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(tid) + 1);
+    std::vector<float> zu(d), su(d), gu(d), zt(d), st(d);
+    std::vector<uint32_t> sen, targets(size_t(o.negatives) + 1);
+    float rho = float(o.lr);
+    uint64_t local = 0, local_pairs = 0;
+    double nll_sum = 0, nll_n = 0;
+    auto checkpoint = [&] {
+      uint64_t done = processed.fetch_add(local) + local;
+      pairs_total.fetch_add(local_pairs);
+      local = local_pairs = 0;
+      rho = float(o.lr * std::max(1e-4, 1.0 - double(done) / double(total_work + 1)));
+      if (nll_n > 0) recent_nll[tid].store(nll_sum / nll_n, std::memory_order_relaxed);
+      if (cancel && cancel->load(std::memory_order_relaxed)) stop.store(true);
+      if (tid == 0 && o.progress) {
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double loss = 0;
+        for (auto& r : recent_nll) loss += r.load(std::memory_order_relaxed);
+        char status[128];
+        std::snprintf(status, sizeof status, "epoch %d/%d  %.0fk words/s/thread  nll/target %.4f",
+                      int(std::min<uint64_t>(done / N, o.epochs - 1)) + 1, o.epochs,
+                      secs > 0 ? double(done) / secs / T / 1000 : 0.0, loss / T);
+        bar.update(double(done), status);
+      }
+    };
+    for (int epoch = 0; epoch < o.epochs && !stop.load(std::memory_order_relaxed); ++epoch) {
+      double e_nll = 0, e_n = 0;
+      for (size_t s = first_sentence[tid]; s < first_sentence[tid + 1]; ++s) {
+        if (stop.load(std::memory_order_relaxed)) break;
+        size_t b = s ? ends[s - 1] : 0, e = ends[s];
+        sen.clear();
+        for (size_t i = b; i < e; ++i) {
+          uint32_t w = corpus.tokens[i];
+          if (keep[w] < 1.0f && float(rng.uniform()) >= keep[w]) continue;
+          sen.push_back(w);
+        }
+        local += e - b;
+        const int len = int(sen.size());
+        for (int pos = 0; pos < len; ++pos) {
+          const uint32_t w = sen[pos];
+          float* muw = &U[size_t(w) * row];
+          float* lsw = muw + d;
+          const int shrink = int(below(rng.next(), uint64_t(o.window)));
+          const int lo = std::max(0, pos - o.window + shrink), hi = std::min(len - 1, pos + o.window - shrink);
+          for (int c = lo; c <= hi; ++c) {
+            if (c == pos) continue;
+            const uint32_t ctx = sen[c];
+            // Draw the targets first and prefetch their rows: the random
+            // rows, not the arithmetic, are the bottleneck.
+            targets[0] = ctx;
+            for (int k = 1; k <= o.negatives; ++k) {
+              targets[k] = negs.draw(rng.next());
+              const char* r = reinterpret_cast<const char*>(&Vc[size_t(targets[k]) * row]);
+              for (size_t off = 0; off < row * sizeof(float); off += 64) __builtin_prefetch(r + off, 1);
+            }
+            const float* eps_u = &gauss[rng.next() >> (64 - gauss_bits)];
+            sample(d, muw, lsw, eps_u, zu.data(), su.data());
+            std::fill(gu.begin(), gu.end(), 0.0f);
+            for (int k = 0; k <= o.negatives; ++k) {
+              const uint32_t target = targets[k];
+              if (k > 0 && target == ctx) continue;
+              const float label = k == 0 ? 1.0f : 0.0f;
+              float* mut = &Vc[size_t(target) * row];
+              float* lst = mut + d;
+              const float* eps_t = &gauss[rng.next() >> (64 - gauss_bits)];
+              sample(d, mut, lst, eps_t, zt.data(), st.data());
+              float x = dot(zu.data(), zt.data(), d);
+              float g, nll;
+              if (x > SigmoidTable::max_x) {
+                g = label - 1;
+                nll = label ? 0.0f : x;
+              } else if (x < -SigmoidTable::max_x) {
+                g = label;
+                nll = label ? -x : 0.0f;
+              } else {
+                int i = sig.index(x);
+                g = label - sig.sig[i];
+                nll = label ? sig.nll[i] : sig.nll[i] + x;  // -log s(-x) = -log s(x) + x
+              }
+              e_nll += nll;
+              e_n += 1;
+              update_target(d, g * rho, zu.data(), zt.data(), st.data(), eps_t, gu.data(), mut, lst, ls_lo, ls_hi);
+            }
+            update_input(d, gu.data(), eps_u, su.data(), muw, lsw, ls_lo, ls_hi);
+            ++local_pairs;
+          }
+          const float c = rho * kl_scale[w];
+          kl_step(d, c, inv_var0, muw, lsw, ls_lo, ls_hi);
+          kl_step(d, c, inv_var0, &Vc[size_t(w) * row], &Vc[size_t(w) * row + d], ls_lo, ls_hi);
+        }
+        nll_sum = e_nll;
+        nll_n = e_n;
+        if (local >= 10000) checkpoint();
+      }
+      epoch_nll[tid] = e_nll;
+      epoch_targets[tid] = e_n;
+    }
+    checkpoint();
+  };
+
+  if (T == 1) {
+    worker(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < T; ++t) pool.emplace_back(worker, t);
+    for (auto& th : pool) th.join();
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (stop.load() || (cancel && cancel->load())) throw Error(ErrorKind::interrupted, "training interrupted");
+
+  SkipGramStats st;
+  st.tokens_seen = processed.load();
+  st.pairs = pairs_total.load();
+  st.seconds = secs;
+  st.words_per_sec_per_thread = secs > 0 ? double(st.tokens_seen) / secs / T : 0;
+  double nll = 0, n = 0;
+  for (int t = 0; t < T; ++t) nll += epoch_nll[t], n += epoch_targets[t];
+  st.mean_nll = n > 0 ? nll / n : 0;
+  char status[96];
+  std::snprintf(status, sizeof status, "%.0fk words/s/thread  nll/target %.4f", st.words_per_sec_per_thread / 1000,
+                st.mean_nll);
+  bar.finish(status);
+  if (stats_out) *stats_out = st;
+
+  Model m;
+  auto make = [&](const char* name, const std::vector<float>& P) {
+    Tensor t;
+    t.name = name;
+    t.shape = {V, d};
+    t.float32 = true;
+    t.mu.resize(V * d);
+    t.sigma.resize(V * d);
+    for (size_t w = 0; w < V; ++w)
+      for (size_t j = 0; j < d; ++j) {
+        t.mu[w * d + j] = double(P[w * row + j]);
+        t.sigma[w * d + j] = double(std::exp(P[w * row + d + j]));
+      }
+    return t;
+  };
+  m.tensors.push_back(make("word", U));
+  m.tensors.push_back(make("context", Vc));
+  m.vocab = corpus.vocab.words;
+  m.counts = corpus.vocab.counts;
+  auto& a = m.attributes;
+  a["trainer"] = "vbq train-embeddings: Bayesian skip-gram, negative sampling, mean-field Gaussian posterior";
+  a["dim"] = std::to_string(d);
+  a["window"] = std::to_string(o.window);
+  a["negatives"] = std::to_string(o.negatives);
+  a["epochs"] = std::to_string(o.epochs);
+  a["threads"] = std::to_string(o.threads);
+  a["seed"] = std::to_string(o.seed);
+  a["prior_std"] = fmt(o.prior_std);
+  a["init_std"] = fmt(o.init_std);
+  a["lr"] = fmt(o.lr);
+  a["sample"] = fmt(o.sample);
+  a["train_tokens"] = std::to_string(N);
+  a["tokens_seen"] = std::to_string(st.tokens_seen);
+  a["positive_pairs"] = std::to_string(st.pairs);
+  a["final_epoch_nll_per_target"] = fmt(st.mean_nll);
+  return m;
+}
+
+namespace {
+std::atomic<bool> g_sigint{false};
+void skipgram_on_sigint(int) { g_sigint.store(true); }
+
+// Installs skipgram_on_sigint for its lifetime; a second Ctrl-C kills (SA_RESETHAND).
+struct SigintGuard {
+  struct sigaction old {};
+  SigintGuard() {
+    g_sigint.store(false);
+    struct sigaction sa {};
+    sa.sa_handler = skipgram_on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old);
+  }
+  ~SigintGuard() { sigaction(SIGINT, &old, nullptr); }
+};
+}  // namespace
+
+Model train_embeddings(const std::vector<std::string>& paths, const CorpusOptions& co, const SkipGramOptions& o,
+                       bool record_timing) {
+  check_options(o);
+  SigintGuard guard;
+  Corpus corpus;
+  {
+    ProgressBar bar("read", 0, o.progress);
+    corpus = load_corpus(paths, co, &g_sigint, [&](uint64_t bytes, uint64_t tokens) {
+      char s[96];
+      std::snprintf(s, sizeof s, "%.1f MB, %.2fM tokens", double(bytes) / 1e6, double(tokens) / 1e6);
+      bar.update(double(bytes), s);
+    });
+    char s[128];
+    std::snprintf(s, sizeof s, "%.2fM tokens, %zu words kept of %llu, %.2fM tokens in vocabulary",
+                  double(corpus.raw_tokens) / 1e6, corpus.vocab.words.size(),
+                  (unsigned long long)corpus.distinct_words, double(corpus.tokens.size()) / 1e6);
+    bar.finish(s);
+  }
+  SkipGramStats st;
+  Model m = train_skipgram(corpus, o, &st, &g_sigint);
+  auto& a = m.attributes;
+  std::string files;
+  for (auto& p : paths) {
+    if (!files.empty()) files += ' ';
+    files += p;
+  }
+  a["corpus_files"] = files;
+  a["lowercase"] = std::to_string(int(co.lowercase));
+  a["vocab_size_limit"] = std::to_string(co.vocab_size);
+  a["min_count"] = std::to_string(co.min_count);
+  a["tokenizer"] = "[A-Za-z0-9]+([-'][A-Za-z0-9]+)*";
+  a["corpus_tokens"] = std::to_string(corpus.raw_tokens);
+  a["corpus_distinct_words"] = std::to_string(corpus.distinct_words);
+  if (record_timing) {
+    a["training_seconds"] = fmt(st.seconds);
+    a["words_per_sec_per_thread"] = fmt(st.words_per_sec_per_thread);
+  }
+  return m;
+}
+
+}  // namespace vbq

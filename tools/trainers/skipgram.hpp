@@ -1,0 +1,73 @@
+// Bayesian skip-gram (Barkan 2017; black-box VI as in Bamler & Mandt 2017): the
+// word embeddings the VBQ paper compresses in Section 4.1.
+//
+// Model. Word vectors u_w and context vectors v_w in R^d (w < V), prior
+// p(u_wj) = p(v_wj) = N(0, prior_std^2). The data are word2vec's skip-gram pairs:
+// for each center token w and each context token c inside a window of random
+// size b ~ U{1..window} (same line only), one positive pair (w, c) and
+// `negatives` pairs (w, n) with n drawn from unigram^0.75 (n == c skipped):
+//   log p(D | U, V) = sum_pairs [ log s(u_w . v_c) + sum_n log s(-u_w . v_n) ],
+// s = logistic sigmoid. Optional word2vec subsampling (--sample t) drops each
+// occurrence of w with probability 1 - min(1, (sqrt(f/t) + 1) t/f), f = count/N.
+//
+// Posterior. Mean field q = prod N(mu, sigma^2), sigma = exp(log_std), for every
+// coordinate of U ("word") and V ("context"). We maximise the ELBO
+//   L = E_q[log p(D | U, V)] - sum_w KL(q(u_w) || p) - sum_w KL(q(v_w) || p)
+// by SGD, one pass over the corpus = one pass over the whole objective.
+// See skipgram.cpp for the exact update rules.
+//
+// Output tensors (hdf5_model.hpp "default" convention): "word" and "context",
+// shape [V, d], mean + sigma, float32; vocab and counts from the corpus.
+//
+// Determinism: with threads == 1 and a fixed seed the result is bit-identical
+// across runs. With more threads updates race (Hogwild, like word2vec.c).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "formats/hdf5_model.hpp"
+#include "tools/trainers/corpus.hpp"
+
+namespace vbq {
+
+struct SkipGramOptions {
+  size_t dim = 100;
+  int window = 5;           // max distance of a context word
+  int negatives = 5;        // negative samples per positive pair
+  int epochs = 5;
+  int threads = 1;
+  uint64_t seed = 1;
+  double prior_std = 1.0;   // std of the Gaussian prior on every coordinate
+  double init_std = 0.5;    // initial posterior std (rare words keep about this)
+  double lr = 0.025;        // initial SGD step, decays linearly to lr * 1e-4
+  double sample = 0;        // word2vec subsampling threshold t (0 = off)
+  bool progress = false;    // progress bar on stderr
+};
+
+struct SkipGramStats {
+  uint64_t tokens_seen = 0;        // center tokens processed (all epochs, incl. subsampled)
+  uint64_t pairs = 0;              // positive pairs trained
+  double seconds = 0;              // wall time of the SGD loop
+  double words_per_sec_per_thread = 0;
+  double mean_nll = 0;             // -log-likelihood per target (positive or negative), last epoch
+};
+
+// Trains on a loaded corpus. Throws ErrorKind::argument for invalid options
+// (dim, window, negatives, epochs, threads < 1, prior_std/init_std/lr <= 0,
+// sample < 0, empty corpus) and ErrorKind::interrupted if *cancel becomes true.
+// The returned model holds tensors word and context, vocab, counts and the
+// training settings as attributes.
+Model train_skipgram(const Corpus& corpus, const SkipGramOptions& options, SkipGramStats* stats = nullptr,
+                     const std::atomic<bool>* cancel = nullptr);
+
+// Loads the corpus files and trains, with Ctrl-C (SIGINT) turned into
+// ErrorKind::interrupted for the duration (previous handler restored after).
+// Adds corpus attributes (files, lowercase, vocab_size, min_count, raw tokens)
+// and, if record_timing, seconds and words/s per thread (which make the
+// output differ from run to run).
+Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
+                       const SkipGramOptions& options, bool record_timing = true);
+
+}  // namespace vbq
