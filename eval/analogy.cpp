@@ -106,7 +106,7 @@ AnalogyResult evaluate_analogies(const AnalogySet& questions, std::span<const st
     throw Error(ErrorKind::argument, "analogy: " + std::to_string(vectors.size()) + " values for " +
                                          std::to_string(vocab.size()) + " words of dimension " + std::to_string(dim));
   const size_t V = options.top_words ? std::min(options.top_words, vocab.size()) : vocab.size();
-  if (V >= std::numeric_limits<uint32_t>::max() || dim > size_t(std::numeric_limits<int>::max()))
+  if (V > size_t(std::numeric_limits<int>::max()) || dim > size_t(std::numeric_limits<int>::max()))  // BLAS ints
     throw Error(ErrorKind::argument, "analogy: vocabulary or dimension too large");
 
   // Row of each word; a repeated word keeps its first (most frequent) row.
