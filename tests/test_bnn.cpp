@@ -49,7 +49,7 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
   // the variance path (2A ⊙ dV·S²ᵀ) is exercised; log_std near -1 so the noise
   // terms are not negligible.
   const size_t B = 6, D = 5, N = 40;
-  const double prior = 0.7;
+  const double prior = 0.7, beta = 0.5;  // beta: KL weight, so its scaling is checked too
   auto p = vbq::bnn_init<double>(D, {4, 3}, 3, -1.0, 11);
   std::mt19937 rng(3);
   std::normal_distribution<double> g(0, 1);
@@ -65,8 +65,8 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
   }
   vbq::BnnObjective<double> obj;
   vbq::BnnParams<double> grad, scratch;
-  vbq::BnnLoss base = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &grad);
-  CHECK(base.objective == doctest::Approx(base.nll + base.kl / N));
+  vbq::BnnLoss base = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &grad, beta);
+  CHECK(base.objective == doctest::Approx(base.nll + beta * base.kl / N));
   CHECK(base.kl > 0);
 
   auto pv = tensors(p), gv = tensors(grad);
@@ -77,9 +77,9 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
       double& w = (*pv[t])[i];
       const double keep = w, h = 1e-5;
       w = keep + h;
-      double up = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &scratch).objective;
+      double up = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &scratch, beta).objective;
       w = keep - h;
-      double down = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &scratch).objective;
+      double down = obj.evaluate(p, x.data(), y.data(), B, N, prior, eps, &scratch, beta).objective;
       w = keep;
       double numeric = (up - down) / (2 * h), analytic = (*gv[t])[i];
       double err = std::abs(numeric - analytic) / std::max(1e-3, std::abs(numeric) + std::abs(analytic));
@@ -103,7 +103,7 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
   std::vector<std::vector<float>> ef;
   for (auto& e : eps) ef.emplace_back(e.begin(), e.end());
   vbq::BnnObjective<float> objf;
-  vbq::BnnLoss lf = objf.evaluate(pf, xf.data(), y.data(), B, N, prior, ef, &gf);
+  vbq::BnnLoss lf = objf.evaluate(pf, xf.data(), y.data(), B, N, prior, ef, &gf, beta);
   CHECK(lf.objective == doctest::Approx(base.objective).epsilon(1e-5));
   auto gfv = tensors(gf);
   for (size_t t = 0; t < gv.size(); ++t)

@@ -46,6 +46,8 @@ int run(const std::vector<std::string>& args) {
       ("lr", po::value(&cfg.lr)->default_value(1e-3, "0.001"), "Adam learning rate")
       ("prior-std", po::value(&cfg.prior_std)->default_value(0.1, "0.1"), "std of the N(0, s^2) prior")
       ("init-log-std", po::value(&cfg.init_log_std)->default_value(-5.0, "-5"), "initial posterior log std")
+      ("kl-weight", po::value(&cfg.kl_weight)->default_value(1.0, "1"),
+       "weight of the KL term (1 = exact ELBO; < 1 = tempered posterior)")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0 = all cores; 1 = reproducible)")
       ("seed", po::value(&cfg.seed)->default_value(1), "random seed")
       ("force,f", "overwrite the output file")

@@ -107,7 +107,9 @@ class Adam {
     auto pv = param_vectors(p), gv = param_vectors(g), mv = param_vectors(m_), vv = param_vectors(v_);
     for (size_t t = 0; t < pv.size(); ++t) {
       float *x = pv[t]->data(), *gr = gv[t]->data(), *m = mv[t]->data(), *v = vv[t]->data();
-      for (size_t i = 0, n = pv[t]->size(); i < n; ++i) {
+      const size_t n = pv[t]->size();
+#pragma omp simd
+      for (size_t i = 0; i < n; ++i) {
         m[i] = fb1 * m[i] + (1 - fb1) * gr[i];
         v[i] = fb2 * v[i] + (1 - fb2) * gr[i] * gr[i];
         x[i] -= step * m[i] / (std::sqrt(v[i]) + feps);
@@ -172,7 +174,8 @@ BnnParams<T> bnn_zeros_like(const BnnParams<T>& p) {
 
 template <class T>
 BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t B, size_t N,
-                                  double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad) {
+                                  double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad,
+                                  double kl_weight) {
   const size_t L = p.size();
   if (grad->size() != L) *grad = bnn_zeros_like(p);
   for (auto* v : {&a_, &a2_, &s2w_, &s2b_, &z_, &sd_}) v->resize(L);
@@ -185,6 +188,7 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     const T* A = k == 0 ? x : a_[k].data();
     auto &a2 = a2_[k], &s2w = s2w_[k], &s2b = s2b_[k], &z = z_[k], &sd = sd_[k];
     a2.resize(B * in);
+#pragma omp simd
     for (size_t i = 0; i < B * in; ++i) a2[i] = A[i] * A[i];
     s2w.resize(in * out);
     for (size_t i = 0; i < in * out; ++i) s2w[i] = std::exp(T(2) * P.w_log_std[i]);
@@ -199,6 +203,7 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     gemm(CblasNoTrans, CblasNoTrans, B, out, in, A, in, P.w_mu.data(), out, T(1), z.data(), out);
     gemm(CblasNoTrans, CblasNoTrans, B, out, in, a2.data(), in, s2w.data(), out, T(1), sd.data(), out);
     const T* e = eps[k].data();
+#pragma omp simd
     for (size_t i = 0; i < B * out; ++i) {
       sd[i] = std::sqrt(sd[i]);
       z[i] += sd[i] * e[i];
@@ -206,6 +211,7 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     if (k + 1 < L) {
       auto& next = a_[k + 1];
       next.resize(B * out);
+#pragma omp simd
       for (size_t i = 0; i < B * out; ++i) next[i] = std::max(z[i], T(0));
     }
   }
@@ -235,9 +241,11 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     const T* A = k == 0 ? x : a_[k].data();
     const T* e = eps[k].data();
     dv_.resize(B * out);
+#pragma omp simd
     for (size_t i = 0; i < B * out; ++i) dv_[i] = dz_[i] * e[i] / (T(2) * sd_[k][i]);
     gemm(CblasTrans, CblasNoTrans, in, out, B, A, in, dz_.data(), out, T(0), G.w_mu.data(), out);
     gemm(CblasTrans, CblasNoTrans, in, out, B, a2_[k].data(), in, dv_.data(), out, T(0), G.w_log_std.data(), out);
+#pragma omp simd
     for (size_t i = 0; i < in * out; ++i) G.w_log_std[i] *= T(2) * s2w_[k][i];
     for (size_t j = 0; j < out; ++j) {
       T gm = 0, gv = 0;
@@ -254,12 +262,13 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     gemm(CblasNoTrans, CblasTrans, B, in, out, dz_.data(), out, P.w_mu.data(), out, T(0), da_.data(), in);
     gemm(CblasNoTrans, CblasTrans, B, in, out, dv_.data(), out, s2w_[k].data(), out, T(0), tmp_.data(), in);
     const T* zprev = z_[k - 1].data();
+#pragma omp simd
     for (size_t i = 0; i < B * in; ++i) da_[i] = zprev[i] > 0 ? da_[i] + T(2) * A[i] * tmp_[i] : T(0);
     std::swap(dz_, da_);
   }
 
   // Closed-form KL(N(mu, s²) || N(0, p²)) = log(p/s) + (s² + mu²)/(2p²) - 1/2 and its gradient / N.
-  const double p2 = prior_std * prior_std, log_p = std::log(prior_std), invN = 1.0 / double(N);
+  const double p2 = prior_std * prior_std, log_p = std::log(prior_std), invN = kl_weight / double(N);
   double kl = 0;
   for (size_t k = 0; k < L; ++k) {
     auto kl_part = [&](const std::vector<T>& mu, const std::vector<T>& ls, const std::vector<T>& s2,
@@ -318,6 +327,7 @@ Model bnn_to_model(const BnnParams<float>& p, const BnnConfig& config) {
   a["prior_std"] = num(config.prior_std);
   a["init_log_std"] = num(config.init_log_std);
   a["seed"] = std::to_string(config.seed);
+  a["kl_weight"] = num(config.kl_weight);
   a["weight_layout"] = "layerK/weight is [in, out]: activations = inputs . weight + bias";
   return m;
 }
@@ -327,6 +337,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   if (cfg.batch < 1) throw Error(ErrorKind::argument, "batch size must be >= 1");
   if (!(cfg.lr > 0)) throw Error(ErrorKind::argument, "learning rate must be > 0");
   if (!(cfg.prior_std > 0)) throw Error(ErrorKind::argument, "prior std must be > 0");
+  if (!(cfg.kl_weight >= 0)) throw Error(ErrorKind::argument, "KL weight must be >= 0");
   if (train.rows == 0 || train.cols == 0 || train.num_classes < 2)
     throw Error(ErrorKind::argument, "training set is empty or has fewer than 2 classes");
   for (size_t h : cfg.hidden)
@@ -365,7 +376,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
         eps[k].resize(nb * res.params[k].out);
         fill_normal(stream_key(cfg.seed, kNoise, uint64_t(epoch), b, k), eps[k].data(), eps[k].size());
       }
-      BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior_std, eps, &grad);
+      BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior_std, eps, &grad, cfg.kl_weight);
       adam.step(res.params, grad, cfg.lr);
       if (cfg.on_batch) cfg.on_batch(epoch, b, l);
       obj_sum += l.objective * double(nb);

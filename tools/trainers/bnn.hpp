@@ -36,7 +36,7 @@
 namespace vbq {
 
 struct BnnLoss {
-  double objective = 0;  // nll + kl / num_train (what the gradient is of)
+  double objective = 0;  // nll + kl_weight * kl / num_train (what the gradient is of)
   double nll = 0;        // mean over the batch of -log p(y | x, sampled w)
   double kl = 0;         // KL(q || p), summed over all parameters
   size_t correct = 0;    // argmax of the sampled logits == label
@@ -49,6 +49,9 @@ struct BnnConfig {
   double lr = 1e-3;             // Adam step size (beta1 0.9, beta2 0.999, eps 1e-8)
   double prior_std = 0.1;       // std of the N(0, prior_std^2) prior on every weight and bias
   double init_log_std = -5.0;   // initial log sigma: small, so training starts nearly deterministic
+  // Weight of the KL term: 1 = the exact ELBO (default). < 1 tempers the posterior
+  // (a "cold" posterior): less noise, higher accuracy of the means, not a true ELBO.
+  double kl_weight = 1.0;
   uint64_t seed = 1;
   int threads = 1;              // OpenBLAS threads (>= 1)
   bool progress = false;        // progress bar on stderr (only drawn on a terminal)
@@ -86,8 +89,10 @@ class BnnObjective {
   // x: batch * p[0].in inputs row-major; y: batch labels < p.back().out;
   // eps[k]: batch * p[k].out standard normals for layer k. Writes d objective /
   // d parameter into *grad (resized like p). Requires batch >= 1, num_train >= 1.
+  // kl_weight multiplies the KL term of the objective and its gradient (1 = ELBO).
   BnnLoss evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t batch, size_t num_train,
-                   double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad);
+                   double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad,
+                   double kl_weight = 1.0);
 
  private:
   std::vector<std::vector<T>> a_, a2_, s2w_, s2b_, z_, sd_;
