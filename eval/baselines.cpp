@@ -350,6 +350,13 @@ std::vector<double> quantile_init(const SortedData& d, size_t k) {
   return c;
 }
 
+std::vector<double> uniform_init(const SortedData& d, size_t k) {
+  const double m = std::max(-d.x.front(), d.x.back());
+  std::vector<double> c(k);
+  for (size_t j = 0; j < k; ++j) c[j] = -m + (double(j) + 0.5) * 2 * m / double(k);
+  return c;
+}
+
 // D^2 seeding on a subsample (the full O(nk) seeding would dominate the run).
 std::vector<double> kmeans_pp_init(const SortedData& d, size_t k, uint64_t seed) {
   constexpr size_t kSample = size_t(1) << 17;
@@ -453,7 +460,9 @@ std::vector<double> kmeans_1d(std::span<const double> values, int k, int iterati
   for (size_t i = 0; i < d.x.size(); ++i) d.prefix[i + 1] = d.prefix[i] + d.x[i];
 
   const size_t kk = size_t(k);
-  std::vector<double> c = init == KMeansInit::quantiles ? quantile_init(d, kk) : kmeans_pp_init(d, kk, seed);
+  std::vector<double> c = init == KMeansInit::quantiles ? quantile_init(d, kk)
+                          : init == KMeansInit::uniform ? uniform_init(d, kk)
+                                                        : kmeans_pp_init(d, kk, seed);
   std::vector<size_t> starts = repair(d, c, kk);
   for (int it = 0; it < iterations; ++it) {
     for (size_t j = 0; j < c.size(); ++j) c[j] = d.mean(starts[j], starts[j + 1]);
