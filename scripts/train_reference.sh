@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the reference Bayesian skip-gram models into a cache outside the repo:
+#   $VBQ_CACHE/skipgram-v30k-d100.h5 and skipgram-v100k-d100.h5 (default VBQ_CACHE=$HOME/.cache/vbq)
+# from all four Wikipedia parts in $VBQ_DATA/wiki, lowercased, d=100, window 5,
+# 5 negatives. Hours of CPU: run it with nohup; logs go beside the models.
+#
+# env: VBQ=path/to/vbq (default build/vbq)  VBQ_DATA (required)  THREADS (all cores)
+#      EPOCHS (5) SAMPLE (0 = no subsampling) SEED (1)  FORCE=1 to rebuild existing models
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+VBQ=${VBQ:-$root/build/vbq}
+: "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
+cache=${VBQ_CACHE:-$HOME/.cache/vbq}
+THREADS=${THREADS:-$(nproc)} EPOCHS=${EPOCHS:-5} SAMPLE=${SAMPLE:-0} SEED=${SEED:-1}
+[ -x "$VBQ" ] || { echo "train_reference: no vbq binary at $VBQ (run scripts/build.sh or set VBQ=...)" >&2; exit 1; }
+mkdir -p "$cache"
+corpus=("$VBQ_DATA"/wiki/enwiki-part0{0,1,2,3}.txt.gz)
+for v in 30000 100000; do
+  out=$cache/skipgram-v$((v / 1000))k-d100.h5
+  if [ -e "$out" ] && [ "${FORCE:-0}" != 1 ]; then
+    echo "train_reference: $out exists (FORCE=1 to rebuild)" >&2
+    continue
+  fi
+  echo "train_reference: $out (log ${out%.h5}.log)" >&2
+  "$VBQ" train-embeddings "${corpus[@]}" --lowercase --vocab-size "$v" --dim 100 --window 5 --negatives 5 \
+    --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" --seed "$SEED" -o "$out" -f -v 2>"${out%.h5}.log"
+  tail -1 "${out%.h5}.log" >&2
+done
