@@ -30,7 +30,7 @@ if [[ ! -d $corpus ]] || [[ -z $(ls -A "$corpus") ]]; then
   cp "$build/seeds/$target"/* "$corpus/"
 fi
 mkdir -p "$build/crashes/$target"
-# One job, one core, bounded memory: the machine is shared.
-exec nice -n 10 "$build/$target" "$corpus" -max_total_time="$seconds" -jobs=1 -workers=1 \
+# In-process (no -jobs: that forks and logs to ./fuzz-N.log), one core, bounded memory: the machine is shared.
+exec nice -n 10 "$build/$target" "$corpus" -max_total_time="$seconds" \
   -rss_limit_mb=2048 -malloc_limit_mb=1024 -timeout=10 -max_len=65536 -print_final_stats=1 \
   -artifact_prefix="$build/crashes/$target/" "$@"
