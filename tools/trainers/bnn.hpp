@@ -20,6 +20,12 @@
 // (seed, epoch, batch, layer), summations have a fixed order, so with one BLAS
 // thread two runs give bit-identical parameters.
 //
+// Measured on Fashion-MNIST (posterior-mean test accuracy): with kl_weight 1 the
+// means peak near 87.6% after ~4 epochs, then fall to ~82% (prior 0.3) or ~78%
+// (prior 1) as the sigmas reach the ELBO optimum: the exact mean-field ELBO
+// underfits. kl_weight 0.1, lr 2e-3 stays at 87.4% (400,400, 10 epochs) and
+// 85.6% (200,200, 3 epochs).
+//
 // Output tensors: "layer1/weight" [in, out], "layer1/bias" [out], ... (the
 // convention of eval/mlp.hpp), each with mean and sigma (written as log_std).
 #pragma once
