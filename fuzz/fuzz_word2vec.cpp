@@ -11,8 +11,9 @@
 namespace {
 
 bool same(const vbq::WordVectors& a, const vbq::WordVectors& b) {
-  return a.dim == b.dim && a.vocab == b.vocab && a.vectors.size() == b.vectors.size() &&
-         std::memcmp(a.vectors.data(), b.vectors.data(), a.vectors.size() * sizeof(float)) == 0;
+  // Bitwise (keeps -0.0 distinct from 0.0); no memcmp on the null data() of empty vectors.
+  if (a.dim != b.dim || a.vocab != b.vocab || a.vectors.size() != b.vectors.size()) return false;
+  return a.vectors.empty() || std::memcmp(a.vectors.data(), b.vectors.data(), a.vectors.size() * sizeof(float)) == 0;
 }
 
 void round_trip(const vbq::WordVectors& wv) {

@@ -1,0 +1,402 @@
+// The bad-input table: the real `vbq` binary (VBQ_BINARY) against hostile inputs.
+// Each row makes its input, runs one command line, and checks the exit code, a
+// fragment of the message on stderr, and that no output file and no "*.tmp.*"
+// temporary is left behind.
+#include <doctest/doctest.h>
+#include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "formats/atomic_file.hpp"
+#include "formats/container.hpp"
+#include "vbq/codec.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct CliDir {
+  fs::path dir;
+  CliDir() {
+    static int counter = 0;
+    dir = fs::temp_directory_path() / ("vbq-test-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::create_directories(dir);
+  }
+  ~CliDir() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+  // Names of every temporary AtomicOutput could have left.
+  std::vector<std::string> temporaries() const {
+    std::vector<std::string> out;
+    for (auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().find(".tmp.") != std::string::npos) out.push_back(e.path().string());
+    return out;
+  }
+};
+
+struct RunResult {
+  int code = -1;  // exit status, or 128 + signal number
+  std::string err;
+};
+
+// Runs `shell_prefix exec vbq args` in bash inside `dir`; stderr is captured.
+RunResult run_vbq(const CliDir& d, const std::string& args, const std::string& shell_prefix = "") {
+  std::string script = d.file("run.sh"), err = d.file("stderr.txt");
+  std::ofstream(script) << "cd '" << d.dir.string() << "' || exit 99\n"
+                        << shell_prefix << "\nexec '" << VBQ_BINARY << "' " << args << " 2>'" << err
+                        << "' >/dev/null\n";
+  int status = std::system(("bash '" + script + "'").c_str());
+  RunResult r;
+  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  else if (WIFSIGNALED(status)) r.code = 128 + WTERMSIG(status);
+  r.err = vbq::read_file_bytes(err);
+  fs::remove(script);
+  fs::remove(err);
+  return r;
+}
+
+// Raw HDF5 writer for layouts write_model refuses (NaN, wrong types, ...).
+class H5Fixture {
+ public:
+  explicit H5Fixture(const std::string& path) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(file_ >= 0);
+    lcpl_ = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl_, 1);
+  }
+  ~H5Fixture() {
+    H5Pclose(lcpl_);
+    H5Fclose(file_);
+  }
+  void raw(const std::string& name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const void* data) {
+    hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+    hid_t d = H5Dcreate2(file_, name.c_str(), file_type, space, lcpl_, H5P_DEFAULT, H5P_DEFAULT);
+    REQUIRE(d >= 0);
+    REQUIRE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
+    H5Dclose(d);
+    H5Sclose(space);
+  }
+  void f32(const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
+    raw(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, std::move(dims), v.data());
+  }
+  void i32(const std::string& name, std::vector<hsize_t> dims, const std::vector<int32_t>& v) {
+    raw(name, H5T_STD_I32LE, H5T_NATIVE_INT32, std::move(dims), v.data());
+  }
+  void strings(const std::string& name, size_t n) {
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, 8);
+    std::vector<char> buf(n * 8, 'x');
+    raw(name, t, t, {n}, buf.data());
+    H5Tclose(t);
+  }
+  void compound(const std::string& name, size_t n) {
+    struct Pair {
+      float a, b;
+    };
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(Pair));
+    H5Tinsert(t, "a", offsetof(Pair, a), H5T_NATIVE_FLOAT);
+    H5Tinsert(t, "b", offsetof(Pair, b), H5T_NATIVE_FLOAT);
+    std::vector<Pair> v(n, Pair{0.5f, 0.25f});
+    raw(name, t, t, {n}, v.data());
+    H5Tclose(t);
+  }
+
+ private:
+  hid_t file_ = -1, lcpl_ = -1;
+};
+
+// Means of a 4 x 3 tensor "w" (rows spoil single values).
+std::vector<float> means(size_t n = 12) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = 0.1f * float(i) - 0.5f;
+  return v;
+}
+
+void good_model(const std::string& path, size_t rows = 4, size_t cols = 3) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> z(0.f, 1.f);
+  std::vector<float> mu(rows * cols), ls(rows * cols);
+  for (size_t i = 0; i < mu.size(); ++i) mu[i] = z(rng), ls[i] = -3.f + 0.1f * z(rng);
+  H5Fixture f(path);
+  f.f32("w/mean", {rows, cols}, mu);
+  f.f32("w/log_std", {rows, cols}, ls);
+}
+
+std::string container_bytes() {
+  std::vector<double> mu(300), sigma(300, 0.05);
+  for (size_t i = 0; i < mu.size(); ++i) mu[i] = std::sin(double(i));
+  vbq::Container c;
+  c.tensors.push_back(vbq::encode_vbq(mu, sigma, vbq::VbqSettings{}));
+  c.tensors[0].name = "w";
+  return vbq::serialize_container(c);
+}
+
+void put(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+struct Row {
+  const char* name;
+  std::function<void(const CliDir&)> make;  // writes in.h5 / in.vbq / ...
+  std::string args;                         // relative paths resolve in the row's directory
+  int code;
+  std::vector<std::string> fragments;
+  std::string output = "out.vbq";  // must not exist afterwards ("" = not checked)
+  std::string shell_prefix = "";
+};
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kInf = std::numeric_limits<float>::infinity();
+
+std::vector<Row> bad_input_table() {
+  std::vector<Row> rows;
+  rows.push_back({"NaN mean",
+                  [](const CliDir& d) {
+                    auto mu = means();
+                    mu[4] = kNaN;
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, mu);
+                    f.f32("w/std", {4, 3}, std::vector<float>(12, 0.1f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "mean[4]", "NaN", "in.h5"}});
+  rows.push_back({"inf mean",
+                  [](const CliDir& d) {
+                    auto mu = means();
+                    mu[2] = -kInf;
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, mu);
+                    f.f32("w/std", {4, 3}, std::vector<float>(12, 0.1f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "mean[2]", "infinite"}});
+  rows.push_back({"std = 0",
+                  [](const CliDir& d) {
+                    std::vector<float> s(12, 0.1f);
+                    s[5] = 0.f;
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                    f.f32("w/std", {4, 3}, s);
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "std[5]", "is not > 0"}});
+  rows.push_back({"std < 0",
+                  [](const CliDir& d) {
+                    std::vector<float> s(12, 0.1f);
+                    s[11] = -0.5f;
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                    f.f32("w/std", {4, 3}, s);
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "std[11]", "is not > 0"}});
+  rows.push_back({"log_std inf",
+                  [](const CliDir& d) {
+                    std::vector<float> s(12, -2.f);
+                    s[1] = kInf;
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                    f.f32("w/log_std", {4, 3}, s);
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "log_std[1]", "not finite"}});
+  rows.push_back({"shape mismatch",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                    f.f32("w/log_std", {3, 4}, std::vector<float>(12, -2.f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w'", "shape mismatch"}});
+  rows.push_back({"missing spread dataset",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"no tensor found", "means without a spread: 'w'"}});
+  rows.push_back({"missing explicit dataset",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                  },
+                  "compress in.h5 --mean w/mean --log-std w/nope -o out.vbq", 3, {"'w/nope' not found"}});
+  rows.push_back({"ambiguous spread datasets",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {4, 3}, means());
+                    f.f32("w/std", {4, 3}, std::vector<float>(12, 0.1f));
+                    f.f32("w/log_std", {4, 3}, std::vector<float>(12, -2.f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"tensor 'w' is ambiguous", "w/log_std", "w/std"}});
+  rows.push_back({"empty file", [](const CliDir& d) { put(d.file("in.h5"), ""); }, "compress in.h5 -o out.vbq", 3,
+                  {"in.h5", "not an HDF5 file"}});
+  rows.push_back({"non-HDF5 file", [](const CliDir& d) { put(d.file("in.h5"), "2 3\nking 1 2 3\nqueen 4 5 6\n"); },
+                  "compress in.h5 -o out.vbq", 3, {"in.h5", "not an HDF5 file"}});
+  rows.push_back({"missing input", [](const CliDir&) {}, "compress nope.h5 -o out.vbq", 2, {"nope.h5"}});
+  rows.push_back({"int mean",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.i32("w/mean", {4, 3}, std::vector<int32_t>(12, 1));
+                    f.f32("w/std", {4, 3}, std::vector<float>(12, 0.1f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"'w/mean' has integer type, expected float"}});
+  rows.push_back({"string spread",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.f32("w/mean", {12}, means());
+                    f.strings("w/log_std", 12);
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"'w/log_std' has string type, expected float"}});
+  rows.push_back({"compound mean",
+                  [](const CliDir& d) {
+                    H5Fixture f(d.file("in.h5"));
+                    f.compound("w/mean", 12);
+                    f.f32("w/std", {12}, std::vector<float>(12, 0.1f));
+                  },
+                  "compress in.h5 -o out.vbq", 3, {"'w/mean' has compound type, expected float"}});
+  rows.push_back({"output in a missing directory", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 -o nodir/out.vbq", 2, {"cannot create output file", "nodir/out.vbq"},
+                  "nodir/out.vbq"});
+  rows.push_back({"output below a regular file",
+                  [](const CliDir& d) {
+                    good_model(d.file("in.h5"));
+                    put(d.file("afile"), "x");
+                  },
+                  "compress in.h5 -o afile/out.vbq", 2, {"cannot create output file", "Not a directory"},
+                  ""});
+  rows.push_back({"output in /proc (not writable, even for root)",
+                  [](const CliDir& d) { good_model(d.file("in.h5")); }, "compress in.h5 -o /proc/vbq-cli-test.vbq",
+                  2, {"cannot create output file", "/proc/vbq-cli-test.vbq"}, ""});
+  // Full disk: a 1 KiB file size limit and a ~6 KB container. SIGXFSZ is ignored
+  // (inherited through exec) so that write() fails with EFBIG, as on a full disk.
+  rows.push_back({"full disk (ulimit -f 1, SIGXFSZ ignored)",
+                  [](const CliDir& d) { good_model(d.file("in.h5"), 100, 30); },
+                  "compress in.h5 --lambda 0.01 -o out.vbq", 2, {"cannot write", "out.vbq", "File too large"},
+                  "out.vbq", "trap '' XFSZ; ulimit -f 1"});
+  rows.push_back({"existing output without -f",
+                  [](const CliDir& d) {
+                    good_model(d.file("in.h5"));
+                    put(d.file("exists.vbq"), "keep me");
+                  },
+                  "compress in.h5 -o exists.vbq", 1, {"exists.vbq", "already exists", "-f"}, ""});
+  rows.push_back({"truncated .vbq",
+                  [](const CliDir& d) {
+                    std::string b = container_bytes();
+                    put(d.file("in.vbq"), b.substr(0, b.size() - 7));
+                  },
+                  "decompress in.vbq -o out.h5", 4, {"in.vbq", "truncated"}, "out.h5"});
+  rows.push_back({"bit flip in .vbq",
+                  [](const CliDir& d) {
+                    std::string b = container_bytes();
+                    b[b.size() / 2] ^= 0x10;
+                    put(d.file("in.vbq"), b);
+                  },
+                  "decompress in.vbq -o out.h5", 4, {"in.vbq", "CRC-32 mismatch"}, "out.h5"});
+  rows.push_back({"future major version",
+                  [](const CliDir& d) {
+                    std::string b = container_bytes();
+                    b[4] = 2;
+                    put(d.file("in.vbq"), b);
+                  },
+                  "decompress in.vbq -o out.h5", 5, {"in.vbq", "version 2.0 is not supported"}, "out.h5"});
+  rows.push_back({"HDF5 given to decompress", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "decompress in.h5 -o out.h5", 3, {"in.h5", "not a .vbq container"}, "out.h5"});
+  return rows;
+}
+
+}  // namespace
+
+TEST_CASE("cli: bad-input table (exit code, message, no partial output)") {
+  for (const Row& row : bad_input_table()) {
+    std::string name = row.name;
+    CAPTURE(name);
+    CliDir d;
+    row.make(d);
+    auto before = std::distance(fs::directory_iterator(d.dir), fs::directory_iterator());
+    RunResult r = run_vbq(d, row.args, row.shell_prefix);
+    CAPTURE(r.err);
+    if (std::getenv("VBQ_CLI_TABLE"))  // prints the table for reports
+      MESSAGE("| " << name << " | " << r.code << " | " << r.err.substr(0, r.err.find('\n')) << " |");
+    CHECK(r.code == row.code);
+    for (const auto& f : row.fragments) CHECK_MESSAGE(r.err.find(f) != std::string::npos, "missing: " << f);
+    if (!row.output.empty()) CHECK_FALSE(fs::exists(d.dir / row.output));
+    CHECK(d.temporaries().empty());
+    CHECK(std::distance(fs::directory_iterator(d.dir), fs::directory_iterator()) == before);
+  }
+}
+
+TEST_CASE("cli: an existing output without -f is left untouched") {
+  CliDir d;
+  good_model(d.file("in.h5"));
+  put(d.file("out.vbq"), "keep me");
+  CHECK(run_vbq(d, "compress in.h5 -o out.vbq").code == 1);
+  CHECK(vbq::read_file_bytes(d.file("out.vbq")) == "keep me");
+  CHECK(run_vbq(d, "compress in.h5 -o out.vbq -f").code == 0);
+  CHECK(vbq::looks_like_container(vbq::read_file_bytes(d.file("out.vbq"))));
+  CHECK(d.temporaries().empty());
+}
+
+// Without the trap, the kernel's default for SIGXFSZ kills vbq in the middle of
+// write(), before AtomicOutput's destructor can remove the temporary. Skipped
+// until tools/main.cpp ignores SIGXFSZ (see docs/LIMITS.md).
+TEST_CASE("cli: file size limit with default SIGXFSZ leaves no partial output" * doctest::skip()) {
+  CliDir d;
+  good_model(d.file("in.h5"), 100, 30);
+  RunResult r = run_vbq(d, "compress in.h5 --lambda 0.01 -o out.vbq", "ulimit -f 1");
+  CAPTURE(r.err);
+  CHECK(r.code == 2);
+  CHECK_FALSE(fs::exists(d.dir / "out.vbq"));
+  CHECK(d.temporaries().empty());
+}
+
+// Full disk while HDF5 writes: write_model reports "cannot finish writing" and
+// removes the temporary, but H5Fclose failed, and HDF5's own atexit handler
+// (H5_term_library -> H5F__close_cb) then segfaults: exit 139 instead of 2.
+// Skipped until HDF5's atexit cleanup is disabled (H5dont_atexit(), see report).
+TEST_CASE("cli: full disk during the HDF5 write of decompress exits 2" * doctest::skip()) {
+  CliDir d;
+  put(d.file("in.vbq"), container_bytes());
+  RunResult r = run_vbq(d, "decompress in.vbq -o out.h5", "trap '' XFSZ; ulimit -f 1");
+  CAPTURE(r.err);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("File too large") != std::string::npos);
+  CHECK_FALSE(fs::exists(d.dir / "out.h5"));
+  CHECK(d.temporaries().empty());
+}
+
+// A 10 KB HDF5 file whose chunked, never-written datasets declare 2^36 elements:
+// read_model allocates 8 bytes per declared element (512 GB) and dies with
+// std::bad_alloc ("internal error", exit 70). Skipped until formats/hdf5_model.cpp
+// bounds the dataspace before allocating (see docs/LIMITS.md).
+TEST_CASE("cli: a tiny HDF5 file declaring a huge dataset is a clean error" * doctest::skip()) {
+  CliDir d;
+  {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    hid_t f = H5Fcreate(d.file("in.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hsize_t dims[1] = {hsize_t(1) << 36}, chunk[1] = {1024};
+    hid_t space = H5Screate_simple(1, dims, nullptr);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 1, chunk);
+    for (const char* name : {"w/mean", "w/log_std"})
+      H5Dclose(H5Dcreate2(f, name, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT));
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    H5Pclose(lcpl);
+    H5Fclose(f);
+  }
+  CHECK(fs::file_size(d.dir / "in.h5") < 100000);
+  RunResult r = run_vbq(d, "compress in.h5 -o out.vbq", "ulimit -v 4000000");
+  CAPTURE(r.err);
+  CHECK((r.code == 3 || r.code == 5));
+  CHECK(r.err.find("w/mean") != std::string::npos);
+  CHECK_FALSE(fs::exists(d.dir / "out.vbq"));
+  CHECK(d.temporaries().empty());
+}
