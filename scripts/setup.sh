@@ -13,6 +13,7 @@ pkgs=(
   dataset-fashion-mnist
   python3-numpy
   xz-utils bzip2 gzip zstd
+  clang-14 libclang-rt-14-dev libomp-14-dev  # scripts/fuzz.sh (libFuzzer + OpenMP under clang)
 )
 missing=()
 for p in "${pkgs[@]}"; do
