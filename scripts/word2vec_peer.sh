@@ -10,7 +10,9 @@
 # word2vec.c); it is unpacked and compiled under $VBQ_CACHE/word2vec, never in the
 # repository. `vbq tokenize` writes our in-vocabulary tokens one sentence per line,
 # so word2vec.c (-min-count 1) sees our vocabulary (plus its own </s>), our
-# sentence boundaries and our tokens. Both run skip-gram, d=DIM, window 5,
+# sentence boundaries and our tokens. Throughput = in-vocabulary tokens x epochs
+# per thread per wall second (and per CPU second, which load on a shared machine
+# disturbs less; word2vec.c's own "Words/thread/sec" counter is per CPU second). Both run skip-gram, d=DIM, window 5,
 # 5 negatives, the same epochs, threads and subsampling.
 set -euo pipefail
 (($#)) || { sed -n 2,14p "$0" >&2; exit 1; }
@@ -34,18 +36,22 @@ tokens=$work/tokens.txt
 echo "== tokenize (lowercase, V=$VOCAB)" >&2
 "$VBQ" tokenize "$@" --lowercase --vocab-size "$VOCAB" -o "$tokens" -f
 
+ntok=$(wc -w <"$tokens")
+TIMEFORMAT='%R %U %S'
+# rate WALL_USER_SYS: tokens per thread per second of wall time, and per CPU second
+rate() { awk -v n="$ntok" -v e="$EPOCHS" -v t="$THREADS" '{printf "%.1fk words/thread/s (wall %.1f s), %.1fk words per CPU-s", n*e/$1/t/1000, $1, n*e/($2+$3)/1000}' <<<"$1"; }
+
 echo "== word2vec.c: skip-gram d=$DIM window 5 negative 5 iter $EPOCHS threads $THREADS sample $SAMPLE" >&2
-start=$(date +%s.%N)
-"$w2v" -train "$tokens" -output "$work/w2v.bin" -binary 1 -cbow 0 -hs 0 -size "$DIM" -window 5 -negative 5 \
-  -sample "$SAMPLE" -iter "$EPOCHS" -threads "$THREADS" -min-count 1 -alpha 0.025 >"$work/w2v.log" 2>&1
-end=$(date +%s.%N)
-# word2vec.c counts every word including one </s> per line; report its own figure.
-w2v_rate=$(tr '\r' '\n' <"$work/w2v.log" | grep -o 'Words/thread/sec: *[0-9.]*k' | tail -1 | grep -o '[0-9.]*k')
-echo "word2vec.c: ${w2v_rate:-?} words/thread/s (its own counter), wall $(awk "BEGIN{printf \"%.1f\", $end - $start}") s" >&2
+w2v_t=$( { time "$w2v" -train "$tokens" -output "$work/w2v.bin" -binary 1 -cbow 0 -hs 0 -size "$DIM" -window 5 \
+  -negative 5 -sample "$SAMPLE" -iter "$EPOCHS" -threads "$THREADS" -min-count 1 -alpha 0.025 >"$work/w2v.log" 2>&1; } 2>&1 )
+echo "word2vec.c: $(rate "$w2v_t")" >&2
 
 echo "== vbq train-embeddings: same settings, Bayesian (mean + log_std per coordinate)" >&2
-"$VBQ" train-embeddings "$tokens" --vocab-size "$VOCAB" --dim "$DIM" --window 5 --negatives 5 --epochs "$EPOCHS" \
-  --threads "$THREADS" --sample "$SAMPLE" -o "$work/vbq.h5" -f -v 2>&1 | tr '\r' '\n' | tail -1 | tee "$work/vbq.log" >&2
-vbq_rate=$(grep -o '[0-9.]* words/s/thread' "$work/vbq.log" | awk '{printf "%.1fk", $1 / 1000}')
+vbq_t=$( { time "$VBQ" train-embeddings "$tokens" --vocab-size "$VOCAB" --dim "$DIM" --window 5 --negatives 5 \
+  --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" -o "$work/vbq.h5" -f -v 2>"$work/vbq.log"; } 2>&1 )
+echo "vbq: $(rate "$vbq_t")" >&2
 echo
-echo "throughput (words/thread/s): word2vec.c ${w2v_rate:-?}   vbq ${vbq_rate:-?}"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare runs made under similar load)"
+echo "word2vec.c  $(rate "$w2v_t")"
+echo "vbq         $(rate "$vbq_t")"
+echo "models: $work/w2v.bin (word2vec binary), $work/vbq.h5"
