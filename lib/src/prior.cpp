@@ -1,8 +1,14 @@
 #include "vbq/prior.hpp"
 
+#include <algorithm>
+#include <boost/math/distributions/students_t.hpp>
 #include <boost/math/special_functions/erf.hpp>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <limits>
+#include <functional>
+#include <numeric>
 
 #include "vbq/error.hpp"
 
@@ -12,19 +18,28 @@ namespace {
 // Double precision throughout: never promote to long double, so results are the
 // same on every platform.
 using Policy = boost::math::policies::policy<boost::math::policies::promote_double<false>>;
+using StudentT = boost::math::students_t_distribution<double, Policy>;
 constexpr double kSqrt2 = 1.41421356237309504880;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr double kEps = std::numeric_limits<double>::epsilon();
+
+bool finite_positive(double x) { return x > 0 && std::isfinite(x); }
+
+std::string fmt(const char* format, double a, double b, double c = 0) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, format, a, b, c);
+  return buf;
+}
 }  // namespace
 
+// ---------------------------------------------------------------- Gaussian
+
 GaussianPrior::GaussianPrior(double mean, double std) : mean_(mean), std_(std) {
-  if (!(std > 0) || !std::isfinite(std) || !std::isfinite(mean))
+  if (!finite_positive(std) || !std::isfinite(mean))
     throw Error(ErrorKind::argument, "gaussian prior needs a finite mean and a finite std > 0");
 }
 
-std::string GaussianPrior::describe() const {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "gaussian(mean=%.6g, std=%.6g)", mean_, std_);
-  return buf;
-}
+std::string GaussianPrior::describe() const { return fmt("gaussian(mean=%.6g, std=%.6g)", mean_, std_); }
 
 // F(z) = erfc((m - z) / (s sqrt 2)) / 2: erfc keeps full relative precision in the tail.
 double GaussianPrior::lower(double z) const {
@@ -41,6 +56,277 @@ double GaussianPrior::quantile_upper(double q) const {
   return mean_ + std_ * kSqrt2 * boost::math::erfc_inv(2.0 * q, Policy());
 }
 
+// ---------------------------------------------------------------- Laplace
+
+LaplacePrior::LaplacePrior(double median, double scale) : m_(median), b_(scale) {
+  if (!finite_positive(scale) || !std::isfinite(median))
+    throw Error(ErrorKind::argument, "laplace prior needs a finite median and a finite scale > 0");
+}
+
+std::string LaplacePrior::describe() const { return fmt("laplace(median=%.6g, scale=%.6g)", m_, b_); }
+
+// F(z) = exp((z - m) / b) / 2 below m, 1 - exp(-(z - m) / b) / 2 above (the latter as
+// 1/2 - expm1(-x) / 2, which is exact near m).
+double LaplacePrior::lower(double z) const {
+  double x = (z - m_) / b_;
+  return x <= 0 ? 0.5 * std::exp(x) : 0.5 - 0.5 * std::expm1(-x);
+}
+double LaplacePrior::upper(double z) const {
+  double x = (m_ - z) / b_;
+  return x <= 0 ? 0.5 * std::exp(x) : 0.5 - 0.5 * std::expm1(-x);
+}
+// F^{-1}(p) = m + b log(2p) for p <= 1/2, m - b log(2(1 - p)) = m - b log1p(1 - 2p) above.
+double LaplacePrior::quantile_lower(double p) const {
+  return p <= 0.5 ? m_ + b_ * std::log(2.0 * p) : m_ - b_ * std::log1p(1.0 - 2.0 * p);
+}
+double LaplacePrior::quantile_upper(double q) const {
+  return q <= 0.5 ? m_ - b_ * std::log(2.0 * q) : m_ + b_ * std::log1p(1.0 - 2.0 * q);
+}
+
+// ---------------------------------------------------------------- Student-t
+
+StudentTPrior::StudentTPrior(double location, double scale, double nu) : m_(location), s_(scale), nu_(nu) {
+  if (!std::isfinite(location) || !finite_positive(scale) || !finite_positive(nu))
+    throw Error(ErrorKind::argument, "student-t prior needs a finite location, scale > 0 and nu > 0");
+}
+
+std::string StudentTPrior::describe() const {
+  return fmt("student_t(location=%.6g, scale=%.6g, nu=%.4g)", m_, s_, nu_);
+}
+
+double StudentTPrior::std_lower_tail(double x) const { return boost::math::cdf(StudentT(nu_), x); }
+double StudentTPrior::std_lower_quantile(double p) const { return boost::math::quantile(StudentT(nu_), p); }
+
+// Both sides use the lower tail of T, so the prior is exactly symmetric about m.
+double StudentTPrior::lower(double z) const {
+  double v = std_lower_tail((z - m_) / s_);
+  return z <= m_ ? std::min(v, 0.5) : v;
+}
+double StudentTPrior::upper(double z) const {
+  double v = std_lower_tail((m_ - z) / s_);
+  return z >= m_ ? std::min(v, 0.5) : v;
+}
+double StudentTPrior::quantile_lower(double p) const {
+  return p == 0.5 ? m_ : m_ + s_ * std_lower_quantile(p);
+}
+double StudentTPrior::quantile_upper(double q) const {
+  return q == 0.5 ? m_ : m_ - s_ * std_lower_quantile(q);
+}
+
+// ---------------------------------------------------------------- Gaussian mixture
+
+MixturePrior::MixturePrior(std::vector<double> parameters) : params_(std::move(parameters)) {
+  const size_t k = params_.size() / 3;
+  if (params_.size() % 3 != 0 || k < 1 || k > size_t(kMaxMixtureComponents))
+    throw Error(ErrorKind::argument, "mixture prior needs 3K parameters (weight, mean, std) with 1 <= K <= " +
+                                         std::to_string(kMaxMixtureComponents) + ", got " +
+                                         std::to_string(params_.size()));
+  double total = 0;
+  for (size_t i = 0; i < k; ++i) {
+    double w = params_[3 * i], m = params_[3 * i + 1], s = params_[3 * i + 2];
+    if (!finite_positive(w) || !std::isfinite(m) || !finite_positive(s))
+      throw Error(ErrorKind::argument, "mixture component " + std::to_string(i) +
+                                           " needs a finite weight > 0, a finite mean and a finite std > 0");
+    total += w;
+    m_.push_back(m);
+    s_.push_back(s);
+  }
+  if (!std::isfinite(total)) throw Error(ErrorKind::argument, "mixture weights overflow");
+  for (size_t i = 0; i < k; ++i) w_.push_back(params_[3 * i] / total);
+  // Median: bisection between the extreme component means (F <= 1/2 at the smallest,
+  // >= 1/2 at the largest), down to adjacent doubles. median_ is the first double
+  // where the lower tail is no longer below the upper one.
+  double lo = *std::min_element(m_.begin(), m_.end()), hi = *std::max_element(m_.begin(), m_.end());
+  while (true) {
+    double mid = lo + 0.5 * (hi - lo);
+    if (mid <= lo || mid >= hi) break;
+    if (tail_sum(mid, false) < tail_sum(mid, true)) lo = mid;
+    else hi = mid;
+  }
+  median_ = tail_sum(lo, false) < tail_sum(lo, true) ? hi : lo;
+}
+
+std::string MixturePrior::describe() const {
+  std::string s = "mixture(K=" + std::to_string(w_.size());
+  for (size_t i = 0; i < w_.size(); ++i) s += (i ? "; " : ": ") + fmt("w=%.4g m=%.6g s=%.6g", w_[i], m_[i], s_[i]);
+  return s + ")";
+}
+
+// Sum of the components' tails, each with erfc's full relative precision.
+double MixturePrior::tail_sum(double z, bool upper) const {
+  double sum = 0;
+  for (size_t i = 0; i < w_.size(); ++i) {
+    double x = upper ? (z - m_[i]) : (m_[i] - z);
+    sum += w_[i] * (0.5 * boost::math::erfc(x / (s_[i] * kSqrt2), Policy()));
+  }
+  return sum;
+}
+
+double MixturePrior::density(double z) const {
+  double sum = 0;
+  for (size_t i = 0; i < w_.size(); ++i) {
+    double u = (z - m_[i]) / s_[i];
+    sum += w_[i] * kInvSqrt2Pi / s_[i] * std::exp(-0.5 * u * u);
+  }
+  return sum;
+}
+
+double MixturePrior::lower(double z) const {
+  double v = tail_sum(z, false);
+  return z <= median_ ? std::min(v, 0.5) : v;
+}
+double MixturePrior::upper(double z) const {
+  double v = tail_sum(z, true);
+  return z >= median_ ? std::min(v, 0.5) : v;
+}
+
+// Solves tail(z) = t for the lower (F) or upper (1 - F) tail. The component
+// quantiles bracket the root: at z = min_k Q_k(t) every component tail is on the
+// far side of t, at max_k Q_k(t) on the near side. Newton steps on log tail(z)
+// (nearly linear in z in the Gaussian tails), replaced by bisection whenever they
+// would leave the bracket; stops once a step is below 4 ulp (quadratic convergence
+// then puts the iterate within an ulp of the root).
+double MixturePrior::solve(double t, bool upper) const {
+  const double e = boost::math::erfc_inv(2.0 * t, Policy());
+  double a = std::numeric_limits<double>::infinity(), b = -a;
+  for (size_t i = 0; i < w_.size(); ++i) {
+    // The same expression as GaussianPrior, so K = 1 is bit-identical to it.
+    double q = upper ? m_[i] + s_[i] * kSqrt2 * e : m_[i] - s_[i] * kSqrt2 * e;
+    a = std::min(a, q);
+    b = std::max(b, q);
+  }
+  if (!(a < b)) return a;
+  const double log_t = std::log(t);
+  double z = a + 0.5 * (b - a);
+  for (int it = 0; it < 200; ++it) {
+    double v = tail_sum(z, upper);
+    if (v == t) return z;
+    // The lower tail increases with z, the upper one decreases.
+    if ((v < t) != upper) a = z;
+    else b = z;
+    double f = density(z), next;
+    if (v > 0 && f > 0) {
+      double step = (std::log(v) - log_t) * v / f;  // d log tail / dz = +-f / tail
+      next = upper ? z + step : z - step;
+    } else {
+      next = a + 0.5 * (b - a);
+    }
+    if (!(next > a && next < b)) next = a + 0.5 * (b - a);
+    if (next == z || std::fabs(next - z) <= 4 * kEps * std::fabs(z) || b - a <= 2 * kEps * std::max(std::fabs(a), std::fabs(b)))
+      return next;
+    z = next;
+  }
+  return z;
+}
+
+double MixturePrior::quantile_lower(double p) const {
+  if (p == 0.5) return median_;
+  double z = solve(p, false);
+  return p < 0.5 ? std::min(z, median_) : std::max(z, median_);
+}
+double MixturePrior::quantile_upper(double q) const {
+  if (q == 0.5) return median_;
+  double z = solve(q, true);
+  return q < 0.5 ? std::max(z, median_) : std::min(z, median_);
+}
+
+// ---------------------------------------------------------------- Empirical (piecewise-linear CDF)
+
+EmpiricalPrior::EmpiricalPrior(std::vector<double> parameters) : params_(std::move(parameters)) {
+  const size_t n = params_.size();
+  if (n % 2 != 0 || n < 6 || n > size_t(2 * kMaxEmpiricalKnots + 2))
+    throw Error(ErrorKind::argument, "empirical prior needs 2K + 2 parameters with 2 <= K <= " +
+                                         std::to_string(kMaxEmpiricalKnots) + ", got " + std::to_string(n));
+  const size_t k = (n - 2) / 2;
+  x_.assign(params_.begin(), params_.begin() + k);
+  p_.assign(params_.begin() + k, params_.begin() + 2 * k);
+  beta_lo_ = params_[2 * k];
+  beta_hi_ = params_[2 * k + 1];
+  for (size_t i = 0; i < k; ++i) {
+    if (!std::isfinite(x_[i]) || !(p_[i] > 0 && p_[i] < 1))
+      throw Error(ErrorKind::argument, "empirical prior knot " + std::to_string(i) +
+                                           " needs a finite position and a level in (0, 1)");
+    if (i > 0 && !(x_[i] > x_[i - 1] && p_[i] > p_[i - 1]))
+      throw Error(ErrorKind::argument, "empirical prior knots must increase strictly, at knot " + std::to_string(i));
+  }
+  if (!finite_positive(beta_lo_) || !finite_positive(beta_hi_))
+    throw Error(ErrorKind::argument, "empirical prior tail scales must be finite and > 0");
+  for (size_t i = 0; i < k; ++i) q_.push_back(1.0 - p_[i]);
+  for (size_t i = 0; i + 1 < k; ++i) {
+    slope_.push_back((p_[i + 1] - p_[i]) / (x_[i + 1] - x_[i]));
+    if (!finite_positive(slope_.back()))
+      throw Error(ErrorKind::argument, "empirical prior segment " + std::to_string(i) + " has no finite slope");
+  }
+  // The median: the inverse at 1/2 of whichever piece holds it.
+  if (0.5 < p_[0]) median_ = x_[0] + beta_lo_ * std::log(0.5 / p_[0]);
+  else if (0.5 >= p_[k - 1]) median_ = x_[k - 1] - beta_hi_ * std::log(0.5 / q_[k - 1]);
+  else {
+    size_t i = size_t(std::upper_bound(p_.begin(), p_.end(), 0.5) - p_.begin()) - 1;
+    median_ = std::clamp(x_[i] + (0.5 - p_[i]) / slope_[i], x_[i], x_[i + 1]);
+  }
+}
+
+std::string EmpiricalPrior::describe() const {
+  return fmt("empirical(K=%.0f, knots %.6g..%.6g", double(x_.size()), x_.front(), x_.back()) +
+         fmt(", tails %.4g/%.4g)", beta_lo_, beta_hi_);
+}
+
+// F on each piece; inside segment i it is clamped to [p_i, p_{i+1}] so that
+// rounding can never break monotonicity across a knot.
+double EmpiricalPrior::raw_lower(double z) const {
+  const size_t k = x_.size();
+  if (z < x_[0]) return p_[0] * std::exp((z - x_[0]) / beta_lo_);
+  if (z >= x_[k - 1]) return 1.0 - q_[k - 1] * std::exp((x_[k - 1] - z) / beta_hi_);
+  size_t i = size_t(std::upper_bound(x_.begin(), x_.end(), z) - x_.begin()) - 1;
+  return std::clamp(p_[i] + (z - x_[i]) * slope_[i], p_[i], p_[i + 1]);
+}
+// 1 - F, mirrored: measured from the segment's right knot, where 1 - p is exact.
+double EmpiricalPrior::raw_upper(double z) const {
+  const size_t k = x_.size();
+  if (z > x_[k - 1]) return q_[k - 1] * std::exp((x_[k - 1] - z) / beta_hi_);
+  if (z <= x_[0]) return 1.0 - p_[0] * std::exp((z - x_[0]) / beta_lo_);
+  size_t i = size_t(std::lower_bound(x_.begin(), x_.end(), z) - x_.begin()) - 1;
+  return std::clamp(q_[i + 1] + (x_[i + 1] - z) * slope_[i], q_[i + 1], q_[i]);
+}
+
+double EmpiricalPrior::lower(double z) const {
+  double v = raw_lower(z);
+  return z <= median_ ? std::min(v, 0.5) : v;
+}
+double EmpiricalPrior::upper(double z) const {
+  double v = raw_upper(z);
+  return z >= median_ ? std::min(v, 0.5) : v;
+}
+
+double EmpiricalPrior::quantile_lower(double p) const {
+  if (p == 0.5) return median_;
+  const size_t k = x_.size();
+  double z;
+  if (p < p_[0]) z = x_[0] + beta_lo_ * std::log(p / p_[0]);
+  else if (p >= p_[k - 1]) z = x_[k - 1] - beta_hi_ * std::log((1.0 - p) / q_[k - 1]);
+  else {
+    size_t i = size_t(std::upper_bound(p_.begin(), p_.end(), p) - p_.begin()) - 1;
+    z = std::clamp(x_[i] + (p - p_[i]) / slope_[i], x_[i], x_[i + 1]);
+  }
+  return p < 0.5 ? std::min(z, median_) : std::max(z, median_);
+}
+
+double EmpiricalPrior::quantile_upper(double q) const {
+  if (q == 0.5) return median_;
+  const size_t k = x_.size();
+  double z;
+  if (q < q_[k - 1]) z = x_[k - 1] - beta_hi_ * std::log(q / q_[k - 1]);
+  else if (q >= q_[0]) z = x_[0] + beta_lo_ * std::log((1.0 - q) / p_[0]);
+  else {
+    // q_ decreases: the segment i with q_{i+1} <= q < q_i.
+    size_t i = size_t(std::lower_bound(q_.begin(), q_.end(), q, std::greater<double>()) - q_.begin()) - 1;
+    z = std::clamp(x_[i + 1] - (q - q_[i + 1]) / slope_[i], x_[i], x_[i + 1]);
+  }
+  return q < 0.5 ? std::max(z, median_) : std::min(z, median_);
+}
+
+// ---------------------------------------------------------------- Fitting
+
 GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
   if (mu.empty()) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
   double mean = 0;
@@ -55,14 +341,272 @@ GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
   return GaussianPrior(mean, std::sqrt(var));
 }
 
-std::unique_ptr<Prior> make_prior(PriorFamily family, std::span<const double> p) {
-  switch (family) {
-    case PriorFamily::gaussian:
-      if (p.size() != 2 || !std::isfinite(p[0]) || !(p[1] > 0) || !std::isfinite(p[1]))
-        throw Error(ErrorKind::corrupt, "invalid gaussian prior parameters");
-      return std::make_unique<GaussianPrior>(p[0], p[1]);
+namespace {
+
+constexpr size_t kSubsample = size_t(1) << 18;
+constexpr size_t kEmpiricalSubsample = size_t(1) << 20;
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// At most `cap` values: one from each of `cap` equal strata, at a position fixed by
+// a hash of the stratum index. Deterministic, and unlike every-n-th sampling it
+// cannot alias with the row length of a matrix.
+std::vector<double> subsample(std::span<const double> mu, size_t cap) {
+  const size_t n = mu.size();
+  if (n <= cap) return std::vector<double>(mu.begin(), mu.end());
+  std::vector<double> out(cap);
+  for (size_t j = 0; j < cap; ++j) {
+    size_t begin = size_t((unsigned __int128)j * n / cap), end = size_t((unsigned __int128)(j + 1) * n / cap);
+    out[j] = mu[begin + splitmix64(j) % (end - begin)];
   }
-  throw Error(ErrorKind::unsupported, "unknown prior family " + std::to_string(int(family)));
+  return out;
+}
+
+void check_fit_input(std::span<const double> mu) {
+  if (mu.empty()) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
+  for (size_t i = 0; i < mu.size(); ++i)
+    if (!std::isfinite(mu[i]))
+      throw Error(ErrorKind::argument, "cannot fit a prior: mean at flat index " + std::to_string(i) + " is not finite");
+}
+
+void require_spread(const std::vector<double>& sorted) {
+  if (!(sorted.back() > sorted.front())) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
+}
+
+double mean_of(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / double(v.size()); }
+
+// Empirical quantile of sorted data at level p, interpolating order statistics.
+double sorted_quantile(const std::vector<double>& v, double p) {
+  double pos = p * double(v.size() - 1);
+  size_t i = std::min(size_t(pos), v.size() - 1);
+  if (i + 1 >= v.size()) return v.back();
+  return v[i] + (pos - double(i)) * (v[i + 1] - v[i]);
+}
+
+std::unique_ptr<Prior> fit_laplace(std::span<const double> mu) {
+  // Maximum likelihood on all values: the median, then the mean absolute deviation.
+  std::vector<double> v(mu.begin(), mu.end());
+  auto mid = v.begin() + ptrdiff_t(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  double m = *mid, b = 0;
+  for (double x : mu) b += std::fabs(x - m);
+  b /= double(mu.size());
+  if (!(b > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
+  return std::make_unique<LaplacePrior>(m, b);
+}
+
+// Student-t maximum likelihood. For fixed nu, (m, s) by the EM / iteratively
+// reweighted fixed point (weights (nu + 1) / (nu + d^2)); nu from the log grid
+// 2^(i/4), 1/2 <= nu <= 1024, warm-starting each nu from the previous one.
+std::unique_ptr<Prior> fit_student(std::span<const double> mu) {
+  std::vector<double> v = subsample(mu, kSubsample);
+  std::sort(v.begin(), v.end());
+  require_spread(v);
+  const double n = double(v.size());
+  double m = sorted_quantile(v, 0.5);
+  double s = 1.4826 * (sorted_quantile(v, 0.75) - sorted_quantile(v, 0.25)) / 1.349;
+  if (!(s > 0)) {
+    double var = 0, mean = mean_of(v);
+    for (double x : v) var += (x - mean) * (x - mean);
+    s = std::sqrt(var / n);
+  }
+  double best_ll = -std::numeric_limits<double>::infinity(), best_m = m, best_s = s, best_nu = 1;
+  for (int i = -4; i <= 40; ++i) {
+    const double nu = std::exp2(i / 4.0);
+    for (int it = 0; it < 100; ++it) {
+      double sw = 0, swx = 0, swd = 0;
+      const double inv_s2 = 1.0 / (s * s);
+      for (double x : v) {
+        double d = x - m;
+        double w = (nu + 1) / (nu + d * d * inv_s2);
+        sw += w, swx += w * x, swd += w * d * d;
+      }
+      double m_new = swx / sw, s_new = std::sqrt(swd / n);
+      bool done = std::fabs(m_new - m) <= 1e-10 * s && std::fabs(s_new - s) <= 1e-10 * s;
+      m = m_new, s = s_new;
+      if (done || !(s > 0)) break;
+    }
+    if (!(s > 0)) break;
+    double sum_log = 0;
+    for (double x : v) sum_log += std::log1p((x - m) * (x - m) / (nu * s * s));
+    double ll = n * (std::lgamma(0.5 * (nu + 1)) - std::lgamma(0.5 * nu) - 0.5 * std::log(nu * M_PI) - std::log(s)) -
+                0.5 * (nu + 1) * sum_log;
+    if (ll > best_ll) best_ll = ll, best_m = m, best_s = s, best_nu = nu;
+  }
+  return std::make_unique<StudentTPrior>(best_m, best_s, best_nu);
+}
+
+// Gaussian mixture by EM. Initialisation: K equal-count slices of the sorted
+// sample, each giving a weight 1/K, its mean and its std. Stops when the mean
+// log-likelihood per value gains less than 1e-9, or after 300 iterations. A std
+// floor (1e-4 of the overall std) keeps components from collapsing onto repeated
+// values. The E step runs over fixed chunks summed in order, so the result does
+// not depend on the thread count.
+std::unique_ptr<Prior> fit_mixture(std::span<const double> mu, int k) {
+  std::vector<double> v = subsample(mu, kSubsample);
+  std::sort(v.begin(), v.end());
+  require_spread(v);
+  const size_t n = v.size(), K = size_t(k);
+  double overall_mean = mean_of(v), overall_var = 0;
+  for (double x : v) overall_var += (x - overall_mean) * (x - overall_mean);
+  const double s_floor = 1e-4 * std::sqrt(overall_var / double(n));
+  std::vector<double> w(K), m(K), s(K);
+  for (size_t c = 0; c < K; ++c) {
+    size_t b = c * n / K, e = std::max((c + 1) * n / K, b + 1);
+    double sum = 0, sq = 0;
+    for (size_t i = b; i < e; ++i) sum += v[i];
+    double mean = sum / double(e - b);
+    for (size_t i = b; i < e; ++i) sq += (v[i] - mean) * (v[i] - mean);
+    w[c] = 1.0 / double(K), m[c] = mean, s[c] = std::max(std::sqrt(sq / double(e - b)), s_floor);
+  }
+  if (K == 1) s[0] = std::max(std::sqrt(overall_var / double(n)), s_floor);
+  constexpr size_t kChunk = 4096;
+  const size_t chunks = (n + kChunk - 1) / kChunk;
+  // Per chunk: loglik, then (sum r, sum r x, sum r x^2) per component.
+  std::vector<double> acc(chunks * (1 + 3 * K));
+  double prev_ll = -std::numeric_limits<double>::infinity();
+  for (int it = 0; it < 300 && K > 1; ++it) {
+    std::vector<double> log_coef(K), inv_s(K);
+    for (size_t c = 0; c < K; ++c) log_coef[c] = std::log(w[c] * kInvSqrt2Pi / s[c]), inv_s[c] = 1.0 / s[c];
+#pragma omp parallel for schedule(static)
+    for (int64_t ch = 0; ch < int64_t(chunks); ++ch) {
+      double* a = &acc[size_t(ch) * (1 + 3 * K)];
+      std::fill(a, a + 1 + 3 * K, 0.0);
+      std::vector<double> l(K);
+      for (size_t i = size_t(ch) * kChunk; i < std::min(n, size_t(ch + 1) * kChunk); ++i) {
+        double x = v[i], top = -std::numeric_limits<double>::infinity();
+        for (size_t c = 0; c < K; ++c) {
+          double u = (x - m[c]) * inv_s[c];
+          l[c] = log_coef[c] - 0.5 * u * u;
+          top = std::max(top, l[c]);
+        }
+        double z = 0;
+        for (size_t c = 0; c < K; ++c) z += (l[c] = std::exp(l[c] - top));
+        a[0] += top + std::log(z);
+        for (size_t c = 0; c < K; ++c) {
+          double r = l[c] / z;
+          a[1 + 3 * c] += r, a[2 + 3 * c] += r * x, a[3 + 3 * c] += r * x * x;
+        }
+      }
+    }
+    std::vector<double> tot(1 + 3 * K, 0.0);
+    for (size_t ch = 0; ch < chunks; ++ch)
+      for (size_t j = 0; j < tot.size(); ++j) tot[j] += acc[ch * (1 + 3 * K) + j];
+    double ll = tot[0] / double(n);
+    for (size_t c = 0; c < K; ++c) {
+      double r = tot[1 + 3 * c];
+      if (!(r > 1e-12 * double(n))) {  // an emptied component keeps its place with a tiny weight
+        w[c] = 1e-12;
+        continue;
+      }
+      w[c] = r / double(n);
+      m[c] = tot[2 + 3 * c] / r;
+      s[c] = std::max(std::sqrt(std::max(tot[3 + 3 * c] / r - m[c] * m[c], 0.0)), s_floor);
+    }
+    if (ll - prev_ll < 1e-9) break;
+    prev_ll = ll;
+  }
+  std::vector<size_t> order(K);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return m[a] < m[b]; });
+  std::vector<double> params;
+  for (size_t c : order) params.insert(params.end(), {w[c], m[c], s[c]});
+  return std::make_unique<MixturePrior>(std::move(params));
+}
+
+// Knots at levels (i + 1/2) / K of the sorted sample; exponential tails whose
+// scales are the maximum-likelihood ones, the mean excess beyond the outer knots.
+std::unique_ptr<Prior> fit_empirical(std::span<const double> mu, int k) {
+  std::vector<double> v = subsample(mu, kEmpiricalSubsample);
+  std::sort(v.begin(), v.end());
+  require_spread(v);
+  const size_t K = size_t(k);
+  std::vector<double> x(K), p(K);
+  for (size_t i = 0; i < K; ++i) {
+    p[i] = (double(i) + 0.5) / double(K);
+    x[i] = sorted_quantile(v, p[i]);
+  }
+  // Repeated values (e.g. pruned zeros) can make knots coincide: keep them strictly
+  // increasing with a tiny gap; the CDF is then nearly vertical there, as it should be.
+  const double gap = 1e-9 * (v.back() - v.front());
+  for (size_t i = 1; i < K; ++i) x[i] = std::max(x[i], x[i - 1] + gap);
+  double lo_sum = 0, hi_sum = 0;
+  size_t lo_n = 0, hi_n = 0;
+  for (double z : v) {
+    if (z < x[0]) lo_sum += x[0] - z, ++lo_n;
+    if (z > x[K - 1]) hi_sum += z - x[K - 1], ++hi_n;
+  }
+  double beta_lo = lo_n ? lo_sum / double(lo_n) : 0, beta_hi = hi_n ? hi_sum / double(hi_n) : 0;
+  // Too few values beyond a knot: fall back to the density-continuous scale.
+  if (!(beta_lo > 0)) beta_lo = p[0] * (x[1] - x[0]) / (p[1] - p[0]);
+  if (!(beta_hi > 0)) beta_hi = (1 - p[K - 1]) * (x[K - 1] - x[K - 2]) / (p[K - 1] - p[K - 2]);
+  std::vector<double> params = x;
+  params.insert(params.end(), p.begin(), p.end());
+  params.push_back(beta_lo);
+  params.push_back(beta_hi);
+  return std::make_unique<EmpiricalPrior>(std::move(params));
+}
+
+const char* kValidSpecs = "gauss, gauss-fit, laplace, student, mixture:K (1 <= K <= 16), empirical:K (2 <= K <= 31)";
+
+// "name:K" -> K, or -1 when spec does not start with "name:".
+int parse_count(const std::string& spec, const std::string& name, int lo, int hi) {
+  if (spec.rfind(name + ":", 0) != 0) return -1;
+  const char* b = spec.data() + name.size() + 1;
+  const char* e = spec.data() + spec.size();
+  int k = 0;
+  auto [ptr, ec] = std::from_chars(b, e, k);
+  if (ec != std::errc() || ptr != e || b == e || k < lo || k > hi)
+    throw Error(ErrorKind::argument, "prior '" + spec + "': K must be an integer in " + std::to_string(lo) + ".." +
+                                         std::to_string(hi) + " (valid priors: " + kValidSpecs + ")");
+  return k;
+}
+
+}  // namespace
+
+std::unique_ptr<Prior> fit_prior(const std::string& spec, std::span<const double> mu) {
+  const bool known = spec == "gauss" || spec == "gauss-fit" || spec == "laplace" || spec == "student" ||
+                     spec.rfind("mixture:", 0) == 0 || spec.rfind("empirical:", 0) == 0;
+  if (!known) throw Error(ErrorKind::argument, "unknown prior '" + spec + "' (valid: " + kValidSpecs + ")");
+  int mixture_k = parse_count(spec, "mixture", 1, MixturePrior::kMaxMixtureComponents);
+  int empirical_k = parse_count(spec, "empirical", 2, EmpiricalPrior::kMaxEmpiricalKnots);
+  check_fit_input(mu);
+  if (spec == "gauss" || spec == "gauss-fit") return std::make_unique<GaussianPrior>(fit_gaussian_prior(mu, spec == "gauss-fit"));
+  if (spec == "laplace") return fit_laplace(mu);
+  if (spec == "student") return fit_student(mu);
+  if (mixture_k > 0) return fit_mixture(mu, mixture_k);
+  return fit_empirical(mu, empirical_k);
+}
+
+std::unique_ptr<Prior> make_prior(PriorFamily family, std::span<const double> p) {
+  std::vector<double> v(p.begin(), p.end());
+  try {
+    switch (family) {
+      case PriorFamily::gaussian:
+        if (v.size() != 2) break;
+        return std::make_unique<GaussianPrior>(v[0], v[1]);
+      case PriorFamily::laplace:
+        if (v.size() != 2) break;
+        return std::make_unique<LaplacePrior>(v[0], v[1]);
+      case PriorFamily::student_t:
+        if (v.size() != 3) break;
+        return std::make_unique<StudentTPrior>(v[0], v[1], v[2]);
+      case PriorFamily::mixture: return std::make_unique<MixturePrior>(std::move(v));
+      case PriorFamily::empirical: return std::make_unique<EmpiricalPrior>(std::move(v));
+      default:
+        throw Error(ErrorKind::unsupported, "unknown prior family " + std::to_string(int(family)));
+    }
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::argument) throw;
+    throw Error(ErrorKind::corrupt, std::string("invalid prior parameters: ") + e.what());
+  }
+  throw Error(ErrorKind::corrupt, "invalid prior parameters: family " + std::to_string(int(family)) + " does not take " +
+                                      std::to_string(p.size()) + " parameters");
 }
 
 }  // namespace vbq
