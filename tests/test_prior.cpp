@@ -157,7 +157,7 @@ TEST_CASE("prior families: F and F^{-1} inverse to a few ulp and monotone, both 
       CHECK(p->lower(zl) == doctest::Approx(t).epsilon(1e-11));
       CHECK(p->upper(zu) == doctest::Approx(t).epsilon(1e-11));
     }
-    MESSAGE(p->describe() << ": worst F^-1(F(z)) error " << worst << " ulp");
+    INFO("worst F^-1(F(z)) error " << worst << " ulp");
     CHECK(worst < 8);
     // F itself monotone on a fine grid through the body and tails.
     double prev = 0;
