@@ -15,7 +15,7 @@
 namespace vbq {
 
 inline constexpr uint8_t kContainerMajor = 1;
-inline constexpr uint8_t kContainerMinor = 0;
+inline constexpr uint8_t kContainerMinor = 1;
 
 struct Container {
   std::vector<EncodedTensor> tensors;
