@@ -365,3 +365,21 @@ TEST_CASE("prior families: fit_prior rejects bad specs and inputs") {
     CHECK(fit_error(spec, mu) == ErrorKind::interrupted);  // fits fine, even on 4 values
   }
 }
+
+TEST_CASE("prior families: fits survive a point mass (pruned zeros) with finite, usable priors") {
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> z(0, 0.1);
+  std::vector<double> mu(30000);
+  for (size_t i = 0; i < mu.size(); ++i) mu[i] = i % 3 ? 0.0 : z(rng);
+  for (const char* spec : {"gauss", "gauss-fit", "laplace", "student", "mixture:3", "empirical:20"}) {
+    CAPTURE(std::string(spec));
+    auto p = fit_prior(spec, mu);
+    auto q = make_prior(p->family(), p->parameters());  // valid stored parameters
+    for (double t : {1e-15, 0.01, 0.3}) {
+      CHECK(std::isfinite(q->quantile_lower(t)));
+      CHECK(q->quantile_lower(t) < q->quantile_upper(t));
+    }
+    // The spread stays on the data's scale (no collapse to a zero-width prior).
+    CHECK(p->quantile_upper(1e-3) - p->quantile_lower(1e-3) > 1e-5);
+  }
+}

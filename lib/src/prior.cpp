@@ -409,12 +409,13 @@ std::unique_ptr<Prior> fit_student(std::span<const double> mu) {
   require_spread(v);
   const double n = double(v.size());
   double m = sorted_quantile(v, 0.5);
-  double s = 1.4826 * (sorted_quantile(v, 0.75) - sorted_quantile(v, 0.25)) / 1.349;
-  if (!(s > 0)) {
-    double var = 0, mean = mean_of(v);
-    for (double x : v) var += (x - mean) * (x - mean);
-    s = std::sqrt(var / n);
-  }
+  double var = 0, mean = mean_of(v);
+  for (double x : v) var += (x - mean) * (x - mean);
+  // A point mass (e.g. pruned zeros) makes the likelihood unbounded as s -> 0: floor
+  // s at 1e-4 of the std, as for the mixture components.
+  const double s_floor = 1e-4 * std::sqrt(var / n);
+  double s = (sorted_quantile(v, 0.75) - sorted_quantile(v, 0.25)) / 1.349;
+  if (!(s > s_floor)) s = std::sqrt(var / n);
   double best_ll = -std::numeric_limits<double>::infinity(), best_m = m, best_s = s, best_nu = 1;
   for (int i = -4; i <= 40; ++i) {
     const double nu = std::exp2(i / 4.0);
@@ -426,12 +427,11 @@ std::unique_ptr<Prior> fit_student(std::span<const double> mu) {
         double w = (nu + 1) / (nu + d * d * inv_s2);
         sw += w, swx += w * x, swd += w * d * d;
       }
-      double m_new = swx / sw, s_new = std::sqrt(swd / n);
+      double m_new = swx / sw, s_new = std::max(std::sqrt(swd / n), s_floor);
       bool done = std::fabs(m_new - m) <= 1e-10 * s && std::fabs(s_new - s) <= 1e-10 * s;
       m = m_new, s = s_new;
-      if (done || !(s > 0)) break;
+      if (done) break;
     }
-    if (!(s > 0)) break;
     double sum_log = 0;
     for (double x : v) sum_log += std::log1p((x - m) * (x - m) / (nu * s * s));
     double ll = n * (std::lgamma(0.5 * (nu + 1)) - std::lgamma(0.5 * nu) - 0.5 * std::log(nu * M_PI) - std::log(s)) -
