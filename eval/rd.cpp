@@ -166,6 +166,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   res.primary = task.primary_metric();
   for (auto& t : model.tensors) res.dimensions += t.size();
   const double dims = double(res.dimensions);
+  for (const VbqVariant& v : opt.variants) fit_prior(v.prior, model.tensors[0].mu);  // bad specs fail now, not late
   res.uncompressed = task.evaluate(model);
 
   std::vector<GeneralCompressor> coders;
@@ -244,7 +245,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (int k : opt.kmeans_k) {
     Container c;
     for (auto& t : model.tensors) {
-      EncodedTensor e = encode_codebook(t.mu, kmeans_1d(t.mu, k, 30, 1), threads);
+      EncodedTensor e = encode_codebook(t.mu, kmeans_1d(t.mu, k, 1000, 1), threads);
       e.name = t.name, e.mean_path = t.mean_path, e.shape = t.shape, e.float32 = t.float32;
       c.tensors.push_back(std::move(e));
     }

@@ -222,12 +222,12 @@ TEST_CASE("bnn rejects bad settings") {
   CHECK_THROWS_AS(vbq::train_bnn(train, nullptr, cfg), vbq::Error);
 }
 
-TEST_CASE("bnn eval-bnn refuses a .vbq container for now") {
+TEST_CASE("bnn eval-bnn rejects a file that is neither HDF5 nor a container") {
   fs::path path = fs::temp_directory_path() / ("vbq_test_bnn_" + std::to_string(::getpid()) + ".vbq");
-  std::ofstream(path) << "VBQ\x01 not yet";
+  std::ofstream(path) << "VBQ\x01 not a container";
   std::string cmd = std::string(VBQ_BINARY) + " eval-bnn " + path.string() + " 2>/dev/null";
   int status = std::system(cmd.c_str());
   fs::remove(path);
   REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 5);  // ErrorKind::unsupported
+  CHECK(WEXITSTATUS(status) == 3);  // ErrorKind::format
 }

@@ -1,7 +1,11 @@
 // vbq: compress trained Bayesian models with Variational Bayesian Quantization.
 #include <omp.h>
 
+#include <H5public.h>
+
 #include <algorithm>
+#include <csignal>
+#include <new>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -52,6 +56,11 @@ static void print_usage() {
 }
 
 int main(int argc, char** argv) {
+  // A full disk or `ulimit -f` must surface as a write error (EFBIG), not a kill
+  // that leaves a temporary file behind; and HDF5 must not run its cleanup at exit
+  // after a failed close.
+  std::signal(SIGXFSZ, SIG_IGN);
+  H5dont_atexit();
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_usage();
     return argc < 2 ? 1 : 0;
@@ -68,6 +77,9 @@ int main(int argc, char** argv) {
     } catch (const vbq::Error& e) {
       std::fprintf(stderr, "vbq %s: %s: %s\n", name.c_str(), vbq::kind_name(e.kind()), e.what());
       return vbq::exit_code(e.kind());
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "vbq %s: out of memory\n", name.c_str());
+      return 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "vbq %s: internal error: %s\n", name.c_str(), e.what());
       return 70;
