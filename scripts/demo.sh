@@ -15,15 +15,19 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$(grep -q avx512f /proc/cpuinfo &&
 [ -n "$OPENBLAS_CORETYPE" ] || unset OPENBLAS_CORETYPE
 
 echo "== 1. train a Bayesian MLP (784-${HIDDEN:-400,400}-10, Bayes by Backprop) on Fashion-MNIST"
-$vbq train-bnn --data "$data" -o "$out/bnn.h5" --hidden "${HIDDEN:-400,400}" --epochs "${EPOCHS:-10}" --seed 1 -f
+# KL weight 0.1 (a tempered posterior, recorded in the file): with the exact ELBO
+# the posterior noise makes the 400-400 net underfit (about 84% instead of 87%).
+$vbq train-bnn --data "$data" -o "$out/bnn.h5" --hidden "${HIDDEN:-400,400}" --epochs "${EPOCHS:-5}" \
+  --lr 0.002 --kl-weight 0.1 --seed 1 -f
 $vbq eval-bnn "$out/bnn.h5" --data "$data"
 
-echo "== 2. compress it with VBQ at lambda = 1 and decompress"
-$vbq compress "$out/bnn.h5" -o "$out/bnn.vbq" --lambda 1 -f
+echo "== 2. compress it with VBQ to 1% below the uncompressed accuracy, and decompress"
+$vbq compress "$out/bnn.h5" -o "$out/bnn.vbq" --target-quality accuracy=0.99x --task fashion-mnist --data "$data" -f 2>&1 \
+  | grep -v "^  lambda"
 $vbq info "$out/bnn.vbq"
 $vbq eval-bnn "$out/bnn.vbq" --data "$data"
 
 echo "== 3. rate-distortion sweep: VBQ vs the paper's baselines (real file sizes)"
 $vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" \
-  --lambdas 0.01:1e5:30 --grid 1:1023:30 --kmeans 2:256:8 -f
+  --lambdas 1e-4:10:20 --grid 1:255:16 --kmeans 2:256:8 --priors gauss,student --refine 3 -f
 echo "plot: $out/rd.svg and $out/rd.png"
