@@ -15,16 +15,27 @@ CodeKey code_key(uint64_t numerator, int r) {
   return (uint64_t(1) << (r - tz)) | (numerator >> tz);
 }
 
-// key = 2^R + n with xi = n / 2^R and n odd. The tail coordinate is min(n, 2^R - n).
-static double reconstruct_with(const Prior& prior, CodeKey key) {
+namespace {
+// A code point as a tail coordinate: key = 2^R + n with xi = n / 2^R and n odd, so
+// the tail is k / 2^R with k = min(n, 2^R - n), on the upper side when n > 2^(R-1).
+struct Tail {
+  uint64_t k;
+  int r;
+  bool upper;
+};
+Tail tail_of(CodeKey key) {
   int r = rate_bits(key);
   uint64_t n = key - (uint64_t(1) << r);
-  uint64_t half = uint64_t(1) << (r - 1);
-  if (n <= half) return prior.quantile_lower(std::ldexp(double(n), -r));
-  return prior.quantile_upper(std::ldexp(double((uint64_t(1) << r) - n), -r));
+  bool upper = n > (uint64_t(1) << (r - 1));
+  return {upper ? (uint64_t(1) << r) - n : n, r, upper};
 }
+}  // namespace
 
-double reconstruct(const Prior& prior, CodeKey key) { return reconstruct_with(prior, key); }
+double reconstruct(const Prior& prior, CodeKey key) {
+  Tail t = tail_of(key);
+  double p = std::ldexp(double(t.k), -t.r);
+  return t.upper ? prior.quantile_upper(p) : prior.quantile_lower(p);
+}
 
 CodePointTable::CodePointTable(const Prior& prior) : prior_(prior) {
   const size_t n = (size_t(1) << (kTableRateBits - 1)) + 1;
@@ -47,10 +58,8 @@ double CodePointTable::tail_quantile(uint64_t k, int r, bool upper) const {
 }
 
 double CodePointTable::reconstruct(CodeKey key) const {
-  int r = rate_bits(key);
-  uint64_t n = key - (uint64_t(1) << r);
-  uint64_t half = uint64_t(1) << (r - 1);
-  return n <= half ? tail_quantile(n, r, false) : tail_quantile((uint64_t(1) << r) - n, r, true);
+  Tail t = tail_of(key);
+  return tail_quantile(t.k, t.r, t.upper);
 }
 
 CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda, int max_rate_bits) {
