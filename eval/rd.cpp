@@ -218,9 +218,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     Container c;
     std::string grid;
     for (auto& t : model.tensors) {
-      EncodedTensor e = encode_grid(t.mu, q_max, threads);
-      e.name = t.name, e.mean_path = t.mean_path, e.shape = t.shape, e.float32 = t.float32;
-      c.tensors.push_back(std::move(e));
+      c.tensors.push_back(labelled(encode_grid(t.mu, q_max, threads, t.shape), t));
       grid += grid_bytes(grid_values(t.mu, q_max), q_max);
     }
     RdRow base = measure_container("uniform+rans", setting, std::move(c));
@@ -245,9 +243,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (int k : opt.kmeans_k) {
     Container c;
     for (auto& t : model.tensors) {
-      EncodedTensor e = encode_codebook(t.mu, kmeans_1d(t.mu, k, 1000, 1), threads);
-      e.name = t.name, e.mean_path = t.mean_path, e.shape = t.shape, e.float32 = t.float32;
-      c.tensors.push_back(std::move(e));
+      c.tensors.push_back(labelled(encode_codebook(t.mu, kmeans_1d(t.mu, k, 1000, 1), threads, t.shape), t));
     }
     RdRow r = measure_container("kmeans+rans", "k=" + std::to_string(k), std::move(c));
     bar.update(double(++done), describe(r));

@@ -1,5 +1,6 @@
 #include "formats/model_codec.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fstream>
@@ -10,17 +11,19 @@
 
 namespace vbq {
 
+EncodedTensor labelled(EncodedTensor e, const Tensor& t) {
+  e.name = t.name;
+  e.mean_path = t.mean_path;
+  e.float32 = t.float32;
+  return e;
+}
+
 Container compress_model(const Model& model, const CompressSettings& settings) {
   Container c;
   for (const Tensor& t : model.tensors) {
     if (t.sigma.size() != t.mu.size())
       throw Error(ErrorKind::argument, "tensor '" + t.name + "' has no posterior std: VBQ needs mean and spread");
-    EncodedTensor e = encode_vbq(t.mu, t.sigma, settings.vbq);
-    e.name = t.name;
-    e.mean_path = t.mean_path;
-    e.shape = t.shape;
-    e.float32 = t.float32;
-    c.tensors.push_back(std::move(e));
+    c.tensors.push_back(labelled(encode_vbq(t.mu, t.sigma, settings.vbq, t.shape), t));
   }
   if (settings.include_vocab) c.vocab = model.vocab;
   return c;
@@ -55,6 +58,39 @@ Model restore_model(const Container& c, int threads) {
   }
   m.vocab = c.vocab;
   return m;
+}
+
+DecodedRow get_row(const Container& c, const std::string& key, const std::string& tensor, bool as_row,
+                   const std::string& file) {
+  const std::string where = file.empty() ? "the container" : file;
+  const EncodedTensor* t = nullptr;
+  for (const EncodedTensor& e : c.tensors)
+    if (e.name == tensor || (tensor.empty() && e.name == "word")) t = &e;
+  if (!t && tensor.empty()) t = &c.tensors.front();
+  if (!t) throw Error(ErrorKind::argument, where + " has no tensor '" + tensor + "'");
+
+  DecodedRow r;
+  r.tensor = t->name;
+  auto word = std::find(c.vocab.begin(), c.vocab.end(), key);
+  if (!as_row && word != c.vocab.end()) {
+    r.row = uint64_t(word - c.vocab.begin());
+  } else {
+    size_t used = 0;
+    try {
+      r.row = std::stoull(key, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || used != key.size() || key[0] == '-')
+      throw Error(ErrorKind::argument, "'" + key + "' is " + (as_row || c.vocab.empty() ? "not a row number" :
+                                       "neither a word of the vocabulary of " + where + " nor a row number"));
+  }
+  if (r.row >= row_count(*t))
+    throw Error(ErrorKind::argument, where + ": tensor '" + t->name + "' has " + std::to_string(row_count(*t)) +
+                                         " rows; row " + std::to_string(r.row) + " does not exist");
+  if (r.row < c.vocab.size() && row_count(*t) == c.vocab.size()) r.word = c.vocab[r.row];
+  r.values = decode_rows(*t, r.row);
+  return r;
 }
 
 Model load_means(const std::string& path, const ReadOptions& options, int threads) {

@@ -16,6 +16,10 @@ struct CompressSettings {
   bool include_vocab = true;    // store the model's vocabulary in the container
 };
 
+// An encoding of tensor t (encoded with t.shape) carrying t's name, mean path
+// and dtype, ready for a Container.
+EncodedTensor labelled(EncodedTensor encoded, const Tensor& t);
+
 // Encodes every tensor of `model` with VBQ. Each tensor needs sigma.
 // Throws ErrorKind::argument if a tensor has no posterior spread.
 Container compress_model(const Model& model, const CompressSettings& settings);
@@ -41,6 +45,20 @@ Model restore_model(const Container& container, int threads = 0);
 // (one tensor "word" with its vocabulary). Throws ErrorKind::format naming the file
 // when it is none of these.
 Model load_means(const std::string& path, const ReadOptions& options = {}, int threads = 0);
+
+// One row (slice along the first axis) of one tensor, decoded alone: vbq get.
+struct DecodedRow {
+  std::string tensor;           // tensor name
+  uint64_t row = 0;
+  std::string word;             // the row's vocabulary word, if the container has one for it
+  std::vector<double> values;   // row_length(tensor) reconstructed means
+};
+
+// key is a vocabulary word or, if as_row is set or key is not in the vocabulary,
+// a row number. tensor empty: "word" if present, else the first tensor.
+// Throws ErrorKind::argument (naming `file`) for an unknown tensor, word or row.
+DecodedRow get_row(const Container& container, const std::string& key, const std::string& tensor = "",
+                   bool as_row = false, const std::string& file = "");
 
 // A human-readable report of a container: per tensor shape, quantizer, prior,
 // lambda, bytes, bits per dimension, code-point table size.

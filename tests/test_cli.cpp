@@ -305,6 +305,12 @@ std::vector<Row> bad_input_table() {
                     put(d.file("in.vbq"), b);
                   },
                   "decompress in.vbq -o out.h5", 5, {"in.vbq", "version 2."}, "out.h5"});
+  rows.push_back({"get: unknown tensor", [](const CliDir& d) { put(d.file("in.vbq"), container_bytes()); },
+                  "get in.vbq 3 --tensor nope", 1, {"in.vbq", "no tensor 'nope'"}, ""});
+  rows.push_back({"get: row out of range", [](const CliDir& d) { put(d.file("in.vbq"), container_bytes()); },
+                  "get in.vbq 300", 1, {"in.vbq", "tensor 'w' has 300 rows", "row 300"}, ""});
+  rows.push_back({"get: not a row number", [](const CliDir& d) { put(d.file("in.vbq"), container_bytes()); },
+                  "get in.vbq king", 1, {"'king' is not a row number"}, ""});
   rows.push_back({"HDF5 given to decompress", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "decompress in.h5 -o out.h5", 3, {"in.h5", "not a .vbq container"}, "out.h5"});
   return rows;

@@ -109,3 +109,52 @@ TEST_CASE("codec: a corrupt code-point table is reported, not decoded") {
     CHECK(e.kind() == ErrorKind::corrupt);
   }
 }
+
+TEST_CASE("codec: blocks hold whole rows") {
+  const uint64_t vector_shape[] = {5}, matrix[] = {10, 100}, wide[] = {2, uint64_t(1) << 21};
+  CHECK(row_block_symbols(vector_shape) == kDefaultBlockSymbols);
+  CHECK(row_block_symbols(matrix) == kDefaultBlockSymbols / 100 * 100);
+  CHECK(row_block_symbols(wide) == kDefaultBlockSymbols);  // a row wider than a block spans blocks
+  std::vector<double> mu(12);
+  CHECK_THROWS_AS(encode_grid(mu, 3, 0, matrix), Error);  // shape does not match the data
+}
+
+// Rows decoded alone equal the same rows of a full decode: across block
+// boundaries, for rows wider than a block, and for every quantizer.
+TEST_CASE("codec: decode_rows equals the full decode, row by row") {
+  Posterior p = random_posterior(2200000, 5);
+  SUBCASE("700-wide rows: 1497 rows per block") {
+    const uint64_t shape[] = {3000, 700};
+    VbqSettings s;
+    s.lambda = 2;
+    EncodedTensor t = encode_vbq(std::span(p.mu).first(2100000), std::span(p.sigma).first(2100000), s, shape);
+    REQUIRE(t.symbols.blocks.size() == 3);
+    CHECK(t.symbols.block_symbols % 700 == 0);
+    CHECK(row_count(t) == 3000);
+    CHECK(row_length(t) == 700);
+    std::vector<double> all = decode_tensor(t);
+    for (uint64_t row : {0, 1, 1496, 1497, 1498, 2993, 2994, 2999}) {
+      CAPTURE(row);
+      std::vector<double> one = decode_rows(t, row);
+      CHECK(std::equal(one.begin(), one.end(), all.begin() + row * 700, all.begin() + (row + 1) * 700));
+    }
+    std::vector<double> span = decode_rows(t, 1490, 20);
+    CHECK(std::equal(span.begin(), span.end(), all.begin() + 1490 * 700));
+    CHECK_THROWS_AS(decode_rows(t, 3000), Error);
+    CHECK_THROWS_AS(decode_rows(t, 2990, 11), Error);
+    CHECK(decode_rows(t, 3000, 0).empty());
+  }
+  SUBCASE("rows wider than a block") {
+    const uint64_t shape[] = {2, 1100000};
+    EncodedTensor t = encode_grid(p.mu, 50, 0, shape);
+    REQUIRE(t.symbols.blocks.size() == 3);
+    std::vector<double> all = decode_tensor(t), second = decode_rows(t, 1);
+    CHECK(std::equal(second.begin(), second.end(), all.begin() + 1100000));
+  }
+  SUBCASE("codebook, 1-D: a row is one element") {
+    std::vector<double> mu(p.mu.begin(), p.mu.begin() + 1000);
+    EncodedTensor t = encode_codebook(mu, {-0.5, 0.0, 0.5});
+    std::vector<double> all = decode_tensor(t);
+    for (uint64_t row : {0, 17, 999}) CHECK(decode_rows(t, row) == std::vector<double>{all[row]});
+  }
+}

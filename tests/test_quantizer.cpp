@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <random>
 #include <vector>
 
@@ -65,6 +66,88 @@ TEST_CASE("quantizer: Algorithm 1 equals brute-force minimisation of Eq. 9") {
       ++checked;
     }
   CHECK(checked == 360);
+}
+
+// Every code point with R <= max_r and its F^{-1}, for exhaustive searches.
+struct AllCodePoints {
+  std::vector<CodeKey> keys;
+  std::vector<double> values;
+  AllCodePoints(const Prior& p, int max_r) {
+    for (int r = 1; r <= max_r; ++r)
+      for (uint64_t n = 1; n < (uint64_t(1) << r); n += 2) {
+        keys.push_back((uint64_t(1) << r) | n);
+        values.push_back(reconstruct(p, keys.back()));
+      }
+  }
+  // The minimiser of Eq. 9 and its loss.
+  std::pair<CodeKey, double> best(double mu, double sigma, double lambda) const {
+    size_t arg = 0;
+    double best_loss = std::numeric_limits<double>::infinity();
+    const double per_bit = 2 * lambda * sigma * sigma;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      const double d = values[i] - mu, l = d * d + per_bit * rate_bits(keys[i]);
+      if (l < best_loss) best_loss = l, arg = i;
+    }
+    return {keys[arg], best_loss};
+  }
+};
+
+// 10^5 draws over four prior families: sigma over 10 decades (1e-8..1e2 prior
+// scales), lambda over 7, a quarter of the means 3..9 scales out in the tails.
+// With the rate capped at 12 bits the exhaustive search covers every candidate.
+TEST_CASE("quantizer: Algorithm 1 equals exhaustive search on 10^5 random draws") {
+  constexpr int kCap = 12;
+  std::vector<std::unique_ptr<Prior>> priors;
+  priors.push_back(std::make_unique<GaussianPrior>(0.1, 0.7));
+  priors.push_back(std::make_unique<LaplacePrior>(-0.2, 0.3));
+  priors.push_back(std::make_unique<StudentTPrior>(0.0, 0.5, 3.0));
+  priors.push_back(std::make_unique<MixturePrior>(std::vector<double>{0.7, 0.0, 0.1, 0.3, 0.0, 1.0}));
+  std::mt19937_64 rng(2026);
+  std::uniform_real_distribution<double> u(0, 1);
+  int checked = 0, ties = 0, capped = 0;
+  for (const auto& prior : priors) {
+    CodePointTable table(*prior);
+    AllCodePoints all(*prior, kCap);
+    const double scale = prior->quantile_upper(0.25) - prior->quantile_lower(0.25);
+    for (int i = 0; i < 25000; ++i) {
+      double mu = u(rng) < 0.25 ? (u(rng) < 0.5 ? -1 : 1) * scale * (3 + 6 * u(rng)) + prior->median()
+                                : prior->ppf(0.001 + 0.998 * u(rng));
+      double sigma = scale * std::pow(10.0, -8 + 10 * u(rng)), lambda = std::pow(10.0, -3 + 7 * u(rng));
+      CodeKey fast = quantize_one(table, mu, sigma, lambda, kCap);
+      auto [slow, slow_loss] = all.best(mu, sigma, lambda);
+      capped += rate_bits(fast) == kCap;
+      if (fast != slow) {
+        CAPTURE(prior->describe());
+        CAPTURE(mu);
+        CAPTURE(sigma);
+        CAPTURE(lambda);
+        CHECK(loss(*prior, fast, mu, sigma, lambda) == doctest::Approx(slow_loss).epsilon(1e-12));
+        ++ties;
+      }
+      ++checked;
+    }
+  }
+  CHECK(checked == 100000);
+  MESSAGE(ties << " exact ties, " << capped << " draws at the 12-bit cap");
+  CHECK(ties < 100);
+  CHECK(capped > 1000);  // the draws do reach the cap (tiny sigma, tails)
+}
+
+// Paper Fig. 1: with prior median 0, both 7/8 = (0.111)_2 and 3/4 = (0.11)_2 lie
+// within mu +- sigma; lambda trades 7/8's accuracy against 3/4's shorter code.
+TEST_CASE("quantizer: Figure 1, lambda chooses between xi = 7/8 and xi = 3/4") {
+  GaussianPrior prior(0.0, 1.0);
+  CodePointTable table(prior);
+  const double mu = prior.ppf(7.0 / 8), sigma = 0.5;
+  const CodeKey seven_eighths = code_key(7, 3), three_quarters = code_key(3, 2);
+  CHECK(std::fabs(prior.ppf(0.75) - mu) < sigma);
+  // Eq. 9 switches where 3 bits at zero distortion cost as much as 2 bits plus
+  // the squared distance to F^{-1}(3/4).
+  const double d = prior.ppf(0.75) - mu, switch_lambda = d * d / (2 * sigma * sigma);
+  CHECK(switch_lambda == doctest::Approx(0.4530).epsilon(1e-3));
+  CHECK(quantize_one(table, mu, sigma, 0.9 * switch_lambda) == seven_eighths);
+  CHECK(quantize_one(table, mu, sigma, 1.1 * switch_lambda) == three_quarters);
+  CHECK(quantize_one(table, mu, sigma, 1e3) == code_key(1, 1));  // the prior median
 }
 
 TEST_CASE("quantizer: lambda -> infinity gives the prior median xi = 1/2") {

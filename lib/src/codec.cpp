@@ -23,25 +23,49 @@ uint64_t EncodedTensor::element_count() const {
   return n;
 }
 
-EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings) {
+uint64_t row_block_symbols(std::span<const uint64_t> shape) {
+  uint64_t row = 1;
+  for (size_t i = 1; i < shape.size(); ++i) row *= shape[i];
+  if (row == 0 || row > kDefaultBlockSymbols) return kDefaultBlockSymbols;
+  return kDefaultBlockSymbols / row * row;
+}
+
+// The tensor's shape (1-D if empty), checked against its element count.
+static std::vector<uint64_t> tensor_shape(std::span<const uint64_t> shape, size_t elements) {
+  if (shape.empty()) return {elements};
+  uint64_t n = 1;
+  for (uint64_t d : shape) n *= d;
+  if (n != elements)
+    throw Error(ErrorKind::argument, "shape holds " + std::to_string(n) + " elements, data " + std::to_string(elements));
+  return {shape.begin(), shape.end()};
+}
+
+// Entropy-codes the symbols of a tensor of the given shape in row-aligned blocks.
+static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const uint64_t> shape,
+                        int threads) {
+  t.shape = tensor_shape(shape, symbols.size());
+  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape));
+}
+
+EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
+                         std::span<const uint64_t> shape) {
   std::unique_ptr<Prior> prior = fit_prior(settings.prior, mu);
-  return encode_vbq(*prior, mu, sigma, settings);
+  return encode_vbq(*prior, mu, sigma, settings, shape);
 }
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                         const VbqSettings& settings) {
+                         const VbqSettings& settings, std::span<const uint64_t> shape) {
   EncodedTensor t;
   t.quantizer = QuantizerKind::vbq;
   t.prior_family = prior.family();
   t.prior_parameters = prior.parameters();
   t.lambda = settings.lambda;
   t.max_rate_bits = uint8_t(settings.max_rate_bits);
-  t.shape = {mu.size()};
   std::vector<CodeKey> keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
   if (settings.refine_passes > 0)
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
                               settings.threads);
-  t.symbols = encode_symbols(keys, settings.threads);
+  encode_rows(t, keys, shape, settings.threads);
   return t;
 }
 
@@ -57,25 +81,24 @@ std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* 
   return q;
 }
 
-EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads) {
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads, std::span<const uint64_t> shape) {
   EncodedTensor t;
   t.quantizer = QuantizerKind::grid;
-  t.shape = {mu.size()};
   double scale = 0;
   std::vector<int32_t> q = grid_values(mu, q_max, &scale);
   t.values = {scale};
   std::vector<uint64_t> symbols(q.size());
   for (size_t i = 0; i < q.size(); ++i) symbols[i] = zigzag(q[i]);
-  t.symbols = encode_symbols(symbols, threads);
+  encode_rows(t, symbols, shape, threads);
   return t;
 }
 
-EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads) {
+EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads,
+                              std::span<const uint64_t> shape) {
   if (centroids.empty() || !std::is_sorted(centroids.begin(), centroids.end()))
     throw Error(ErrorKind::argument, "codebook centroids must be nonempty and sorted");
   EncodedTensor t;
   t.quantizer = QuantizerKind::codebook;
-  t.shape = {mu.size()};
   std::vector<uint64_t> symbols(mu.size());
   const int64_t n = int64_t(mu.size());
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
@@ -85,7 +108,7 @@ EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> ce
     symbols[i] = j;
   }
   t.values = std::move(centroids);
-  t.symbols = encode_symbols(symbols, threads);
+  encode_rows(t, symbols, shape, threads);
   return t;
 }
 
@@ -123,18 +146,49 @@ std::vector<double> alphabet_values(const EncodedTensor& t) {
   throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': unknown quantizer");
 }
 
-std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
-  if (t.symbols.count != t.element_count())
-    throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': symbol count " + std::to_string(t.symbols.count) +
-                                        " differs from the shape's " + std::to_string(t.element_count()));
+// Reconstructed values of the alphabet indices, in parallel.
+static std::vector<double> reconstruct_indices(const EncodedTensor& t, std::span<const uint32_t> indices,
+                                               int threads) {
   std::vector<double> values = alphabet_values(t);
-  std::vector<uint32_t> indices(t.symbols.count);
-  decode_symbol_indices(t.symbols, indices, threads);
   std::vector<double> out(indices.size());
   const int64_t n = int64_t(indices.size());
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
   for (int64_t i = 0; i < n; ++i) out[i] = values[indices[i]];
   return out;
+}
+
+static void check_symbol_count(const EncodedTensor& t) {
+  if (t.symbols.count != t.element_count())
+    throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': symbol count " + std::to_string(t.symbols.count) +
+                                        " differs from the shape's " + std::to_string(t.element_count()));
+}
+
+std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
+  check_symbol_count(t);
+  std::vector<uint32_t> indices(t.symbols.count);
+  decode_symbol_indices(t.symbols, indices, threads);
+  return reconstruct_indices(t, indices, threads);
+}
+
+uint64_t row_count(const EncodedTensor& t) { return t.shape.empty() ? 0 : t.shape[0]; }
+
+uint64_t row_length(const EncodedTensor& t) {
+  uint64_t n = 1;
+  for (size_t i = 1; i < t.shape.size(); ++i) n *= t.shape[i];
+  return n;
+}
+
+std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t count) {
+  check_symbol_count(t);
+  const uint64_t rows = row_count(t);
+  if (first > rows || count > rows - first)
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': rows " + std::to_string(first) + ".." +
+                                         std::to_string(first + count) + " out of range (it has " +
+                                         std::to_string(rows) + " rows)");
+  const uint64_t len = row_length(t);
+  std::vector<uint32_t> indices(count * len);
+  decode_symbol_range(t.symbols, first * len, (first + count) * len, indices);
+  return reconstruct_indices(t, indices, 1);
 }
 
 }  // namespace vbq

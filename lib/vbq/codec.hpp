@@ -50,23 +50,31 @@ struct VbqSettings {
   int threads = 0;
 };
 
+// Every encoder takes the tensor's row-major shape (empty = 1-D, mu.size()
+// elements; otherwise prod(shape) must equal mu.size()). A row is a slice along
+// the first axis; blocks hold whole rows where a row fits in a block
+// (row_block_symbols), so one row decodes from one block.
+uint64_t row_block_symbols(std::span<const uint64_t> shape);
+
 // Fits the empirical prior settings.prior to mu, runs Algorithm 1 (and the
 // refinement passes, if any), entropy-codes the code points.
-// Requires mu.size() == sigma.size() == prod(shape) > 0, sigma > 0.
-EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings);
+// Requires mu.size() == sigma.size() > 0, sigma > 0.
+EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
+                         std::span<const uint64_t> shape = {});
 
 // The same with a given prior.
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                         const VbqSettings& settings);
+                         const VbqSettings& settings, std::span<const uint64_t> shape = {});
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
-EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0);
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0, std::span<const uint64_t> shape = {});
 std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out = nullptr);
 
 // Codebook (k-means baseline): symbol i reconstructs to centroids[i]; each mu goes
 // to its nearest centroid. Requires sorted, finite, nonempty centroids.
-EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads = 0);
+EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads = 0,
+                              std::span<const uint64_t> shape = {});
 
 // Reconstructed value of every alphabet symbol. Throws ErrorKind::corrupt on
 // invalid parameters or symbols.
@@ -74,5 +82,13 @@ std::vector<double> alphabet_values(const EncodedTensor& tensor);
 
 // Decodes all symbols and reconstructs the means (element_count() values).
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
+
+// Number of rows (shape[0]) and elements per row (the product of the other dims).
+uint64_t row_count(const EncodedTensor& tensor);
+uint64_t row_length(const EncodedTensor& tensor);
+
+// Reconstructs rows [first, first + count) only, decoding just the blocks that
+// hold them. Throws ErrorKind::argument if the range exceeds row_count().
+std::vector<double> decode_rows(const EncodedTensor& tensor, uint64_t first, uint64_t count = 1);
 
 }  // namespace vbq

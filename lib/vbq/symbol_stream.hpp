@@ -35,6 +35,10 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads = 0,
 // ErrorKind::corrupt if a block fails to decode; the message names the block.
 void decode_symbol_indices(const SymbolStream& stream, std::span<uint32_t> out, int threads = 0);
 
+// Decodes symbols [begin, end) only, from the blocks that overlap them, into
+// out (size end - begin). Throws ErrorKind::argument on a bad range.
+void decode_symbol_range(const SymbolStream& stream, uint64_t begin, uint64_t end, std::span<uint32_t> out);
+
 // Ideal empirical entropy of the message in bits: sum over symbols of -log2(count/N).
 double empirical_entropy_bits(std::span<const uint64_t> symbols);
 

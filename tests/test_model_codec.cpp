@@ -1,0 +1,78 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "formats/model_codec.hpp"
+#include "vbq/error.hpp"
+
+using namespace vbq;
+
+namespace {
+// Two tensors of 300 rows, a vocabulary with a word that looks like a number.
+Model sample_model() {
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> z(0.0, 0.3);
+  Model m;
+  for (auto [name, cols] : {std::pair{"word", 8}, std::pair{"context", 5}}) {
+    Tensor t;
+    t.name = name;
+    t.mean_path = std::string(name) + "/mean";
+    t.shape = {300, uint64_t(cols)};
+    for (int i = 0; i < 300 * cols; ++i) t.mu.push_back(z(rng)), t.sigma.push_back(0.02 + 0.1 * std::fabs(z(rng)));
+    m.tensors.push_back(std::move(t));
+  }
+  for (int i = 0; i < 300; ++i) m.vocab.push_back(i == 5 ? "1990" : "w" + std::to_string(i));
+  return m;
+}
+}  // namespace
+
+TEST_CASE("model_codec: compress_model keeps names, shapes and row-aligned blocks") {
+  Model m = sample_model();
+  Container c = compress_model(m, CompressSettings{});
+  REQUIRE(c.tensors.size() == 2);
+  CHECK(c.tensors[0].name == "word");
+  CHECK(c.tensors[0].mean_path == "word/mean");
+  CHECK(c.tensors[0].shape == std::vector<uint64_t>{300, 8});
+  CHECK(c.tensors[1].symbols.block_symbols % 5 == 0);
+  CHECK(c.vocab == m.vocab);
+}
+
+TEST_CASE("model_codec: get_row decodes one word's vector, by word or by row") {
+  Model m = sample_model();
+  Container c = compress_model(m, CompressSettings{});
+  Model full = restore_model(c);
+  auto row_of = [&](size_t tensor, uint64_t row) {
+    const Tensor& t = full.tensors[tensor];
+    const size_t len = t.shape[1];
+    return std::vector<double>(t.mu.begin() + row * len, t.mu.begin() + (row + 1) * len);
+  };
+  DecodedRow r = get_row(c, "w42");
+  CHECK(r.tensor == "word");
+  CHECK(r.row == 42);
+  CHECK(r.word == "w42");
+  CHECK(r.values == row_of(0, 42));
+
+  r = get_row(c, "17", "context");
+  CHECK(r.row == 17);
+  CHECK(r.word == "w17");
+  CHECK(r.values == row_of(1, 17));
+
+  CHECK(get_row(c, "1990").row == 5);                      // a word first...
+  CHECK_THROWS_AS(get_row(c, "1990", "", true), Error);    // ...a row number with as_row: 1990 >= 300 rows
+  CHECK(get_row(c, "299", "", true).values == row_of(0, 299));
+
+  auto message = [&](const std::string& key, const std::string& tensor = "") {
+    try {
+      get_row(c, key, tensor, false, "m.vbq");
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::argument);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  CHECK(message("nope").find("neither a word of the vocabulary of m.vbq nor a row number") != std::string::npos);
+  CHECK(message("300").find("row 300 does not exist") != std::string::npos);
+  CHECK(message("-1").find("nor a row number") != std::string::npos);
+  CHECK(message("3", "bias").find("m.vbq has no tensor 'bias'") != std::string::npos);
+}
