@@ -3,12 +3,14 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
 #include <numeric>
 
 #include "formats/atomic_file.hpp"
+#include "formats/crc32c.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -23,9 +25,23 @@ constexpr uint64_t kMaxBlockSymbols = uint64_t(1) << 24;
 constexpr uint64_t kMaxRank = 32;
 constexpr uint64_t kMaxPriorParameters = 64;
 
-uint32_t crc32_of(const void* data, size_t size) {
-  return uint32_t(::crc32(::crc32(0L, Z_NULL, 0), static_cast<const Bytef*>(data), uInt(size)));
+// The section checksum by major version: 1.x CRC-32 (zlib), 2.x CRC-32C.
+struct Checksum {
+  const char* name;
+  uint32_t (*of)(std::string_view);
+};
+uint32_t zlib_crc32(std::string_view b) {
+  uLong crc = ::crc32(0L, Z_NULL, 0);
+  for (size_t done = 0; done < b.size();) {  // zlib takes uInt lengths
+    uInt n = uInt(std::min<size_t>(b.size() - done, size_t(1) << 30));
+    crc = ::crc32(crc, reinterpret_cast<const Bytef*>(b.data() + done), n);
+    done += n;
+  }
+  return uint32_t(crc);
 }
+constexpr Checksum kCrc32{"CRC-32", zlib_crc32};
+constexpr Checksum kCrc32c{"CRC-32C", crc32c};
+const Checksum& checksum_of_version(uint8_t major) { return major == 1 ? kCrc32 : kCrc32c; }
 
 // Little-endian writer.
 struct Writer {
@@ -47,6 +63,7 @@ struct Reader {
   std::string_view data;
   size_t pos = 0;
   std::string source, where;
+  const Checksum* checksum = &kCrc32c;
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(ErrorKind::corrupt, source + ": " + where + (where.empty() ? "" : ": ") + what + " at byte offset " +
@@ -131,11 +148,11 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
   for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-// A section: u64 body length, body, u32 CRC-32 of the body.
+// A section: u64 body length, body, u32 checksum of the body.
 void write_section(Writer& w, const std::string& body) {
   w.fixed(body.size(), 8);
   w.out += body;
-  w.fixed(crc32_of(body.data(), body.size()), 4);
+  w.fixed(crc32c(body), 4);
 }
 
 Reader read_section(Reader& r, const std::string& where) {
@@ -143,11 +160,11 @@ Reader read_section(Reader& r, const std::string& where) {
   uint64_t length = r.fixed(8);
   std::string_view body = r.bytes(length);
   uint32_t stored = uint32_t(r.fixed(4));
-  if (crc32_of(body.data(), body.size()) != stored) {
+  if (r.checksum->of(body) != stored) {
     r.pos -= 4 + length;
-    r.fail("CRC-32 mismatch (the section is damaged)");
+    r.fail(std::string(r.checksum->name) + " mismatch (the section is damaged)");
   }
-  return Reader{body, 0, r.source, where};
+  return Reader{body, 0, r.source, where, r.checksum};
 }
 
 EncodedTensor read_tensor_body(Reader& r) {
@@ -214,9 +231,15 @@ EncodedTensor read_tensor_body(Reader& r) {
   s.block_symbols = r.varint();
   if (s.block_symbols == 0 || s.block_symbols > kMaxBlockSymbols) r.fail("invalid block size");
   uint64_t blocks = (s.count + s.block_symbols - 1) / s.block_symbols;
-  if (blocks > r.remaining()) r.fail("jump table larger than the section");
+  // A block is at least its final states: 1 jump-table byte + kBlockMin each.
+  constexpr uint64_t kBlockMin = kRansStreams * sizeof(uint64_t);
+  if (blocks > r.remaining() / (kBlockMin + 1)) r.fail("jump table larger than the section");
   std::vector<uint64_t> sizes(blocks);
-  for (auto& b : sizes) b = r.varint();
+  for (uint64_t b = 0; b < blocks; ++b) {
+    sizes[b] = r.varint();
+    if (sizes[b] < kBlockMin || (sizes[b] - kBlockMin) % 4 != 0)
+      r.fail("block " + std::to_string(b) + " has an impossible length " + std::to_string(sizes[b]));
+  }
   s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
     std::string_view bytes = r.bytes(sizes[b]);
@@ -271,7 +294,7 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   w.u8(kContainerMinor);
   w.fixed(c.vocab.empty() ? 0 : kFlagVocab, 2);
   w.fixed(c.tensors.size(), 4);
-  w.fixed(crc32_of(w.out.data(), w.out.size()), 4);
+  w.fixed(crc32c(w.out), 4);
   lay.header_bytes = w.out.size();
   for (auto& t : c.tensors) {
     Writer body;
@@ -299,17 +322,19 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   r.need(kHeaderBytes);
   r.pos = 4;
   uint8_t major = r.u8(), minor = r.u8();
-  if (major != kContainerMajor)
+  if (major < 1 || major > kContainerMajor)
     throw Error(ErrorKind::unsupported, source + ": container version " + std::to_string(major) + "." +
-                                            std::to_string(minor) + " is not supported (this vbq reads " +
+                                            std::to_string(minor) + " is not supported (this vbq reads 1.x to " +
                                             std::to_string(kContainerMajor) + ".x)");
+  r.checksum = &checksum_of_version(major);
   uint16_t flags = uint16_t(r.fixed(2));
   uint32_t tensors = uint32_t(r.fixed(4));
   uint32_t crc = uint32_t(r.fixed(4));
-  if (crc != crc32_of(bytes.data(), 12)) r.fail("header CRC-32 mismatch");
+  if (crc != r.checksum->of(bytes.substr(0, 12))) r.fail(std::string("header ") + r.checksum->name + " mismatch");
   if (flags & ~kFlagVocab) r.fail("reserved flag bits set");
   if (tensors == 0 || tensors > r.remaining() / 12) r.fail("invalid tensor count " + std::to_string(tensors));
   ContainerLayout lay;
+  lay.major = major, lay.minor = minor;
   lay.header_bytes = kHeaderBytes;
   Container c;
   for (uint32_t i = 0; i < tensors; ++i) {

@@ -1,8 +1,9 @@
-// The .vbq container: byte layout in formats/SPEC.md (binding; version 1.0).
+// The .vbq container: byte layout in formats/SPEC.md (binding; version 2.0).
 //
 // A container holds one or more EncodedTensors and, optionally, the vocabulary.
 // Parsing checks every length against the bytes actually present before any
-// allocation, verifies the CRC-32 of each section, and rejects an unknown major
+// allocation, verifies the checksum of each section (CRC-32C; CRC-32 in 1.x
+// files, which stay readable), and rejects an unknown major
 // version. Errors name the file, the section/tensor and the byte offset.
 #pragma once
 #include <cstdint>
@@ -14,8 +15,8 @@
 
 namespace vbq {
 
-inline constexpr uint8_t kContainerMajor = 1;
-inline constexpr uint8_t kContainerMinor = 1;
+inline constexpr uint8_t kContainerMajor = 2;
+inline constexpr uint8_t kContainerMinor = 0;
 
 struct Container {
   std::vector<EncodedTensor> tensors;
@@ -24,6 +25,7 @@ struct Container {
 
 // Per-section sizes of a serialized container, in bytes.
 struct ContainerLayout {
+  uint8_t major = kContainerMajor, minor = kContainerMinor;  // format version of the file
   uint64_t header_bytes = 0, vocab_bytes = 0, total_bytes = 0;
   std::vector<uint64_t> tensor_bytes;  // whole tensor section, table and jump table included
   std::vector<uint64_t> table_bytes;   // the code-point table alone

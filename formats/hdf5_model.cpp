@@ -2,6 +2,7 @@
 // automatic error printer switched off: every failure becomes a vbq::Error that
 // names the file and the dataset, with HDF5's own innermost reason appended.
 #include "formats/hdf5_model.hpp"
+#include "formats/memory_budget.hpp"
 
 #include <hdf5.h>
 #include <sys/stat.h>
@@ -28,6 +29,8 @@ const Tensor* Model::find(const std::string& name) const {
 }
 
 namespace {
+
+constexpr uint64_t kMaxElements = uint64_t(1) << 48;  // as in the .vbq container
 
 // Owns one HDF5 identifier; the close function depends on the kind of object.
 class Id {
@@ -244,9 +247,13 @@ class Reader {
     shape = shape_of(d.get(), dpath);
     if (shape.empty()) fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is a scalar, expected rank >= 1");
     uint64_t n = 1;
-    for (uint64_t s : shape) n *= s;
-    if (n == 0)
-      fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is empty (shape " + shape_text(shape) + ")");
+    for (uint64_t s : shape) n = s != 0 && n > kMaxElements / s ? kMaxElements + 1 : n * s;
+    const std::string where = "tensor '" + tensor + "': dataset '" + dpath + "' (shape " + shape_text(shape) + ")";
+    if (n == 0) fail(ErrorKind::format, where + " is empty");
+    if (n > kMaxElements) fail(ErrorKind::unsupported, where + " has more than 2^48 elements");
+    // The declared size, not the file size, decides: a chunked dataset that was
+    // never written takes no space in the file.
+    check_memory_budget(n * sizeof(double), path_ + ": " + where);
     std::vector<double> out(n);
     // One H5Dread for the whole dataset; HDF5 widens float32 to double on the fly
     // (measured as fast as reading raw float32 and widening by hand).
@@ -520,6 +527,9 @@ class Writer {
     if (!file_.valid()) throw Error(ErrorKind::io, "cannot create '" + path + "'" + hdf5_reason());
     lcpl_ = Id(H5Pcreate(H5P_LINK_CREATE), H5Pclose);
     H5Pset_create_intermediate_group(lcpl_.get(), 1);
+    // No modification times in the file: the same model gives the same bytes.
+    dcpl_ = Id(H5Pcreate(H5P_DATASET_CREATE), H5Pclose);
+    H5Pset_obj_track_times(dcpl_.get(), false);
   }
 
   [[noreturn]] void fail(const std::string& msg) const { throw Error(ErrorKind::io, path_ + ": " + msg + hdf5_reason()); }
@@ -530,7 +540,7 @@ class Writer {
     std::vector<hsize_t> dims(shape.begin(), shape.end());
     Id space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
     if (!space.valid()) fail("cannot create the dataspace of '" + dpath + "'");
-    Id d(H5Dcreate2(file_.get(), dpath.c_str(), file_type, space.get(), lcpl_.get(), H5P_DEFAULT, H5P_DEFAULT),
+    Id d(H5Dcreate2(file_.get(), dpath.c_str(), file_type, space.get(), lcpl_.get(), dcpl_.get(), H5P_DEFAULT),
          H5Dclose);
     if (!d.valid()) fail("cannot create dataset '" + dpath + "'");
     if (H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset '" + dpath + "'");
@@ -576,7 +586,7 @@ class Writer {
   }
 
   std::string path_;
-  Id file_, lcpl_;
+  Id file_, lcpl_, dcpl_;
 };
 
 void check_writable(const std::string& path, const Tensor& t) {

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "formats/atomic_file.hpp"
+#include "formats/memory_budget.hpp"
 #include "formats/word2vec.hpp"
 #include "vbq/error.hpp"
 
@@ -45,7 +46,13 @@ RateControlled compress_model_to_size(const Model& model, CompressSettings setti
   return out;
 }
 
-Model restore_model(const Container& c, int threads) {
+Model restore_model(const Container& c, int threads, const std::string& file) {
+  // The means (8 bytes each) plus one tensor's symbol indices (4 bytes each).
+  uint64_t elements = 0, largest = 0;
+  for (const EncodedTensor& e : c.tensors) elements += e.element_count(), largest = std::max(largest, e.element_count());
+  check_memory_budget(elements * sizeof(double) + largest * sizeof(uint32_t),
+                      (file.empty() ? std::string("the container") : file) + ": decoding " +
+                          std::to_string(elements) + " elements");
   Model m;
   for (const EncodedTensor& e : c.tensors) {
     Tensor t;
@@ -102,7 +109,7 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
   }
   std::string_view head(magic, sizeof magic);
   if (looks_like_container(head)) {
-    Model m = restore_model(read_container(path), threads);
+    Model m = restore_model(read_container(path), threads, path);
     if (!options.select.empty()) {
       std::vector<Tensor> kept;
       for (auto& name : options.select) {

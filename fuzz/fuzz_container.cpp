@@ -12,6 +12,7 @@
 #include <string>
 
 #include "formats/container.hpp"
+#include "formats/crc32c.hpp"
 #include "formats/model_codec.hpp"
 #include "vbq/error.hpp"
 
@@ -23,7 +24,11 @@ namespace {
 // see docs/LIMITS.md.
 constexpr uint64_t kMaxFuzzDecodeElements = uint64_t(1) << 22;
 
-uint32_t crc(const uint8_t* p, size_t n) { return uint32_t(::crc32(::crc32(0L, Z_NULL, 0), p, uInt(n))); }
+// The checksum of the version in the header: 1.x CRC-32, later CRC-32C.
+uint32_t crc(uint8_t major, const uint8_t* p, size_t n) {
+  if (major == 1) return uint32_t(::crc32(::crc32(0L, Z_NULL, 0), p, uInt(n)));
+  return vbq::crc32c(std::string_view(reinterpret_cast<const char*>(p), n));
+}
 
 void put32(uint8_t* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
@@ -32,13 +37,13 @@ void put32(uint8_t* p, uint32_t v) {
 void fix_crcs(std::string& s) {
   auto* b = reinterpret_cast<uint8_t*>(s.data());
   if (s.size() < 16) return;
-  put32(b + 12, crc(b, 12));
+  put32(b + 12, crc(b[4], b, 12));
   size_t pos = 16;
   while (s.size() - pos >= 12) {
     uint64_t len = 0;
     for (int i = 0; i < 8; ++i) len |= uint64_t(b[pos + i]) << (8 * i);
     if (len > s.size() - pos - 12) return;
-    put32(b + pos + 8 + len, crc(b + pos + 8, size_t(len)));
+    put32(b + pos + 8 + len, crc(b[4], b + pos + 8, size_t(len)));
     pos += 12 + size_t(len);
   }
 }

@@ -8,6 +8,7 @@
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
+#include "formats/crc32c.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -91,7 +92,7 @@ TEST_CASE("container: errors name the file and have the right category") {
     CHECK(e.kind() == ErrorKind::format);
   }
   std::string future = bytes;
-  future[4] = 2;  // major version 2
+  future[4] = 3;  // major version 3
   try {
     parse_container(future, "future.vbq");
     FAIL("expected an error");
@@ -100,17 +101,34 @@ TEST_CASE("container: errors name the file and have the right category") {
   }
 }
 
-TEST_CASE("container: golden file keeps decoding") {
-  // tests/golden/small-v1.0.vbq was written by vbq 0.1.0 (container 1.0) from
-  // sample_container(40, 5); its decoded means must never change.
-  std::string path = std::string(VBQ_SOURCE_DIR) + "/tests/golden/small-v1.0.vbq";
-  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(path, sample_container(40, 5), true);  // once, by hand
-  Container golden = read_container(path);
+// Golden files written from sample_container(40, 5): small-v1.0.vbq by vbq 0.1.0
+// (container 1.0, CRC-32), small-v2.0.vbq by container 2.0 (CRC-32C). Their
+// decoded means must never change, and today's writer must reproduce 2.0 byte
+// for byte. VBQ_WRITE_GOLDEN=1 rewrites the current version's file (by hand, once).
+TEST_CASE("container: golden files keep decoding") {
+  const std::string dir = std::string(VBQ_SOURCE_DIR) + "/tests/golden/";
   Container fresh = sample_container(40, 5);
-  REQUIRE(golden.tensors.size() == 2);
-  CHECK(decode_tensor(golden.tensors[0]) == decode_tensor(fresh.tensors[0]));
-  CHECK(decode_tensor(golden.tensors[1]) == decode_tensor(fresh.tensors[1]));
-  CHECK(golden.vocab == fresh.vocab);
+  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(dir + "small-v2.0.vbq", fresh, true);
+  for (const char* name : {"small-v1.0.vbq", "small-v2.0.vbq"}) {
+    CAPTURE(name);
+    ContainerLayout layout;
+    Container golden = read_container(dir + name, &layout);
+    CHECK(layout.major == name[7] - '0');
+    REQUIRE(golden.tensors.size() == 2);
+    CHECK(decode_tensor(golden.tensors[0]) == decode_tensor(fresh.tensors[0]));
+    CHECK(decode_tensor(golden.tensors[1]) == decode_tensor(fresh.tensors[1]));
+    CHECK(golden.vocab == fresh.vocab);
+  }
+  CHECK(read_file_bytes(dir + "small-v2.0.vbq") == serialize_container(fresh));
+}
+
+TEST_CASE("container: CRC-32C known values, hardware and table paths agree") {
+  CHECK(crc32c("") == 0u);
+  CHECK(crc32c("123456789") == 0xE3069283u);
+  CHECK(crc32c_portable("123456789") == 0xE3069283u);
+  std::string bytes = serialize_container(sample_container());
+  for (size_t n : {size_t(0), size_t(1), size_t(7), size_t(8), size_t(9), size_t(1000), bytes.size()})
+    CHECK(crc32c(std::string_view(bytes).substr(0, n)) == crc32c_portable(std::string_view(bytes).substr(0, n)));
 }
 
 TEST_CASE("container: write refuses to overwrite without force and leaves no temp file") {

@@ -76,3 +76,33 @@ TEST_CASE("model_codec: get_row decodes one word's vector, by word or by row") {
   CHECK(message("-1").find("nor a row number") != std::string::npos);
   CHECK(message("3", "bias").find("m.vbq has no tensor 'bias'") != std::string::npos);
 }
+
+// A valid container of 2^40 elements whose blocks code a constant in zero bits:
+// 65536 blocks of 32 bytes. Decoding would need 12 TiB; restore_model says so first.
+TEST_CASE("model_codec: a tiny container declaring a huge tensor is refused before allocating") {
+  const uint64_t block = uint64_t(1) << 24;
+  std::vector<uint32_t> zeros(block, 0);
+  EncodedTensor t;
+  t.name = "huge";
+  t.shape = {uint64_t(1) << 20, uint64_t(1) << 20};
+  t.values = {1.0};
+  t.quantizer = QuantizerKind::grid;
+  t.symbols.alphabet = {0};
+  t.symbols.table = FrequencyTable::from_counts(std::vector<uint64_t>{1}, 12);
+  t.symbols.count = t.element_count();
+  t.symbols.block_symbols = block;
+  t.symbols.blocks.assign(t.symbols.count / block, rans_encode(zeros, t.symbols.table));
+  Container c;
+  c.tensors.push_back(std::move(t));
+  const std::string bytes = serialize_container(c);
+  CHECK(bytes.size() < 3'000'000);
+  Container parsed = parse_container(bytes, "huge.vbq");  // valid
+  CHECK(decode_rows(parsed.tensors[0], 123456).size() == size_t(1) << 20);  // one row decodes fine
+  try {
+    restore_model(parsed, 1, "huge.vbq");
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::unsupported);
+    CHECK(std::string(e.what()).find("huge.vbq: decoding 1099511627776 elements needs 12288.0 GiB") != std::string::npos);
+  }
+}

@@ -23,7 +23,7 @@ static int run_decompress(const std::vector<std::string>& args) {
   if (!parse_args(args, "decompress", "MODEL.vbq [-o OUT.h5] [-f]", opts, pos, vm)) return 0;
   if (output.empty()) output = std::filesystem::path(input).replace_extension(".restored.h5").string();
   check_can_overwrite(output, vm.count("force"));
-  Model model = restore_model(read_container(input), thread_count(threads));
+  Model model = restore_model(read_container(input), thread_count(threads), input);
   write_model(output, model, vm.count("force"));
   std::fprintf(stderr, "%s -> %s: %zu tensor(s), %zu vocabulary words\n", input.c_str(), output.c_str(),
                model.tensors.size(), model.vocab.size());

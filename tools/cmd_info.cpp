@@ -16,7 +16,7 @@ static int run_info(const std::vector<std::string>& args) {
   if (!parse_args(args, "info", "MODEL.vbq", opts, pos, vm)) return 0;
   ContainerLayout layout;
   Container c = read_container(input, &layout);
-  std::printf("%s: vbq container %d.%d\n%s", input.c_str(), kContainerMajor, kContainerMinor,
+  std::printf("%s: vbq container %d.%d\n%s", input.c_str(), layout.major, layout.minor,
               describe_container(c, layout).c_str());
   return 0;
 }
