@@ -41,7 +41,11 @@ int run_train(const std::vector<std::string>& args) {
       ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")       //
       ("seed", po::value(&so.seed)->default_value(1), "random seed")                            //
       ("prior-std", po::value(&so.prior_std)->default_value(1.0), "std of the N(0, s^2) prior")  //
-      ("init-std", po::value(&so.init_std)->default_value(0.5), "initial posterior std")        //
+      ("init-std", po::value(&so.init_std)->default_value(so.init_std), "initial posterior std")  //
+      ("std-rate", po::value(&so.std_rate)->default_value(so.std_rate),
+       "step of the natural-gradient posterior precision update (per epoch)")  //
+      ("noise-warmup", po::value(&so.noise_warmup)->default_value(so.noise_warmup),
+       "fraction of training over which the posterior sampling noise ramps up from 0")  //
       ("lr", po::value(&so.lr)->default_value(0.025), "initial learning rate (linear decay)")   //
       ("sample", po::value(&so.sample)->default_value(0.0), "word2vec subsampling threshold (0 = off, e.g. 1e-4)")  //
       ("no-timing", po::bool_switch(&no_timing), "omit timing attributes (reproducible output bytes)")  //

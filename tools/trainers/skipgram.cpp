@@ -1,33 +1,53 @@
-// Bayesian skip-gram trainer: SGD on the ELBO with the reparameterization trick.
+// Bayesian skip-gram trainer: stochastic natural-gradient-style VI on the ELBO.
 //
-// Update rules (ascent on L, step rho_t; s = sigmoid; sigma = exp(log_std);
-// all vector products are per coordinate). For a center token w at a context
-// position c, draw ONE sample of the input vector
-//     eps_u ~ N(0, I),  z_u = mu_u + sigma_u * eps_u            (u = u_w)
+// Every coordinate has posterior N(mu, 1/lambda): we store the precision
+// lambda, sigma = lambda^-1/2. s = sigmoid; vector products are per coordinate.
+//
+// Per pair. For a center token w at a context position c, draw ONE sample of
+// the input vector
+//     eps_u ~ N(0, I),  z_u = mu_u + tau sigma_u eps_u                (u = u_w)
 // and for each target t in {c (label y=1), n_1..n_K (label y=0)}:
-//     eps_t ~ N(0, I),  z_t = mu_t + sigma_t * eps_t            (t's context vector)
-//     x = z_u . z_t,  g = y - s(x)             [= d/dx log s(+-x)]
-//     mu_t      += rho g z_u
-//     log_std_t += rho g z_u * eps_t * sigma_t [chain rule: dz/dlog_std = eps sigma]
-//     G_u       += g z_t
-// then  mu_u += rho G_u,  log_std_u += rho G_u * eps_u * sigma_u.
-// These are single-sample unbiased gradients of the pairs' E_q[log-likelihood].
+//     eps_t ~ N(0, I),  z_t = mu_t + tau sigma_t eps_t     (t's context vector)
+//     x = z_u . z_t,  g = y - s(x)      [= d/dx log s(+-x)]
+//                     h = s(x)(1-s(x))  [= -d2/dx2 log s(+-x), both labels]
+//     mu_t     += rho g z_u,     lambda_t += gamma h z_u^2
+//     G_u      += g z_t,         H_u      += h z_t^2
+// then  mu_u += rho G_u,  lambda_u += gamma H_u  (pair_step below).
+// tau = 1 except during the optional noise warm-up (--noise-warmup f: tau
+// rises linearly from 0 to 1 over the first fraction f of training, a
+// deterministic annealing start); from then on the samples are exact draws
+// from q and the objective is the ELBO.
 //
-// Prior and entropy: -KL(N(mu, sigma^2) || N(0, s0^2)) per coordinate has the
-// exact gradients  d/dmu = -mu / s0^2,  d/dlog_std = 1 - sigma^2 / s0^2.
-// L contains each word's KL once per pass over the data, so at every (kept)
-// occurrence of w as a center token we apply it to both u_w and v_w scaled by
-// 1/n_w, n_w = count_w * keep_w = expected kept occurrences per epoch:
-//     mu      += (rho / n_w) (-mu / s0^2)
-//     log_std += (rho / n_w) (1 - sigma^2 / s0^2)
-// Summed over an epoch this is rho * grad(-KL) in expectation, once per word,
-// whatever its frequency. A rare word therefore moves little from its initial
-// std (init_std), while the likelihood shrinks sigma of frequent words: their
-// many pairs pin the vectors down.
+// Means: g z_u and g z_t are single-sample unbiased reparameterization
+// gradients of the pairs' E_q[log-likelihood]; plain SGD as word2vec.c.
+// Prior term of the means: d/dmu (-KL(N(mu, sigma^2) || N(0, s0^2))) = -mu/s0^2,
+// applied at every kept occurrence of w as a center, to u_w and v_w, scaled by
+// 1/n_w (n_w = count_w * keep_w = expected kept occurrences per epoch):
+//     mu += (rho / n_w) (-mu / s0^2)
+// so that an epoch applies rho * grad(-KL) once per word, whatever its frequency.
+//
+// Precisions. For a Gaussian q, dL/d(sigma^2) = 1/2 E_q[d2/dtheta2 log p(D|.)]
+// + 1/(2 sigma^2) - 1/(2 s0^2) (Bonnet/Price theorem), so the ELBO is stationary
+// in sigma exactly when
+//     lambda = lambda0 + E_q[-d2/dtheta2 log p(D|.)],  lambda0 = 1/s0^2,
+// and since x is linear in each coordinate, -d2/du_j2 log s(+-x) = h z_tj^2
+// exactly: the data term is the sum over all pairs (one epoch) of E_q[h z^2],
+// of which gamma h z^2 above is a single-sample estimate (times gamma). The
+// natural-gradient step of size beta on (mu, sigma^2) sets lambda <- (1 - beta)
+// lambda + beta (lambda0 + data term) (Khan & Nielsen 2018). We spread it over
+// the epoch: the pairs add gamma * (their curvature), and each kept occurrence
+// of w as a center applies to lambda of u_w and of v_w
+//     lambda += b (lambda0 - lambda),  b = min(1, gamma / n_w).
+// Per epoch this is d lambda/dt = gamma (lambda0 + H - lambda): in expectation
+// lambda relaxes to the stationary point lambda0 + H, forgetting its past at
+// rate e^-gamma per epoch (gamma = --std-rate). A word seen n times gets
+// H ~ n * (per-occurrence curvature), so sigma ~ n^-1/2 for frequent words and
+// sigma -> s0 for words the data do not pin down. Plain SGD on log sigma, the
+// previous rule, moves sigma by only ~rho per epoch for rare words and left
+// them at init_std.
 //
 // Schedule: rho_t = lr * max(1e-4, 1 - processed / (epochs * N)) as in
-// word2vec.c, processed counted over all threads. log_std is clamped to
-// [log 1e-6, log(prior_std) + 1] against rare wild steps.
+// word2vec.c, processed counted over all threads. lambda <= 1e12.
 #include "tools/trainers/skipgram.hpp"
 
 #include <algorithm>
@@ -77,25 +97,6 @@ struct Rng {
   }
   double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 };
-
-// exp(x) to ~1e-7 relative error for |x| < 80 (callers pass clamped log_std),
-// branch-free so loops over it vectorize.
-inline float fast_exp(float x) {
-  float t = x * 1.44269504f;
-  int k = int(t + 128.5f) - 128;  // floor(t + 0.5) for t > -128
-  float f = t - float(k);         // in [-0.5, 0.5]
-  float p = 1.0f + f * (0.693147181f + f * (0.240226507f + f * (0.0555041087f +
-                  f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
-  uint32_t bits = uint32_t(k + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, 4);
-  return p * scale;
-}
-
-inline float clampf(float x, float lo, float hi) {
-  x = x < lo ? lo : x;
-  return x > hi ? hi : x;
-}
 
 // sigmoid and softplus(-x) = -log s(x) on [-6, 6], saturated outside (word2vec.c).
 struct SigmoidTable {
@@ -165,43 +166,59 @@ VBQ_KERNEL float dot(const float* a, const float* b, size_t d) {
   return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
 }
 
-// z = mu + exp(ls) * eps, s = exp(ls).
-VBQ_KERNEL void sample(size_t d, const float* __restrict mu, const float* __restrict ls, const float* __restrict eps,
-                       float* __restrict z, float* __restrict s) {
-  for (size_t j = 0; j < d; ++j) {
-    s[j] = fast_exp(ls[j]);
-    z[j] = mu[j] + s[j] * eps[j];
-  }
+// 1/sqrt(x) for x > 0 to ~5e-6 relative error, branch-free so loops over it
+// vectorize (std::sqrt does not without -fno-math-errno).
+inline float fast_rsqrt(float x) {
+  uint32_t i;
+  std::memcpy(&i, &x, 4);
+  i = 0x5F375A86u - (i >> 1);
+  float y;
+  std::memcpy(&y, &i, 4);
+  y = y * (1.5f - 0.5f * x * y * y);
+  return y * (1.5f - 0.5f * x * y * y);
 }
 
-// Target update after x: g already includes rho. See the header comment.
-VBQ_KERNEL void update_target(size_t d, float g, const float* __restrict zu, const float* __restrict zt,
-                              const float* __restrict st, const float* __restrict eps, float* __restrict gu,
-                              float* __restrict mu, float* __restrict ls, float lo, float hi) {
+// z = mu + tau * sigma * eps, sigma = 1/sqrt(precision), tau = noise warm-up factor.
+VBQ_KERNEL void sample(size_t d, float tau, const float* __restrict mu, const float* __restrict prec,
+                       const float* __restrict eps, float* __restrict z) {
+  for (size_t j = 0; j < d; ++j) z[j] = mu[j] + tau * fast_rsqrt(prec[j]) * eps[j];
+}
+
+// Target update after x: g already includes rho, h = gamma * s(x)(1 - s(x)).
+// See the header comment.
+VBQ_KERNEL void update_target(size_t d, float g, float h, const float* __restrict zu, const float* __restrict zt,
+                              float* __restrict gu, float* __restrict hu, float* __restrict mu,
+                              float* __restrict prec) {
   for (size_t j = 0; j < d; ++j) {
     gu[j] += g * zt[j];
-    float gz = g * zu[j];
-    mu[j] += gz;
-    ls[j] = clampf(ls[j] + gz * eps[j] * st[j], lo, hi);
+    hu[j] += h * zt[j] * zt[j];
+    mu[j] += g * zu[j];
+    prec[j] += h * zu[j] * zu[j];
   }
 }
 
-VBQ_KERNEL void update_input(size_t d, const float* __restrict gu, const float* __restrict eps,
-                             const float* __restrict su, float* __restrict mu, float* __restrict ls, float lo, float hi) {
+VBQ_KERNEL void update_input(size_t d, const float* __restrict gu, const float* __restrict hu, float* __restrict mu,
+                             float* __restrict prec) {
   for (size_t j = 0; j < d; ++j) {
     mu[j] += gu[j];
-    ls[j] = clampf(ls[j] + gu[j] * eps[j] * su[j], lo, hi);
+    prec[j] += hu[j];
   }
 }
 
-// KL step with c = rho / n_w.
-VBQ_KERNEL void kl_step(size_t d, float c, float inv_var0, float* __restrict mu, float* __restrict ls, float lo, float hi) {
+// Prior/entropy step with c = rho / n_w (means) and b = min(1, gamma / n_w)
+// (precisions), lambda0 = 1 / prior_std^2.
+VBQ_KERNEL void kl_step(size_t d, float c, float b, float lambda0, float* __restrict mu, float* __restrict prec,
+                        float prec_hi) {
   for (size_t j = 0; j < d; ++j) {
-    float s2 = fast_exp(2.0f * ls[j]);
-    mu[j] -= c * mu[j] * inv_var0;
-    ls[j] = clampf(ls[j] + c * (1.0f - s2 * inv_var0), lo, hi);
+    mu[j] -= c * mu[j] * lambda0;
+    float p = prec[j] + b * (lambda0 - prec[j]);
+    prec[j] = p < prec_hi ? p : prec_hi;
   }
 }
+
+constexpr int max_targets = 64;  // 1 positive + negatives
+const float prec_hi = 1e12f;      // sigma >= 1e-6
+const SigmoidTable sig;
 
 std::string fmt(double x) {
   char buf[64];
@@ -213,16 +230,55 @@ void check_options(const SkipGramOptions& o) {
   auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
   if (o.dim < 1) bad("--dim must be >= 1");
   if (o.window < 1) bad("--window must be >= 1");
-  if (o.negatives < 0) bad("--negatives must be >= 0");
+  if (o.negatives < 0 || o.negatives >= max_targets) bad("--negatives must be in [0, " + std::to_string(max_targets - 1) + "]");
   if (o.epochs < 1) bad("--epochs must be >= 1");
   if (o.threads < 1) bad("--threads must be >= 1");
   if (!(o.prior_std > 0) || !(o.prior_std <= 1e6)) bad("--prior-std must be in (0, 1e6]");
   if (!(o.init_std > 0) || !std::isfinite(o.init_std)) bad("--init-std must be > 0");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) bad("--lr must be > 0");
+  if (!(o.noise_warmup >= 0 && o.noise_warmup <= 1)) bad("--noise-warmup must be in [0, 1]");
+  if (!(o.std_rate > 0) || !std::isfinite(o.std_rate)) bad("--std-rate must be > 0");
   if (!(o.sample >= 0)) bad("--sample must be >= 0");
 }
 
 }  // namespace
+
+namespace skipgram_detail {
+
+float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
+                float rho, float gamma, float tau, PairScratch& s) {
+  float* zu = s.zu.data();
+  float* zt = s.zt.data();
+  sample(d, tau, word_row, word_row + d, eps[0], zu);
+  std::fill(s.gu.begin(), s.gu.end(), 0.0f);
+  std::fill(s.hu.begin(), s.hu.end(), 0.0f);
+  float nll_sum = 0;
+  for (int k = 0; k < n_targets; ++k) {
+    const float label = k == 0 ? 1.0f : 0.0f;
+    float* mut = target_rows[k];
+    sample(d, tau, mut, mut + d, eps[k + 1], zt);
+    const float x = dot(zu, zt, d);
+    float g, nll, h = 0;  // h = s(x)(1 - s(x)), 0 where the table saturates
+    if (x > SigmoidTable::max_x) {
+      g = label - 1;
+      nll = label ? 0.0f : x;
+    } else if (x < -SigmoidTable::max_x) {
+      g = label;
+      nll = label ? -x : 0.0f;
+    } else {
+      int i = sig.index(x);
+      g = label - sig.sig[i];
+      h = sig.sig[i] * (1 - sig.sig[i]);
+      nll = label ? sig.nll[i] : sig.nll[i] + x;  // -log s(-x) = -log s(x) + x
+    }
+    nll_sum += nll;
+    update_target(d, g * rho, h * gamma, zu, zt, s.gu.data(), s.hu.data(), mut, mut + d);
+  }
+  update_input(d, s.gu.data(), s.hu.data(), word_row, word_row + d);
+  return nll_sum;
+}
+
+}  // namespace skipgram_detail
 
 Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramStats* stats_out,
                      const std::atomic<bool>* cancel) {
@@ -234,13 +290,14 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
 
   Rng init_rng(o.seed ^ 0x5EEDu);
   // Parameters, float32 as word2vec.c: mu_u ~ U(-0.5/d, 0.5/d), mu_v = 0.
-  // Row w of U (and V) is [mu (d) | log_std (d)]: one contiguous 8d-byte read.
+  // Row w of U (and V) is [mu (d) | precision 1/sigma^2 (d)]: one contiguous
+  // 8d-byte read.
   const size_t row = 2 * d;
   std::vector<float> U(V * row), Vc(V * row);
   for (size_t w = 0; w < V; ++w)
     for (size_t j = 0; j < d; ++j) {
       U[w * row + j] = float((init_rng.uniform() - 0.5) / double(d));
-      U[w * row + d + j] = Vc[w * row + d + j] = float(std::log(o.init_std));
+      U[w * row + d + j] = Vc[w * row + d + j] = float(1 / (o.init_std * o.init_std));
     }
 
   std::vector<float> gauss((size_t(1) << gauss_bits) + d);
@@ -256,7 +313,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   const AliasTable negs(neg_weights);
 
   // Subsampling keep probabilities and expected kept occurrences n_w per epoch.
-  std::vector<float> keep(V, 1.0f), kl_scale(V);
+  std::vector<float> keep(V, 1.0f), kl_scale(V), prec_relax(V);
   for (size_t w = 0; w < V; ++w) {
     double c = double(corpus.vocab.counts[w]);
     if (o.sample > 0) {
@@ -264,11 +321,11 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       keep[w] = float(std::min(1.0, (std::sqrt(c / t) + 1) * t / c));
     }
     kl_scale[w] = float(1.0 / std::max(1e-3, c * keep[w]));
+    prec_relax[w] = float(std::min(1.0, o.std_rate * kl_scale[w]));
   }
 
-  const SigmoidTable sig;
-  const float ls_lo = float(std::log(1e-6)), ls_hi = float(std::log(o.prior_std) + 1);
-  const float inv_var0 = float(1 / (o.prior_std * o.prior_std));
+  const float lambda0 = float(1 / (o.prior_std * o.prior_std));
+  const float gamma = float(o.std_rate);
   const int T = o.threads;
   const uint64_t total_work = uint64_t(o.epochs) * N;
 
@@ -289,9 +346,9 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
 
   auto worker = [&](int tid) {
     Rng rng(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(tid) + 1);
-    std::vector<float> zu(d), su(d), gu(d), zt(d), st(d);
+    skipgram_detail::PairScratch scratch(d);
     std::vector<uint32_t> sen, targets(size_t(o.negatives) + 1);
-    float rho = float(o.lr);
+    float rho = float(o.lr), tau = o.noise_warmup > 0 ? 0.0f : 1.0f;
     uint64_t local = 0, local_pairs = 0;
     double nll_sum = 0, nll_n = 0;
     auto checkpoint = [&] {
@@ -299,6 +356,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       pairs_total.fetch_add(local_pairs);
       local = local_pairs = 0;
       rho = float(o.lr * std::max(1e-4, 1.0 - double(done) / double(total_work + 1)));
+      if (o.noise_warmup > 0) tau = float(std::min(1.0, double(done) / (o.noise_warmup * double(total_work))));
       if (nll_n > 0) recent_nll[tid].store(nll_sum / nll_n, std::memory_order_relaxed);
       if (cancel && cancel->load(std::memory_order_relaxed)) stop.store(true);
       if (tid == 0 && o.progress) {
@@ -328,7 +386,6 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
         for (int pos = 0; pos < len; ++pos) {
           const uint32_t w = sen[pos];
           float* muw = &U[size_t(w) * row];
-          float* lsw = muw + d;
           const int shrink = int(below(rng.next(), uint64_t(o.window)));
           const int lo = std::max(0, pos - o.window + shrink), hi = std::min(len - 1, pos + o.window - shrink);
           for (int c = lo; c <= hi; ++c) {
@@ -342,40 +399,22 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
               const char* r = reinterpret_cast<const char*>(&Vc[size_t(targets[k]) * row]);
               for (size_t off = 0; off < row * sizeof(float); off += 64) __builtin_prefetch(r + off, 1);
             }
-            const float* eps_u = &gauss[rng.next() >> (64 - gauss_bits)];
-            sample(d, muw, lsw, eps_u, zu.data(), su.data());
-            std::fill(gu.begin(), gu.end(), 0.0f);
+            const float* eps[max_targets + 1];
+            float* rows[max_targets];
+            int n = 0;
+            eps[0] = &gauss[rng.next() >> (64 - gauss_bits)];
             for (int k = 0; k <= o.negatives; ++k) {
-              const uint32_t target = targets[k];
-              if (k > 0 && target == ctx) continue;
-              const float label = k == 0 ? 1.0f : 0.0f;
-              float* mut = &Vc[size_t(target) * row];
-              float* lst = mut + d;
-              const float* eps_t = &gauss[rng.next() >> (64 - gauss_bits)];
-              sample(d, mut, lst, eps_t, zt.data(), st.data());
-              float x = dot(zu.data(), zt.data(), d);
-              float g, nll;
-              if (x > SigmoidTable::max_x) {
-                g = label - 1;
-                nll = label ? 0.0f : x;
-              } else if (x < -SigmoidTable::max_x) {
-                g = label;
-                nll = label ? -x : 0.0f;
-              } else {
-                int i = sig.index(x);
-                g = label - sig.sig[i];
-                nll = label ? sig.nll[i] : sig.nll[i] + x;  // -log s(-x) = -log s(x) + x
-              }
-              e_nll += nll;
-              e_n += 1;
-              update_target(d, g * rho, zu.data(), zt.data(), st.data(), eps_t, gu.data(), mut, lst, ls_lo, ls_hi);
+              if (k > 0 && targets[k] == ctx) continue;
+              rows[n] = &Vc[size_t(targets[k]) * row];
+              eps[++n] = &gauss[rng.next() >> (64 - gauss_bits)];
             }
-            update_input(d, gu.data(), eps_u, su.data(), muw, lsw, ls_lo, ls_hi);
+            e_nll += skipgram_detail::pair_step(d, muw, rows, eps, n, rho, gamma, tau, scratch);
+            e_n += n;
             ++local_pairs;
           }
-          const float c = rho * kl_scale[w];
-          kl_step(d, c, inv_var0, muw, lsw, ls_lo, ls_hi);
-          kl_step(d, c, inv_var0, &Vc[size_t(w) * row], &Vc[size_t(w) * row + d], ls_lo, ls_hi);
+          const float c = rho * kl_scale[w], b = prec_relax[w];
+          kl_step(d, c, b, lambda0, muw, muw + d, prec_hi);
+          kl_step(d, c, b, lambda0, &Vc[size_t(w) * row], &Vc[size_t(w) * row + d], prec_hi);
         }
         nll_sum = e_nll;
         nll_n = e_n;
@@ -422,7 +461,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
     for (size_t w = 0; w < V; ++w)
       for (size_t j = 0; j < d; ++j) {
         t.mu[w * d + j] = double(P[w * row + j]);
-        t.sigma[w * d + j] = double(std::exp(P[w * row + d + j]));
+        t.sigma[w * d + j] = 1 / std::sqrt(double(P[w * row + d + j]));
       }
     return t;
   };
@@ -441,6 +480,8 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   a["prior_std"] = fmt(o.prior_std);
   a["init_std"] = fmt(o.init_std);
   a["lr"] = fmt(o.lr);
+  a["std_rate"] = fmt(o.std_rate);
+  a["noise_warmup"] = fmt(o.noise_warmup);
   a["sample"] = fmt(o.sample);
   a["train_tokens"] = std::to_string(N);
   a["tokens_seen"] = std::to_string(st.tokens_seen);

@@ -40,14 +40,19 @@ struct SkipGramOptions {
   int threads = 1;
   uint64_t seed = 1;
   double prior_std = 1.0;   // std of the Gaussian prior on every coordinate
-  // Initial posterior std. Within a few epochs of SGD, sigma moves only where
-  // the likelihood is informative and the shrinking rate grows with sigma^2, so
-  // the sigma-frequency relation VBQ needs exists only if sigma starts wide:
-  // measured on 3M wiki tokens, init 0.5 gave median sigma 0.29 (1000 most
-  // frequent words) vs 0.50 (1000 least), init 0.1 left every sigma at 0.10
-  // (but means with 7x the analogy Hits@10 after one epoch).
-  double init_std = 0.5;
+  // Initial posterior std. Small, so that early training is nearly word2vec
+  // (sampling noise does not drown the still tiny means); the precision update
+  // then widens what the data do not pin down (sigma -> prior_std) and narrows
+  // frequent words (sigma ~ count^-1/2) at rate std_rate per epoch.
+  double init_std = 0.1;
   double lr = 0.025;        // initial SGD step, decays linearly to lr * 1e-4
+  // Step gamma of the natural-gradient precision update (skipgram.cpp): each
+  // word's precision forgets its past at rate e^-gamma per epoch.
+  // 2 chosen on enwiki-part00 (15.5M tokens, 1 epoch, see skipgram.cpp).
+  double std_rate = 2.0;
+  // Fraction of all training over which the sampling noise ramps up linearly
+  // from 0 to the full posterior sample (0 = full noise from the start).
+  double noise_warmup = 0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
   bool progress = false;    // progress bar on stderr
 };
@@ -75,5 +80,24 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& options, SkipG
 // output differ from run to run).
 Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
                        const SkipGramOptions& options, bool record_timing = true);
+
+namespace skipgram_detail {
+
+struct PairScratch {
+  std::vector<float> zu, zt, gu, hu;
+  explicit PairScratch(size_t d) : zu(d), zt(d), gu(d), hu(d) {}
+};
+
+// One training step on a positive pair and its negatives, exactly as the
+// trainer does it (exposed for the gradient test). Rows are [mu (d) |
+// precision (d)]: word_row the center word's, target_rows[0] the positive
+// context's, target_rows[1..n_targets-1] the negatives'. eps[0] (word) and
+// eps[1..n_targets] are d standard normals each. Applies the mean and
+// precision updates of skipgram.cpp with step rho, precision step gamma and
+// noise factor tau; returns the sample's -log-likelihood summed over targets.
+float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
+                float rho, float gamma, float tau, PairScratch& scratch);
+
+}  // namespace skipgram_detail
 
 }  // namespace vbq
