@@ -15,6 +15,7 @@
 
 #include "eval/baselines.hpp"
 #include "eval/mlp.hpp"
+#include "eval/plot.hpp"
 #include "eval/progress.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/model_codec.hpp"
@@ -63,30 +64,6 @@ class ClassifierTask final : public QualityTask {
 
  private:
   Dataset data_;
-};
-
-// A private directory for the sweep's files, removed at the end unless kept.
-class WorkDir {
- public:
-  explicit WorkDir(const std::string& keep) : keep_(!keep.empty()) {
-    if (keep_) {
-      path_ = keep;
-      fs::create_directories(path_);
-      return;
-    }
-    std::string tmpl = (fs::temp_directory_path() / "vbq-rd-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) throw Error(ErrorKind::io, "cannot create a temporary directory in " + tmpl);
-    path_ = tmpl;
-  }
-  ~WorkDir() {
-    std::error_code ec;
-    if (!keep_) fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-  bool keep_;
 };
 
 uint64_t write_file(const std::string& path, std::string_view bytes) {
@@ -173,7 +150,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   if (opt.general_compressors)
     coders = {GeneralCompressor::gzip9, GeneralCompressor::bzip2_9, GeneralCompressor::xz9e,
               GeneralCompressor::lzma_alone9e, GeneralCompressor::zstd19, GeneralCompressor::zstd22};
-  WorkDir dir(opt.keep_dir);
+  ScratchDir dir(opt.keep_dir);
   ProgressBar bar("rd sweep",
                   double(opt.variants.size() * opt.lambdas.size() + opt.grid_q_max.size() + opt.kmeans_k.size()),
                   opt.progress);
@@ -369,12 +346,10 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
 
 void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& title, const std::string& reference_csv,
              const std::string& reference_label) {
-  WorkDir dir("");
+  ScratchDir dir("");
   std::vector<std::string> methods = method_order(r);
   std::ostringstream gp;
-  gp << "set terminal svg size 960,640 dynamic enhanced font 'Helvetica,13' background rgb 'white'\n"
-     << "set output '" << svg_path << ".tmp.svg'\n"
-     << "set title \"" << title << "\" noenhanced\n"
+  gp << "set title \"" << title << "\" noenhanced\n"
      << "set xlabel 'bits per latent dimension (real file bytes)'\n"
      << "set ylabel '" << r.metric_names[r.primary] << "' noenhanced\n"
      << "set key bottom right noenhanced\nset grid\nset xrange [0:*]\nset datafile separator ','\n";
@@ -422,17 +397,7 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
   std::snprintf(unc, sizeof unc, "%.6g", r.uncompressed[r.primary]);
   plots += std::string(", ") + unc + " with lines dt 3 lw 2 lc rgb 'black' title 'uncompressed'";
   gp << "plot " << plots << "\n";
-  std::string script = dir.file("plot.gp");
-  std::ofstream(script) << gp.str();
-  std::string cmd = "gnuplot '" + script + "' 2>" + dir.file("gnuplot.err");
-  if (std::system(cmd.c_str()) != 0)
-    throw Error(ErrorKind::io, "gnuplot failed (is gnuplot-nox installed? run scripts/setup.sh): " +
-                                   read_file_bytes(dir.file("gnuplot.err")));
-  fs::rename(svg_path + ".tmp.svg", svg_path);
-  std::string png = fs::path(svg_path).replace_extension(".png").string();
-  cmd = "rsvg-convert -b white -o '" + png + ".tmp' '" + svg_path + "' && mv '" + png + ".tmp' '" + png + "'";
-  if (std::system(cmd.c_str()) != 0)
-    throw Error(ErrorKind::io, "rsvg-convert failed writing " + png + " (is librsvg2-bin installed?)");
+  render_plot(svg_path, gp.str(), dir);
 }
 
 }  // namespace vbq

@@ -29,5 +29,5 @@ $vbq eval-bnn "$out/bnn.vbq" --data "$data"
 
 echo "== 3. rate-distortion sweep: VBQ vs the paper's baselines (real file sizes)"
 $vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" \
-  --lambdas 1e-4:10:20 --grid 1:255:16 --kmeans 2:256:8 --priors gauss,student --refine 3 -f
+  --lambdas 1e-4:10:20 --grid 1:255:16 --kmeans 2:256:8 --priors gauss,student --refine 3 --fractions 0.5,0.75,0.9,0.95,0.975,0.99 -f
 echo "plot: $out/rd.svg and $out/rd.png"

@@ -27,6 +27,8 @@ static int run_rd(const std::vector<std::string>& args) {
       ("priors", po::value<std::string>()->default_value("gauss"), "VBQ priors to sweep, comma-separated (gauss = paper)")
       ("refine", po::value<int>()->default_value(0), "also sweep VBQ with N entropy-aware refinement passes")
       ("no-general", "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
+      ("fractions", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95,0.975"),
+       "summary table: bits needed to keep these fractions of the uncompressed quality")
       ("paper-csv", po::value(&paper_csv), "overlay reference points (e.g. ../shared/data/paper-fig3-rd.csv)")
       ("keep-files", po::value(&keep), "keep every compressed file in this directory")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
@@ -61,6 +63,9 @@ static int run_rd(const std::vector<std::string>& args) {
   rd.threads = thread_count(threads);
   rd.progress = !vm.count("quiet");
   rd.keep_dir = keep;
+  const std::vector<double> fractions = parse_number_list(vm["fractions"].as<std::string>(), "fractions");
+  for (double f : fractions)
+    if (!(f > 0 && f <= 1)) throw Error(ErrorKind::argument, "--fractions: each fraction must be in (0, 1]");
 
   Model model = read_model(input);
   TaskSetup setup = setup_task(vm, model);
@@ -69,7 +74,7 @@ static int run_rd(const std::vector<std::string>& args) {
 
   RdResult result = run_rd_sweep(model, *setup.task, rd);
   write_rd_csv(output, result, force);
-  std::printf("%s", rd_summary(result).c_str());
+  std::printf("%s", rd_summary(result, fractions).c_str());
   std::printf("wrote %s (%zu points)\n", output.c_str(), result.rows.size());
   if (!plot.empty()) {
     plot_rd(plot, result, title, paper_csv);

@@ -170,6 +170,19 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
   return reconstruct_indices(t, indices, threads);
 }
 
+std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
+  check_symbol_count(t);
+  const FrequencyTable& table = t.symbols.table;
+  std::vector<double> cost(table.freq.size());
+  for (size_t i = 0; i < cost.size(); ++i)
+    cost[i] = double(table.precision_bits) - std::log2(double(table.freq[i]));
+  std::vector<uint32_t> indices(t.symbols.count);
+  decode_symbol_indices(t.symbols, indices, threads);
+  std::vector<double> out(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) out[i] = cost[indices[i]];
+  return out;
+}
+
 uint64_t row_count(const EncodedTensor& t) { return t.shape.empty() ? 0 : t.shape[0]; }
 
 uint64_t row_length(const EncodedTensor& t) {

@@ -83,6 +83,11 @@ std::vector<double> alphabet_values(const EncodedTensor& tensor);
 // Decodes all symbols and reconstructs the means (element_count() values).
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
 
+// What each element costs in the payload: -log2(freq / 2^precision) of its
+// symbol under the code-point table (the rANS coder matches this to within
+// its block flushes). Paper Fig. 7's "bits spent" per coordinate.
+std::vector<double> element_code_lengths(const EncodedTensor& tensor, int threads = 0);
+
 // Number of rows (shape[0]) and elements per row (the product of the other dims).
 uint64_t row_count(const EncodedTensor& tensor);
 uint64_t row_length(const EncodedTensor& tensor);
