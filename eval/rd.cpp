@@ -143,7 +143,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   res.primary = task.primary_metric();
   for (auto& t : model.tensors) res.dimensions += t.size();
   const double dims = double(res.dimensions);
-  for (const VbqVariant& v : opt.variants) fit_prior(v.prior, model.tensors[0].mu);  // bad specs fail now, not late
+  for (const VbqVariant& v : opt.variants) check_prior_spec(v.prior, model.tensors[0].mu);  // fail now, not late
   res.uncompressed = task.evaluate(model);
 
   std::vector<GeneralCompressor> coders;

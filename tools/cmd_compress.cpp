@@ -88,7 +88,8 @@ static int run_compress(const std::vector<std::string>& args) {
       ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
       ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
       ("prior", po::value<std::string>()->default_value("gauss"),
-       "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K")
+       "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
+       "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
       ("refine", po::value<int>()->default_value(0), "entropy-aware refinement passes after Algorithm 1 (0 = paper)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")

@@ -47,10 +47,33 @@ static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std
   t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape));
 }
 
+std::vector<std::string> auto_prior_candidates() { return {"gauss", "laplace", "student", "mixture:4", "empirical:16"}; }
+
+void check_prior_spec(const std::string& spec, std::span<const double> sample) {
+  if (spec != "auto") (void)fit_prior(spec, sample);
+}
+
+// Lagrangian of an encoding in bits: payload + table (~3 bytes per entry) +
+// prior parameters + distortion / (2 lambda sigma^2).
+static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu, std::span<const double> sigma,
+                              int threads) {
+  std::vector<double> x = decode_tensor(t, threads);
+  double bits = 8.0 * double(t.symbols.payload_bytes() + 3 * t.symbols.alphabet.size() + 8 * t.prior_parameters.size());
+  for (size_t i = 0; i < x.size(); ++i) bits += (x[i] - mu[i]) * (x[i] - mu[i]) / (2 * t.lambda * sigma[i] * sigma[i]);
+  return bits;
+}
+
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
                          std::span<const uint64_t> shape) {
-  std::unique_ptr<Prior> prior = fit_prior(settings.prior, mu);
-  return encode_vbq(*prior, mu, sigma, settings, shape);
+  if (settings.prior != "auto") return encode_vbq(*fit_prior(settings.prior, mu), mu, sigma, settings, shape);
+  EncodedTensor best;
+  double best_bits = 0;
+  for (const std::string& spec : auto_prior_candidates()) {
+    EncodedTensor t = encode_vbq(*fit_prior(spec, mu), mu, sigma, settings, shape);
+    const double bits = lagrangian_bits(t, mu, sigma, settings.threads);
+    if (best.symbols.count == 0 || bits < best_bits) best = std::move(t), best_bits = bits;
+  }
+  return best;
 }
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,

@@ -62,25 +62,103 @@ double CodePointTable::reconstruct(CodeKey key) const {
   return tail_quantile(t.k, t.r, t.upper);
 }
 
-CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda, int max_rate_bits) {
-  const Prior& prior = table.prior();
-  // Work on the tail coordinate t = xi (lower side) or 1 - xi (upper side), t <= 1/2.
-  const bool upper = mu > prior.median();
-  const double t = upper ? prior.upper(mu) : prior.lower(mu);  // xi-dagger on its side
-  const double penalty = 2.0 * lambda * sigma * sigma;        // 2 lambda sigma^2 per bit
+namespace {
 
+// Width of the band around each tabulated boundary F^{-1}(j / 2^16) inside which
+// mu is too close to the boundary to place t by comparison: band(q) =
+// kBandRel (|q| + scale), scale a width of the prior.
+constexpr double kBandRel = 1e-10;
+inline double band(double q, double scale) { return kBandRel * (std::fabs(q) + scale); }
+
+// The CodePointTable's points of rate <= 16 again (the same doubles), stored
+// level by level: rate r, k odd at index 2^r / 4 + k / 2, the upper side negated.
+// The first ten levels, which Algorithm 1 visits most, then share 8 KiB per side
+// instead of a cache line each.
+class LevelTable {
+ public:
+  static constexpr int kBits = CodePointTable::kTableRateBits;
+  explicit LevelTable(const CodePointTable& table) : table_(table) {
+    for (int side = 0; side < 2; ++side) {
+      levels_[side].resize(size_t(1) << (kBits - 1));
+      for (int r = 1; r <= kBits; ++r)
+        for (uint64_t k = 1; k <= (uint64_t(1) << (r - 1)); k += 2)
+          levels_[side][index(k, r)] =
+              side == 1 ? -table.tail_quantile(k, r, true) : table.tail_quantile(k, r, false);
+    }
+  }
+  static size_t index(uint64_t k, int r) { return ((size_t(1) << r) >> 2) + size_t(k >> 1); }
+  // F^{-1}(k / 2^r) on the tail side, as CodePointTable::tail_quantile (k odd).
+  double operator()(uint64_t k, int r, bool upper) const {
+    if (r > kBits) return table_.tail_quantile(k, r, upper);
+    const double v = levels_[upper][index(k, r)];
+    return upper ? -v : v;
+  }
+  // The side's levels, negated on the upper side, so that they grow with t there too.
+  const double* side(bool upper) const { return levels_[upper].data(); }
+
+ private:
+  const CodePointTable& table_;
+  std::vector<double> levels_[2];
+};
+
+// Algorithm 1 in tail coordinates (see the header), the one implementation.
+// Without levels it computes t = F(mu) (or 1 - F(mu)) up front: one prior CDF
+// call, the dearest step. With levels (only once bands_hold() said yes for this
+// table) it descends instead for r <= 16: t lies above the midpoint
+// mid / 2^r = (2 floor(2^(r-1) t) + 1) / 2^r iff mu lies beyond that midpoint's
+// tabulated quantile, certain outside its band. Of the two candidates floor and
+// ceil of 2^r t, one is a point of rate < r seen before, so the midpoint (rate
+// exactly r) is the only new one, and one table load serves both the descent and
+// its loss. t is computed only past 16 bits or when mu falls in a band. Both
+// ways visit the same candidates in the same order: the same key, bit for bit.
+// quantile(k, r): F^{-1} of the tail point k / 2^r on this side (k odd, k / 2^r <= 1/2).
+// levels: this side's LevelTable::side() (signed: no case for the side), or null.
+template <class Quantile>
+inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
+                      int max_rate_bits, const double* levels, double scale) {
+  constexpr int kTableBits = CodePointTable::kTableRateBits;
+  double t = 0.0;
+  bool have_t = false;
+  auto need_t = [&] {
+    if (!have_t) t = upper ? prior.upper(mu) : prior.lower(mu), have_t = true;
+  };
+  if (!levels) need_t();
+  const double smu = upper ? -mu : mu;  // signed like levels: t grows with smu
   uint64_t best_k = 0;
   int best_r = 0;
   double best_loss = std::numeric_limits<double>::infinity();
   uint64_t prev_left = 0, prev_right = 0;  // same point as at r-1: same loss, skip
   auto consider = [&](uint64_t k, int r) {
     int tz = __builtin_ctzll(k);
-    double d = table.tail_quantile(k >> tz, r - tz, upper) - mu;
+    double d = quantile(k >> tz, r - tz) - mu;
     double loss = d * d + penalty * (r - tz);
     if (loss < best_loss) best_loss = loss, best_k = k >> tz, best_r = r - tz;
   };
+  double pow2 = 1.0;  // 2^r; t * 2^r is exact (t <= 1/2, r <= 62), like ldexp but cheaper
   for (int r = 1; r <= max_rate_bits; ++r) {
-    double scaled = std::ldexp(t, r);
+    pow2 *= 2.0;
+    if (!have_t && r <= kTableBits) {
+      // Descent. Negation is exact, so the signed comparisons and difference
+      // decide and compute exactly what mu and the quantile would.
+      const uint64_t mid = 2 * prev_left + 1;
+      const double sq = levels[LevelTable::index(mid, r)];
+      const double w = band(sq, scale);
+      const bool beyond = smu >= sq + w, before = smu <= sq - w;
+      if (beyond || before) [[likely]] {
+        const double d = sq - smu;
+        const double loss = d * d + penalty * r;
+        const bool better = loss < best_loss;
+        best_loss = better ? loss : best_loss;
+        best_k = better ? mid : best_k;
+        best_r = better ? r : best_r;
+        prev_left = mid - before;
+        prev_right = prev_left + 1;
+        if (best_loss < penalty * (r + 1)) break;
+        continue;
+      }
+    }
+    need_t();
+    double scaled = t * pow2;
     uint64_t left = uint64_t(scaled);
     uint64_t right = double(left) == scaled && left != 0 ? left : left + 1;  // t underflowed to 0: 2^-r
     // Candidates 2^-r floor(2^r t) and 2^-r ceil(2^r t); t = 0 (xi = 0 or 1) is excluded.
@@ -95,6 +173,49 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
   return (uint64_t(1) << best_r) | n;
 }
 
+// A width of the prior: the distance between its outermost tabulated quantiles.
+double prior_scale(const CodePointTable& table) {
+  constexpr int kBits = CodePointTable::kTableRateBits;
+  return table.tail_quantile(1, kBits, true) - table.tail_quantile(1, kBits, false);
+}
+
+// Whether descent is exact for this table: for every boundary b = j / 2^16 on both
+// sides, the prior's own tail (lower or upper) is below b (1 - 1e-12) at the inner
+// edge of the band and above b (1 + 1e-12) at the outer one. As the tail is
+// monotone and accurate to a few ulp (far below 1e-12), any mu outside a band then
+// has t strictly on the side the comparison says. ~4 CDF calls per boundary.
+bool bands_hold(const Prior& prior, const CodePointTable& table, double scale, int threads) {
+  constexpr int kBits = CodePointTable::kTableRateBits;
+  const int64_t n = int64_t(1) << (kBits - 1);
+  if (!(scale > 0) || !std::isfinite(scale)) return false;
+  int bad = 0;
+#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : bad)
+  for (int64_t j = 1; j <= n; ++j) {
+    const double b = std::ldexp(double(j), -kBits);
+    const double ql = table.tail_quantile(uint64_t(j), kBits, false);
+    const double qu = table.tail_quantile(uint64_t(j), kBits, true);
+    const double wl = band(ql, scale), wu = band(qu, scale);
+    const bool ok = std::isfinite(ql) && std::isfinite(qu) && prior.lower(ql - wl) < b * (1 - 1e-12) &&
+                    prior.lower(ql + wl) > b * (1 + 1e-12) && prior.upper(qu + wu) < b * (1 - 1e-12) &&
+                    prior.upper(qu - wu) > b * (1 + 1e-12);
+    bad += !ok;
+  }
+  return bad == 0;
+}
+
+// Below this many coordinates the bands_hold() check does not pay for itself.
+constexpr size_t kMinDescendCoordinates = size_t(1) << 18;
+
+}  // namespace
+
+CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda, int max_rate_bits) {
+  const Prior& prior = table.prior();
+  // Work on the tail coordinate t = xi (lower side) or 1 - xi (upper side), t <= 1/2.
+  const bool upper = mu > prior.median();
+  return search([&](uint64_t k, int r) { return table.tail_quantile(k, r, upper); }, prior, mu,
+                2.0 * lambda * sigma * sigma, upper, max_rate_bits, nullptr, 0.0);
+}
+
 std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                               double lambda, int threads, int max_rate_bits) {
   if (!(lambda > 0) || !std::isfinite(lambda))
@@ -105,8 +226,18 @@ std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, st
   CodePointTable table(prior);
   std::vector<CodeKey> keys(mu.size());
   const int64_t n = int64_t(mu.size());
-#pragma omp parallel for schedule(static, 4096) num_threads(threads > 0 ? threads : omp_get_num_procs())
-  for (int64_t i = 0; i < n; ++i) keys[i] = quantize_one(table, mu[i], sigma[i], lambda, max_rate_bits);
+  const int nthreads = threads > 0 ? threads : omp_get_num_procs();
+  const double scale = prior_scale(table);
+  const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, scale, nthreads);
+  const double median = prior.median();
+  const LevelTable levels(table);
+#pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
+  for (int64_t i = 0; i < n; ++i) {
+    const double m = mu[i], s = sigma[i];
+    const bool upper = m > median;
+    keys[i] = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior, m, 2.0 * lambda * s * s, upper,
+                     max_rate_bits, descend ? levels.side(upper) : nullptr, scale);
+  }
   return keys;
 }
 

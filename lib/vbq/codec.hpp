@@ -44,7 +44,7 @@ struct EncodedTensor {
 
 struct VbqSettings {
   double lambda = 1.0;
-  std::string prior = "gauss";  // empirical prior family fitted per tensor (see fit_prior); paper: gauss
+  std::string prior = "gauss";  // fit_prior spec fitted per tensor (paper: gauss), or "auto"
   int max_rate_bits = 62;
   int refine_passes = 0;        // entropy-aware refinement passes after Algorithm 1 (0 = paper)
   int threads = 0;
@@ -59,8 +59,17 @@ uint64_t row_block_symbols(std::span<const uint64_t> shape);
 // Fits the empirical prior settings.prior to mu, runs Algorithm 1 (and the
 // refinement passes, if any), entropy-codes the code points.
 // Requires mu.size() == sigma.size() > 0, sigma > 0.
+// prior "auto" encodes with every auto_prior_candidates() family and keeps the
+// one with the smallest Lagrangian, payload and table bits + sum (x - mu)^2 /
+// (2 lambda sigma^2): the file size at equal distortion (Eq. 9 with real bits).
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
                          std::span<const uint64_t> shape = {});
+
+std::vector<std::string> auto_prior_candidates();
+
+// Throws ErrorKind::argument (listing the valid specs) unless encode_vbq accepts
+// `spec`; sample: means to try fitting on.
+void check_prior_spec(const std::string& spec, std::span<const double> sample);
 
 // The same with a given prior.
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
