@@ -20,6 +20,7 @@ static int run_bits(const std::vector<std::string>& args) {
       ("lambda", po::value(&lambda)->default_value(1.0), "VBQ rate penalty")
       ("prior", po::value(&prior)->default_value("gauss"), "empirical prior (see vbq compress)")
       ("refine", po::value(&refine)->default_value(0), "entropy-aware refinement passes")
+      ("tensor", po::value<std::vector<std::string>>(), "tensor to analyse (repeatable; default: all)")
       ("top-words", po::value(&top_words)->default_value(0), "keep the N most frequent words (0 = all)")
       ("output,o", po::value(&output)->required(), "CSV of the binned bits")
       ("plot", po::value(&plot), "plot (SVG; a PNG is written beside it)")
@@ -32,7 +33,9 @@ static int run_bits(const std::vector<std::string>& args) {
   const bool force = vm.count("force");
   check_can_overwrite(output, force);
   if (!plot.empty()) check_can_overwrite(plot, force);
-  Model model = read_model(input);
+  ReadOptions read;
+  if (vm.count("tensor")) read.select = vm["tensor"].as<std::vector<std::string>>();
+  Model model = read_model(input, read);
   if (top_words > 0) keep_top_words(model, size_t(top_words));
   CompressSettings settings;
   settings.vbq.lambda = lambda;

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The paper's Fig. 3 at its scale, on our own Bayesian skip-gram, and where the
+# bits go (issue 8). Long: about an hour of both cores after the reference model
+# exists (scripts/train_reference.sh builds it first if it is missing: about
+# 8 minutes per epoch over the 65.5M tokens on 2 cores).
+#
+#   VBQ_DATA=../shared/data scripts/fig3.sh
+#
+# Writes out/fig3/: eval-*.txt (uncompressed Hits@1/10, MRR, coverage),
+# rd-v100k.{csv,svg,png} and rd-v30k.* (every method of `vbq rd`, real file bytes,
+# the paper's own points overlaid), bits-v100k-*.{csv,svg,png} (bits per
+# coordinate vs sigma/sigma0 and per word vs frequency rank, VBQ vs uniform+rANS
+# at the same file size) and summary.txt (the ratio tables).
+# env: VBQ_DATA (required), VBQ_CACHE ($HOME/.cache/vbq), OUT (out/fig3),
+#      LAMBDAS (1e-2:1e3:16), GRID (1:1023:14), KMEANS (2:512:6), PRIORS (gauss,auto), REFINE (3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
+export VBQ_DATA
+scripts/setup.sh
+scripts/build.sh
+vbq=$PWD/${VBQ_BUILD:-build}/vbq
+cache=${VBQ_CACHE:-$HOME/.cache/vbq}
+out=${OUT:-out/fig3}
+model=$cache/skipgram-v100k-d100.h5
+questions=$VBQ_DATA/questions-words.txt
+mkdir -p "$out"
+[ -e "$model" ] || VBQ=$vbq scripts/train_reference.sh
+
+sweep=(--lambdas "${LAMBDAS:-1e-2:1e3:16}" --grid "${GRID:-1:1023:14}" --kmeans "${KMEANS:-2:512:6}"
+       --priors "${PRIORS:-gauss,auto}" --refine "${REFINE:-3}" --fractions 0.5,0.75,0.9,0.95,0.975)
+: >"$out/summary.txt"
+for v in 100000 30000; do
+  tag=v$((v / 1000))k
+  echo "== $tag: uncompressed model" | tee -a "$out/summary.txt"
+  "$vbq" eval "$model" --questions "$questions" --lowercase --top-words "$v" | tee "$out/eval-$tag.txt"
+  echo "== $tag: rate-distortion sweep (word vectors, real files)" | tee -a "$out/summary.txt"
+  "$vbq" rd "$model" --questions "$questions" --lowercase --top-words "$v" "${sweep[@]}" \
+    -o "$out/rd-$tag.csv" --plot "$out/rd-$tag.svg" --paper-csv "$VBQ_DATA/paper-fig3-rd.csv" -f \
+    | tee -a "$out/summary.txt"
+done
+echo "paper (ideal entropies, V=100k): VBQ / best baseline = 0.28 0.44 0.60 0.68 0.83 at 50 75 90 95 97.5%" \
+  | tee -a "$out/summary.txt"
+
+echo "== where the bits go (V=100k, word vectors)"
+for lambda in ${BITS_LAMBDAS:-0.1 1}; do
+  "$vbq" bits "$model" --tensor word --lambda "$lambda" -o "$out/bits-v100k-lambda$lambda.csv" \
+    --plot "$out/bits-v100k-lambda$lambda.svg" -f | tail -3 | tee -a "$out/summary.txt"
+done
+echo "wrote $out"
