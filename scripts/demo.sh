@@ -2,7 +2,8 @@
 # The main demo, on real data that any Debian machine has (dataset-fashion-mnist):
 # train a Bayesian neural network, compress it with VBQ at one lambda, then sweep
 # lambda against uniform quantization + rANS/gzip/bzip2/xz/lzma/zstd and k-means.
-# Prints the summary table; writes out/demo/rd.csv, rd.svg and rd.png.
+# Prints the summary table; writes out/demo/rd.{csv,svg,png}, then shows where
+# the bits go (out/demo/bits.{csv,svg,png}).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -31,3 +32,7 @@ echo "== 3. rate-distortion sweep: VBQ vs the paper's baselines (real file sizes
 $vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" \
   --lambdas 1e-4:10:20 --grid 1:255:16 --kmeans 2:256:8 --priors gauss,student --refine 3 --fractions 0.5,0.75,0.9,0.95,0.975,0.99 -f
 echo "plot: $out/rd.svg and $out/rd.png"
+
+echo "== 4. where the bits go (paper Fig. 7): bits per weight against sigma / sigma_prior"
+# lambda 0.25: about where step 2's rate control lands.
+$vbq bits "$out/bnn.h5" --lambda 0.25 -o "$out/bits.csv" --plot "$out/bits.svg" -f
