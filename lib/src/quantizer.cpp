@@ -134,6 +134,7 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
     double loss = d * d + penalty * (r - tz);
     if (loss < best_loss) best_loss = loss, best_k = k >> tz, best_r = r - tz;
   };
+  double next[2] = {0, 0};  // descent: the two possible entries of the next level
   double pow2 = 1.0;  // 2^r; t * 2^r is exact (t <= 1/2, r <= 62), like ldexp but cheaper
   for (int r = 1; r <= max_rate_bits; ++r) {
     pow2 *= 2.0;
@@ -141,7 +142,12 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
       // Descent. Negation is exact, so the signed comparisons and difference
       // decide and compute exactly what mu and the quantile would.
       const uint64_t mid = 2 * prev_left + 1;
-      const double sq = levels[LevelTable::index(mid, r)];
+      // this level's entry was loaded with its sibling one level up (r = 1: load it)
+      const double sq = r == 1 ? levels[0] : (mid & 2 ? next[1] : next[0]);
+      if (r < kTableBits) {  // both children of mid at r + 1: adjacent, off the critical path
+        const double* child = levels + LevelTable::index(2 * mid - 1, r + 1);
+        next[0] = child[0], next[1] = child[1];
+      }
       const double w = band(sq, scale);
       const bool beyond = smu >= sq + w, before = smu <= sq - w;
       if (beyond || before) [[likely]] {
