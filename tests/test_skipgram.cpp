@@ -213,8 +213,7 @@ TEST_CASE("skipgram: pair step = gradient and curvature of the ELBO estimate wit
   for (int t = 1; t <= n; ++t) targets.push_back(after[t].data()), eps_ptr.push_back(eps[t].data());
   vbq::skipgram_detail::PairScratch scratch(d);
   const float rho = 1.0f, gamma = 0.5f;  // rho = 1: the targets' steps do not feed back into this pair
-  float nll = vbq::skipgram_detail::pair_step(d, after[0].data(), targets.data(), eps_ptr.data(), n, rho, gamma, 1.0f,
-                                              scratch);
+  float nll = vbq::skipgram_detail::pair_step(d, after[0].data(), targets.data(), eps_ptr.data(), n, rho, gamma, scratch);
   CHECK(nll == doctest::Approx(-f(mu)).epsilon(0.01));
 
   const double e = 1e-3;

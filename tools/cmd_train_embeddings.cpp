@@ -44,8 +44,6 @@ int run_train(const std::vector<std::string>& args) {
       ("init-std", po::value(&so.init_std)->default_value(so.init_std), "initial posterior std")  //
       ("std-rate", po::value(&so.std_rate)->default_value(so.std_rate),
        "step of the natural-gradient posterior precision update (per epoch)")  //
-      ("noise-warmup", po::value(&so.noise_warmup)->default_value(so.noise_warmup),
-       "fraction of training over which the posterior sampling noise ramps up from 0")  //
       ("lr", po::value(&so.lr)->default_value(0.025), "initial learning rate (linear decay)")   //
       ("sample", po::value(&so.sample)->default_value(0.0), "word2vec subsampling threshold (0 = off, e.g. 1e-4)")  //
       ("no-timing", po::bool_switch(&no_timing), "omit timing attributes (reproducible output bytes)")  //

@@ -5,18 +5,14 @@
 //
 // Per pair. For a center token w at a context position c, draw ONE sample of
 // the input vector
-//     eps_u ~ N(0, I),  z_u = mu_u + tau sigma_u eps_u                (u = u_w)
+//     eps_u ~ N(0, I),  z_u = mu_u + sigma_u eps_u                    (u = u_w)
 // and for each target t in {c (label y=1), n_1..n_K (label y=0)}:
-//     eps_t ~ N(0, I),  z_t = mu_t + tau sigma_t eps_t     (t's context vector)
+//     eps_t ~ N(0, I),  z_t = mu_t + sigma_t eps_t         (t's context vector)
 //     x = z_u . z_t,  g = y - s(x)      [= d/dx log s(+-x)]
 //                     h = s(x)(1-s(x))  [= -d2/dx2 log s(+-x), both labels]
 //     mu_t     += rho g z_u,     lambda_t += gamma h z_u^2
 //     G_u      += g z_t,         H_u      += h z_t^2
 // then  mu_u += rho G_u,  lambda_u += gamma H_u  (pair_step below).
-// tau = 1 except during the optional noise warm-up (--noise-warmup f: tau
-// rises linearly from 0 to 1 over the first fraction f of training, a
-// deterministic annealing start); from then on the samples are exact draws
-// from q and the objective is the ELBO.
 //
 // Means: g z_u and g z_t are single-sample unbiased reparameterization
 // gradients of the pairs' E_q[log-likelihood]; plain SGD as word2vec.c.
@@ -178,10 +174,10 @@ inline float fast_rsqrt(float x) {
   return y * (1.5f - 0.5f * x * y * y);
 }
 
-// z = mu + tau * sigma * eps, sigma = 1/sqrt(precision), tau = noise warm-up factor.
-VBQ_KERNEL void sample(size_t d, float tau, const float* __restrict mu, const float* __restrict prec,
-                       const float* __restrict eps, float* __restrict z) {
-  for (size_t j = 0; j < d; ++j) z[j] = mu[j] + tau * fast_rsqrt(prec[j]) * eps[j];
+// z = mu + sigma * eps, sigma = 1/sqrt(precision).
+VBQ_KERNEL void sample(size_t d, const float* __restrict mu, const float* __restrict prec, const float* __restrict eps,
+                       float* __restrict z) {
+  for (size_t j = 0; j < d; ++j) z[j] = mu[j] + fast_rsqrt(prec[j]) * eps[j];
 }
 
 // Target update after x: g already includes rho, h = gamma * s(x)(1 - s(x)).
@@ -236,7 +232,6 @@ void check_options(const SkipGramOptions& o) {
   if (!(o.prior_std > 0) || !(o.prior_std <= 1e6)) bad("--prior-std must be in (0, 1e6]");
   if (!(o.init_std > 0) || !std::isfinite(o.init_std)) bad("--init-std must be > 0");
   if (!(o.lr > 0) || !std::isfinite(o.lr)) bad("--lr must be > 0");
-  if (!(o.noise_warmup >= 0 && o.noise_warmup <= 1)) bad("--noise-warmup must be in [0, 1]");
   if (!(o.std_rate > 0) || !std::isfinite(o.std_rate)) bad("--std-rate must be > 0");
   if (!(o.sample >= 0)) bad("--sample must be >= 0");
 }
@@ -246,17 +241,17 @@ void check_options(const SkipGramOptions& o) {
 namespace skipgram_detail {
 
 float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
-                float rho, float gamma, float tau, PairScratch& s) {
+                float rho, float gamma, PairScratch& s) {
   float* zu = s.zu.data();
   float* zt = s.zt.data();
-  sample(d, tau, word_row, word_row + d, eps[0], zu);
+  sample(d, word_row, word_row + d, eps[0], zu);
   std::fill(s.gu.begin(), s.gu.end(), 0.0f);
   std::fill(s.hu.begin(), s.hu.end(), 0.0f);
   float nll_sum = 0;
   for (int k = 0; k < n_targets; ++k) {
     const float label = k == 0 ? 1.0f : 0.0f;
     float* mut = target_rows[k];
-    sample(d, tau, mut, mut + d, eps[k + 1], zt);
+    sample(d, mut, mut + d, eps[k + 1], zt);
     const float x = dot(zu, zt, d);
     float g, nll, h = 0;  // h = s(x)(1 - s(x)), 0 where the table saturates
     if (x > SigmoidTable::max_x) {
@@ -348,7 +343,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
     Rng rng(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(tid) + 1);
     skipgram_detail::PairScratch scratch(d);
     std::vector<uint32_t> sen, targets(size_t(o.negatives) + 1);
-    float rho = float(o.lr), tau = o.noise_warmup > 0 ? 0.0f : 1.0f;
+    float rho = float(o.lr);
     uint64_t local = 0, local_pairs = 0;
     double nll_sum = 0, nll_n = 0;
     auto checkpoint = [&] {
@@ -356,7 +351,6 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       pairs_total.fetch_add(local_pairs);
       local = local_pairs = 0;
       rho = float(o.lr * std::max(1e-4, 1.0 - double(done) / double(total_work + 1)));
-      if (o.noise_warmup > 0) tau = float(std::min(1.0, double(done) / (o.noise_warmup * double(total_work))));
       if (nll_n > 0) recent_nll[tid].store(nll_sum / nll_n, std::memory_order_relaxed);
       if (cancel && cancel->load(std::memory_order_relaxed)) stop.store(true);
       if (tid == 0 && o.progress) {
@@ -408,7 +402,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
               rows[n] = &Vc[size_t(targets[k]) * row];
               eps[++n] = &gauss[rng.next() >> (64 - gauss_bits)];
             }
-            e_nll += skipgram_detail::pair_step(d, muw, rows, eps, n, rho, gamma, tau, scratch);
+            e_nll += skipgram_detail::pair_step(d, muw, rows, eps, n, rho, gamma, scratch);
             e_n += n;
             ++local_pairs;
           }
@@ -481,7 +475,6 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   a["init_std"] = fmt(o.init_std);
   a["lr"] = fmt(o.lr);
   a["std_rate"] = fmt(o.std_rate);
-  a["noise_warmup"] = fmt(o.noise_warmup);
   a["sample"] = fmt(o.sample);
   a["train_tokens"] = std::to_string(N);
   a["tokens_seen"] = std::to_string(st.tokens_seen);

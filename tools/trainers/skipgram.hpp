@@ -13,8 +13,15 @@
 // Posterior. Mean field q = prod N(mu, sigma^2), sigma = exp(log_std), for every
 // coordinate of U ("word") and V ("context"). We maximise the ELBO
 //   L = E_q[log p(D | U, V)] - sum_w KL(q(u_w) || p) - sum_w KL(q(v_w) || p)
-// by SGD, one pass over the corpus = one pass over the whole objective.
-// See skipgram.cpp for the exact update rules.
+// with SGD steps on the means and natural-gradient steps on the precisions
+// 1/sigma^2 (which relax to the ELBO's stationary point 1/prior_std^2 +
+// expected likelihood curvature); one pass over the corpus = one pass over the
+// whole objective. See skipgram.cpp for the exact update rules.
+//
+// Measured (enwiki-part00, 15.5M tokens, lowercased, V=30000, d=100, 1 epoch,
+// 2 threads, defaults): analogy Hits@10 of the means 0.349 (word2vec.c on the
+// same tokens 0.346); median sigma of the 1000 most frequent words 0.042, of
+// the 1000 rarest 0.236; ~73k words/s/thread.
 //
 // Output tensors (hdf5_model.hpp "default" convention): "word" and "context",
 // shape [V, d], mean + sigma, float32; vocab and counts from the corpus.
@@ -50,9 +57,6 @@ struct SkipGramOptions {
   // word's precision forgets its past at rate e^-gamma per epoch.
   // 2 chosen on enwiki-part00 (15.5M tokens, 1 epoch, see skipgram.cpp).
   double std_rate = 2.0;
-  // Fraction of all training over which the sampling noise ramps up linearly
-  // from 0 to the full posterior sample (0 = full noise from the start).
-  double noise_warmup = 0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
   bool progress = false;    // progress bar on stderr
 };
@@ -93,10 +97,10 @@ struct PairScratch {
 // precision (d)]: word_row the center word's, target_rows[0] the positive
 // context's, target_rows[1..n_targets-1] the negatives'. eps[0] (word) and
 // eps[1..n_targets] are d standard normals each. Applies the mean and
-// precision updates of skipgram.cpp with step rho, precision step gamma and
-// noise factor tau; returns the sample's -log-likelihood summed over targets.
+// precision updates of skipgram.cpp with step rho and precision step gamma;
+// returns the sample's -log-likelihood summed over targets.
 float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
-                float rho, float gamma, float tau, PairScratch& scratch);
+                float rho, float gamma, PairScratch& scratch);
 
 }  // namespace skipgram_detail
 
