@@ -210,3 +210,37 @@ TEST_CASE("quantizer: bit-identical for any thread count; bad lambda rejected") 
   CHECK_THROWS_AS(quantize(prior, mu, sigma, -1.0), Error);
   CHECK_THROWS_AS(quantize(prior, mu, sigma, std::nan("")), Error);
 }
+
+// quantize() takes a table-driven fast path from 2^18 coordinates on; it must
+// agree with quantize_one (Algorithm 1 as written) on every coordinate, for
+// every prior family, including means on the table's own boundaries.
+TEST_CASE("quantizer: the bulk fast path equals quantize_one for every prior family") {
+  std::vector<std::unique_ptr<Prior>> priors;
+  priors.push_back(std::make_unique<GaussianPrior>(0.0, 0.3));
+  priors.push_back(std::make_unique<LaplacePrior>(0.05, 0.2));
+  priors.push_back(std::make_unique<StudentTPrior>(0.0, 0.25, 4.0));
+  priors.push_back(std::make_unique<MixturePrior>(std::vector<double>{0.6, 0.0, 0.05, 0.4, 0.1, 0.5}));
+  priors.push_back(fit_prior("empirical:16", std::vector<double>{-1, -0.5, -0.2, 0, 0.1, 0.3, 0.7, 1.5, 2}));
+  const size_t n = (size_t(1) << 18) + 1000;
+  std::mt19937_64 rng(77);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (const auto& prior : priors) {
+    CodePointTable table(*prior);
+    std::vector<double> mu(n), sigma(n);
+    for (size_t i = 0; i < n; ++i) {
+      const double r = u(rng);
+      mu[i] = r < 0.1 ? reconstruct(*prior, code_key(1 + 2 * (i % 1000), 11))  // exactly on a code point
+              : r < 0.15 ? prior->ppf(1e-12 + 1e-9 * u(rng))                    // far tail
+                         : prior->ppf(0.001 + 0.998 * u(rng));
+      sigma[i] = std::pow(10.0, -6 + 6 * u(rng));
+    }
+    for (double lambda : {0.01, 1.0, 100.0}) {
+      std::vector<CodeKey> bulk = quantize(*prior, mu, sigma, lambda, 2);
+      size_t differ = 0;
+      for (size_t i = 0; i < n; ++i) differ += bulk[i] != quantize_one(table, mu[i], sigma[i], lambda);
+      CAPTURE(prior->describe());
+      CAPTURE(lambda);
+      CHECK(differ == 0);
+    }
+  }
+}

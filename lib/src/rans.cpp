@@ -14,6 +14,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <limits>
 #include <queue>
 #include <string>
@@ -340,8 +341,11 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
   // symbol. The states go just before the first word, then everything is moved
   // to the front.
   const size_t n = symbols.size();
-  std::vector<uint8_t> out(kStateBytes + 4 * n);
-  uint8_t* const end = out.data() + out.size();
+  // Uninitialised: only the tail that is written gets touched (page faults on
+  // a zeroed worst-case buffer cost more than the coding itself).
+  const size_t capacity = kStateBytes + 4 * n;
+  std::unique_ptr<uint8_t[]> buffer(new uint8_t[capacity]);
+  uint8_t* const end = buffer.get() + capacity;
   uint8_t* p = end;
   uint64_t x[kRansStreams];
   for (auto& xi : x) xi = kRansLower;
@@ -384,10 +388,7 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
   x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
   p -= kStateBytes;
   for (int j = 0; j < kRansStreams; ++j) store_le64(p + 8 * j, x[j]);
-  const size_t len = size_t(end - p);
-  std::memmove(out.data(), p, len);
-  out.resize(len);
-  return out;
+  return std::vector<uint8_t>(p, end);
 }
 
 void rans_decode(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out) {

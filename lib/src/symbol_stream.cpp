@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -18,44 +19,103 @@ uint64_t SymbolStream::payload_bytes() const {
   return total;
 }
 
-// Sorted distinct symbols and their counts.
-static void histogram(std::span<const uint64_t> symbols, std::vector<uint64_t>& alphabet,
-                      std::vector<uint64_t>& counts) {
-  std::vector<uint64_t> sorted(symbols.begin(), symbols.end());
-  std::sort(sorted.begin(), sorted.end());
-  alphabet.clear();
-  counts.clear();
-  for (size_t i = 0; i < sorted.size();) {
-    size_t j = i;
-    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
-    alphabet.push_back(sorted[i]);
-    counts.push_back(j - i);
-    i = j;
+// The alphabet of a message (its sorted distinct symbols with their counts)
+// and the map from a symbol to its index in it. Small symbols (code points of
+// up to 19 bits, grid levels, codebook indices) use a direct table; others an
+// open-addressing hash table. The message is read once; index() is read-only,
+// so blocks map their symbols in parallel.
+class Alphabet {
+ public:
+  explicit Alphabet(std::span<const uint64_t> symbols) {
+    const uint64_t max = symbols.empty() ? 0 : *std::max_element(symbols.begin(), symbols.end());
+    direct_ = max < kDirectLimit;
+    if (direct_) {
+      std::vector<uint64_t> count(max + 1, 0);
+      for (uint64_t x : symbols) ++count[x];
+      direct_index_.assign(max + 1, 0);
+      for (uint64_t x = 0; x <= max; ++x)
+        if (count[x]) direct_index_[x] = uint32_t(symbols_.size()), symbols_.push_back(x), counts_.push_back(count[x]);
+      return;
+    }
+    std::vector<uint64_t> count;
+    for (uint64_t x : symbols) {
+      size_t i = find(x);
+      if (slot_[i] == kEmpty) i = insert(x, i), count.push_back(0);
+      ++count[slot_[i]];
+    }
+    // Slots are in order of first appearance; index = rank of the symbol.
+    std::vector<uint32_t> order(symbols_.size());
+    for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return symbols_[a] < symbols_[b]; });
+    std::vector<uint32_t> rank(order.size());
+    for (uint32_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
+    std::vector<uint64_t> sorted(order.size());
+    counts_.resize(order.size());
+    for (uint32_t r = 0; r < order.size(); ++r) sorted[r] = symbols_[order[r]], counts_[r] = count[order[r]];
+    for (uint32_t& s : slot_)
+      if (s != kEmpty) s = rank[s];
+    symbols_ = std::move(sorted);
   }
-}
+  const std::vector<uint64_t>& symbols() const { return symbols_; }  // ascending
+  const std::vector<uint64_t>& counts() const { return counts_; }
+  // Index of a symbol of the message.
+  uint32_t index(uint64_t x) const { return direct_ ? direct_index_[x] : slot_[find(x)]; }
+
+ private:
+  static constexpr uint64_t kDirectLimit = uint64_t(1) << 20;
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  size_t find(uint64_t x) const {
+    size_t i = size_t((x * 0x9E3779B97F4A7C15ull) >> shift_);
+    while (slot_[i] != kEmpty && key_[i] != x) i = (i + 1) & mask_;
+    return i;
+  }
+  size_t insert(uint64_t x, size_t i) {
+    if (2 * (symbols_.size() + 1) > slot_.size()) {
+      rehash(slot_.size() * 2);
+      i = find(x);
+    }
+    key_[i] = x, slot_[i] = uint32_t(symbols_.size()), symbols_.push_back(x);
+    return i;
+  }
+  void rehash(size_t size) {
+    shift_ = 64 - std::countr_zero(size), mask_ = size - 1;
+    key_.assign(size, 0), slot_.assign(size, kEmpty);
+    for (uint32_t k = 0; k < symbols_.size(); ++k) {
+      size_t i = find(symbols_[k]);
+      key_[i] = symbols_[k], slot_[i] = k;
+    }
+  }
+  bool direct_ = true;
+  std::vector<uint32_t> direct_index_;
+  int shift_ = 64 - 10;
+  size_t mask_ = 1023;
+  std::vector<uint64_t> key_ = std::vector<uint64_t>(1024, 0);
+  std::vector<uint32_t> slot_ = std::vector<uint32_t>(1024, kEmpty);
+  std::vector<uint64_t> symbols_, counts_;
+};
 
 SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint64_t block_symbols) {
   if (symbols.empty()) throw Error(ErrorKind::argument, "cannot entropy-code an empty message");
   if (block_symbols == 0) throw Error(ErrorKind::argument, "block size must be > 0");
   SymbolStream s;
-  std::vector<uint64_t> counts;
-  histogram(symbols, s.alphabet, counts);
-  s.table = FrequencyTable::from_counts(counts, default_precision_bits(s.alphabet.size()));
+  const Alphabet alphabet(symbols);
+  s.alphabet = alphabet.symbols();
+  s.table = FrequencyTable::from_counts(alphabet.counts(), default_precision_bits(s.alphabet.size()));
   s.count = symbols.size();
   s.block_symbols = block_symbols;
 
-  std::vector<uint32_t> indices(symbols.size());
-  const int64_t n = int64_t(symbols.size());
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
-  for (int64_t i = 0; i < n; ++i)
-    indices[i] = uint32_t(std::lower_bound(s.alphabet.begin(), s.alphabet.end(), symbols[i]) - s.alphabet.begin());
-
   const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
   s.blocks.resize(nblocks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
-  for (int64_t b = 0; b < nblocks; ++b) {
-    size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
-    s.blocks[b] = rans_encode(std::span(indices).subspan(begin, end - begin), s.table);
+#pragma omp parallel num_threads(resolve_threads(threads))
+  {
+    std::vector<uint32_t> indices;  // one block's, reused
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
+      indices.resize(end - begin);
+      for (size_t i = begin; i < end; ++i) indices[i - begin] = alphabet.index(symbols[i]);
+      s.blocks[b] = rans_encode(indices, s.table);
+    }
   }
   return s;
 }
@@ -109,10 +169,9 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
 }
 
 double empirical_entropy_bits(std::span<const uint64_t> symbols) {
-  std::vector<uint64_t> alphabet, counts;
-  histogram(symbols, alphabet, counts);
+  const Alphabet alphabet(symbols);
   double n = double(symbols.size()), bits = 0;
-  for (uint64_t c : counts) bits -= double(c) * std::log2(double(c) / n);
+  for (uint64_t c : alphabet.counts()) bits -= double(c) * std::log2(double(c) / n);
   return bits;
 }
 
