@@ -3,6 +3,7 @@
 // (word2vec.c, scripts/word2vec_peer.sh) see exactly the same tokens.
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "formats/atomic_file.hpp"
 #include "formats/hdf5_model.hpp"
@@ -24,6 +25,13 @@ void add_corpus_options(po::options_description& opts, std::vector<std::string>&
       ("lowercase", po::bool_switch(&co.lowercase), "lowercase ASCII letters before counting");
 }
 
+// Shortest decimal form of a default for --help ("0.1", not 0.10000000000000001).
+std::string show(double x) {
+  std::ostringstream s;
+  s << x;
+  return s.str();
+}
+
 int run_train(const std::vector<std::string>& args) {
   std::vector<std::string> inputs;
   std::string output;
@@ -41,8 +49,8 @@ int run_train(const std::vector<std::string>& args) {
       ("threads", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")       //
       ("seed", po::value(&so.seed)->default_value(1), "random seed")                            //
       ("prior-std", po::value(&so.prior_std)->default_value(1.0), "std of the N(0, s^2) prior")  //
-      ("init-std", po::value(&so.init_std)->default_value(so.init_std), "initial posterior std")  //
-      ("std-rate", po::value(&so.std_rate)->default_value(so.std_rate),
+      ("init-std", po::value(&so.init_std)->default_value(so.init_std, show(so.init_std)), "initial posterior std")  //
+      ("std-rate", po::value(&so.std_rate)->default_value(so.std_rate, show(so.std_rate)),
        "step of the natural-gradient posterior precision update (per epoch)")  //
       ("lr", po::value(&so.lr)->default_value(0.025), "initial learning rate (linear decay)")   //
       ("sample", po::value(&so.sample)->default_value(0.0), "word2vec subsampling threshold (0 = off, e.g. 1e-4)")  //

@@ -19,9 +19,10 @@
 // whole objective. See skipgram.cpp for the exact update rules.
 //
 // Measured (enwiki-part00, 15.5M tokens, lowercased, V=30000, d=100, 1 epoch,
-// 2 threads, defaults): analogy Hits@10 of the means 0.349 (word2vec.c on the
-// same tokens 0.346); median sigma of the 1000 most frequent words 0.042, of
-// the 1000 rarest 0.236; ~73k words/s/thread.
+// 2 threads, defaults): analogy Hits@10 of the means 0.343-0.351 over three
+// Hogwild runs (word2vec.c on the same tokens 0.346); median sigma of the 1000
+// most frequent words 0.042, of the 1000 rarest 0.237; ~72k words/s/thread
+// (word2vec.c ~41k per CPU second).
 //
 // Output tensors (hdf5_model.hpp "default" convention): "word" and "context",
 // shape [V, d], mean + sigma, float32; vocab and counts from the corpus.
@@ -50,12 +51,15 @@ struct SkipGramOptions {
   // Initial posterior std. Small, so that early training is nearly word2vec
   // (sampling noise does not drown the still tiny means); the precision update
   // then widens what the data do not pin down (sigma -> prior_std) and narrows
-  // frequent words (sigma ~ count^-1/2) at rate std_rate per epoch.
+  // frequent words (sigma ~ count^-1/2) at rate std_rate per epoch. Part00,
+  // 1 epoch: init 0.5 gave Hits@10 0.303, init 0.1 0.343-0.351.
   double init_std = 0.1;
   double lr = 0.025;        // initial SGD step, decays linearly to lr * 1e-4
   // Step gamma of the natural-gradient precision update (skipgram.cpp): each
   // word's precision forgets its past at rate e^-gamma per epoch.
-  // 2 chosen on enwiki-part00 (15.5M tokens, 1 epoch, see skipgram.cpp).
+  // Measured on part00, 1 epoch: 1 / 2 / 4 gave Hits@10 0.346 / 0.343-0.351 /
+  // 0.344 and rare-word sigma 0.16 / 0.24 / 0.38 (the init is forgotten at
+  // e^-gamma per epoch); on a 3.4M-token subset 5 cost a quarter of Hits@10.
   double std_rate = 2.0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
   bool progress = false;    // progress bar on stderr
