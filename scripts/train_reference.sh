@@ -10,6 +10,8 @@
 #
 # env: VBQ=path/to/vbq (default build/vbq)  VBQ_DATA (required)  THREADS (all cores)
 #      EPOCHS (5) SAMPLE (0 = no subsampling) SEED (1)  FORCE=1 to rebuild existing models
+#      VOCABS ("100000 30000": which models). Each epoch but the last is also kept
+#      as skipgram-v*-d100.epochN.h5 (the learning curve).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 VBQ=${VBQ:-$root/build/vbq}
@@ -19,7 +21,7 @@ THREADS=${THREADS:-$(nproc)} EPOCHS=${EPOCHS:-5} SAMPLE=${SAMPLE:-0} SEED=${SEED
 [ -x "$VBQ" ] || { echo "train_reference: no vbq binary at $VBQ (run scripts/build.sh or set VBQ=...)" >&2; exit 1; }
 mkdir -p "$cache"
 corpus=("$VBQ_DATA"/wiki/enwiki-part0{0,1,2,3}.txt.gz)
-for v in 30000 100000; do
+for v in ${VOCABS:-100000 30000}; do
   out=$cache/skipgram-v$((v / 1000))k-d100.h5
   if [ -e "$out" ] && [ "${FORCE:-0}" != 1 ]; then
     echo "train_reference: $out exists (FORCE=1 to rebuild)" >&2
@@ -27,6 +29,6 @@ for v in 30000 100000; do
   fi
   echo "train_reference: $out (log ${out%.h5}.log)" >&2
   "$VBQ" train-embeddings "${corpus[@]}" --lowercase --vocab-size "$v" --dim 100 --window 5 --negatives 5 \
-    --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" --seed "$SEED" -o "$out" -f -v 2>"${out%.h5}.log"
+    --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" --seed "$SEED" --snapshots -o "$out" -f -v 2>"${out%.h5}.log"
   tail -1 "${out%.h5}.log" >&2
 done

@@ -2,6 +2,7 @@
 // vbq tokenize: helper writing our token stream as text, so peer trainers
 // (word2vec.c, scripts/word2vec_peer.sh) see exactly the same tokens.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -37,7 +38,7 @@ int run_train(const std::vector<std::string>& args) {
   std::string output;
   CorpusOptions co;
   SkipGramOptions so;
-  bool force = false, verbose = false, no_timing = false;
+  bool force = false, verbose = false, no_timing = false, snapshots = false;
   int threads = 0;
   po::options_description opts("options");
   add_corpus_options(opts, inputs, output, co);
@@ -54,6 +55,7 @@ int run_train(const std::vector<std::string>& args) {
        "step of the natural-gradient posterior precision update (per epoch)")  //
       ("lr", po::value(&so.lr)->default_value(0.025), "initial learning rate (linear decay)")   //
       ("sample", po::value(&so.sample)->default_value(0.0), "word2vec subsampling threshold (0 = off, e.g. 1e-4)")  //
+      ("snapshots", po::bool_switch(&snapshots), "also write the model after each earlier epoch: OUT.epochN.h5")  //
       ("no-timing", po::bool_switch(&no_timing), "omit timing attributes (reproducible output bytes)")  //
       ("force,f", po::bool_switch(&force), "overwrite the output file")                        //
       ("verbose,v", po::bool_switch(&verbose), "print a summary");
@@ -65,6 +67,16 @@ int run_train(const std::vector<std::string>& args) {
   so.progress = true;  // the bar stays silent when stderr is not a terminal
   check_can_overwrite(output, force);  // fail before hours of training
 
+  if (verbose || snapshots)
+    so.after_epoch = [&](int epoch, double nll, const Model& model) {
+      std::string file;
+      if (snapshots && epoch < so.epochs) {
+        file = std::filesystem::path(output).replace_extension(".epoch" + std::to_string(epoch) + ".h5").string();
+        write_model(file, model, force);
+      }
+      if (verbose) std::fprintf(stderr, "epoch %d: nll/target %.5f%s%s\n", epoch, nll, file.empty() ? "" : ", wrote ",
+                                file.c_str());
+    };
   Model m = train_embeddings(inputs, co, so, !no_timing);
   write_model(output, m, force);
   if (verbose) {

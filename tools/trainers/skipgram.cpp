@@ -47,6 +47,8 @@
 #include "tools/trainers/skipgram.hpp"
 
 #include <algorithm>
+#include <barrier>
+#include <exception>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -339,6 +341,46 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   ProgressBar bar("train", double(total_work), o.progress);
   const auto t0 = std::chrono::steady_clock::now();
 
+  // Model from the current parameters: means and sigma = precision^-1/2.
+  auto snapshot = [&] {
+    Model m;
+    auto make = [&](const char* name, const std::vector<float>& P) {
+      Tensor t;
+      t.name = name;
+      t.shape = {V, d};
+      t.float32 = true;
+      t.mu.resize(V * d);
+      t.sigma.resize(V * d);
+      for (size_t w = 0; w < V; ++w)
+        for (size_t j = 0; j < d; ++j) {
+          t.mu[w * d + j] = double(P[w * row + j]);
+          t.sigma[w * d + j] = 1 / std::sqrt(double(P[w * row + d + j]));
+        }
+      return t;
+    };
+    m.tensors.push_back(make("word", U));
+    m.tensors.push_back(make("context", Vc));
+    m.vocab = corpus.vocab.words;
+    m.counts = corpus.vocab.counts;
+    return m;
+  };
+  // At each epoch's end all threads wait while after_epoch sees the model.
+  int epochs_done = 0;
+  std::exception_ptr callback_error;
+  auto on_epoch_end = [&]() noexcept {
+    ++epochs_done;
+    if (!o.after_epoch || stop.load()) return;
+    double nll = 0, n = 0;
+    for (int t = 0; t < T; ++t) nll += epoch_nll[t], n += epoch_targets[t];
+    try {
+      o.after_epoch(epochs_done, n > 0 ? nll / n : 0, snapshot());
+    } catch (...) {
+      callback_error = std::current_exception();
+      stop.store(true);
+    }
+  };
+  std::barrier epoch_end(T, on_epoch_end);
+
   auto worker = [&](int tid) {
     Rng rng(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(tid) + 1);
     skipgram_detail::PairScratch scratch(d);
@@ -364,7 +406,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
         bar.update(double(done), status);
       }
     };
-    for (int epoch = 0; epoch < o.epochs && !stop.load(std::memory_order_relaxed); ++epoch) {
+    for (int epoch = 0; epoch < o.epochs; ++epoch) {
       double e_nll = 0, e_n = 0;
       for (size_t s = first_sentence[tid]; s < first_sentence[tid + 1]; ++s) {
         if (stop.load(std::memory_order_relaxed)) break;
@@ -416,8 +458,9 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       }
       epoch_nll[tid] = e_nll;
       epoch_targets[tid] = e_n;
+      checkpoint();
+      epoch_end.arrive_and_wait();  // every thread arrives every epoch, even when stopping
     }
-    checkpoint();
   };
 
   if (T == 1) {
@@ -428,6 +471,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
     for (auto& th : pool) th.join();
   }
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (callback_error) std::rethrow_exception(callback_error);
   if (stop.load() || (cancel && cancel->load())) throw Error(ErrorKind::interrupted, "training interrupted");
 
   SkipGramStats st;
@@ -444,25 +488,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   bar.finish(status);
   if (stats_out) *stats_out = st;
 
-  Model m;
-  auto make = [&](const char* name, const std::vector<float>& P) {
-    Tensor t;
-    t.name = name;
-    t.shape = {V, d};
-    t.float32 = true;
-    t.mu.resize(V * d);
-    t.sigma.resize(V * d);
-    for (size_t w = 0; w < V; ++w)
-      for (size_t j = 0; j < d; ++j) {
-        t.mu[w * d + j] = double(P[w * row + j]);
-        t.sigma[w * d + j] = 1 / std::sqrt(double(P[w * row + d + j]));
-      }
-    return t;
-  };
-  m.tensors.push_back(make("word", U));
-  m.tensors.push_back(make("context", Vc));
-  m.vocab = corpus.vocab.words;
-  m.counts = corpus.vocab.counts;
+  Model m = snapshot();
   auto& a = m.attributes;
   a["trainer"] = "vbq train-embeddings: Bayesian skip-gram, negative sampling, mean-field Gaussian posterior";
   a["dim"] = std::to_string(d);

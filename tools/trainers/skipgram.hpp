@@ -32,6 +32,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,9 @@ struct SkipGramOptions {
   double std_rate = 2.0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
   bool progress = false;    // progress bar on stderr
+  // Called at the end of every epoch (1-based) with the epoch's mean
+  // -log-likelihood per target and the model so far, while training waits.
+  std::function<void(int epoch, double nll_per_target, const Model& model)> after_epoch;
 };
 
 struct SkipGramStats {
