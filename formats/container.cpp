@@ -351,7 +351,7 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   }
   r.where = "end of file";
   if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected trailing bytes");
-  lay.total_bytes = bytes.size();
+  lay.total_bytes = c.source_bytes = bytes.size();
   if (layout) *layout = lay;
   return c;
 }

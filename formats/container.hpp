@@ -21,6 +21,7 @@ inline constexpr uint8_t kContainerMinor = 0;
 struct Container {
   std::vector<EncodedTensor> tensors;
   std::vector<std::string> vocab;  // empty: no vocabulary section
+  uint64_t source_bytes = 0;       // size of the bytes it was parsed from (0: built in memory)
 };
 
 // Per-section sizes of a serialized container, in bytes.

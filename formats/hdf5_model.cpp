@@ -158,6 +158,7 @@ class Reader {
     if (fd < 0) throw Error(ErrorKind::io, "cannot open '" + path + "': " + std::strerror(errno));
     struct stat st;
     bool is_dir = ::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+    file_bytes_ = is_dir ? 0 : uint64_t(st.st_size);
     ::close(fd);
     if (is_dir) throw Error(ErrorKind::io, "cannot read '" + path + "': is a directory");
     htri_t is_h5 = H5Fis_hdf5(path.c_str());
@@ -253,7 +254,7 @@ class Reader {
     if (n > kMaxElements) fail(ErrorKind::unsupported, where + " has more than 2^48 elements");
     // The declared size, not the file size, decides: a chunked dataset that was
     // never written takes no space in the file.
-    check_memory_budget(n * sizeof(double), path_ + ": " + where);
+    check_memory_budget(n * sizeof(double), path_ + ": " + where, file_bytes_);
     std::vector<double> out(n);
     // One H5Dread for the whole dataset; HDF5 widens float32 to double on the fly
     // (measured as fast as reading raw float32 and widening by hand).
@@ -452,6 +453,7 @@ class Reader {
   }
 
   std::string path_;
+  uint64_t file_bytes_ = 0;
   Id file_;
 };
 

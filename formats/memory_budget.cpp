@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,10 +26,13 @@ static uint64_t parse_limit(const char* text) {
   return uint64_t(value * double(uint64_t(1) << shift));
 }
 
-uint64_t memory_budget() {
+uint64_t memory_budget(uint64_t input_bytes) {
   if (const char* limit = std::getenv("VBQ_MEMORY_LIMIT")) return parse_limit(limit);
   long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : UINT64_MAX;
+  uint64_t budget = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : UINT64_MAX;
+  if (input_bytes > 0 && input_bytes < (uint64_t(1) << 40))
+    budget = std::min(budget, std::max(uint64_t(256) << 20, input_bytes << 16));
+  return budget;
 }
 
 static std::string gib(uint64_t bytes) {
@@ -37,13 +41,14 @@ static std::string gib(uint64_t bytes) {
   return b;
 }
 
-void check_memory_budget(uint64_t bytes, const std::string& what) {
-  const uint64_t budget = memory_budget();
-  if (bytes > budget)
-    throw Error(ErrorKind::unsupported, what + " needs " + gib(bytes) + " of memory, more than the budget of " +
-                                            gib(budget) + (std::getenv("VBQ_MEMORY_LIMIT")
-                                                               ? " (VBQ_MEMORY_LIMIT)"
-                                                               : " (this machine's memory; VBQ_MEMORY_LIMIT overrides)"));
+void check_memory_budget(uint64_t bytes, const std::string& what, uint64_t input_bytes) {
+  const uint64_t budget = memory_budget(input_bytes);
+  if (bytes <= budget) return;
+  const char* why = std::getenv("VBQ_MEMORY_LIMIT") ? " (VBQ_MEMORY_LIMIT)"
+                    : budget == memory_budget()     ? " (this machine's memory; VBQ_MEMORY_LIMIT overrides)"
+                                                    : " (2^16 x the input's size; VBQ_MEMORY_LIMIT overrides)";
+  throw Error(ErrorKind::unsupported,
+              what + " needs " + gib(bytes) + " of memory, more than the budget of " + gib(budget) + why);
 }
 
 }  // namespace vbq

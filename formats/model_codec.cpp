@@ -52,7 +52,8 @@ Model restore_model(const Container& c, int threads, const std::string& file) {
   for (const EncodedTensor& e : c.tensors) elements += e.element_count(), largest = std::max(largest, e.element_count());
   check_memory_budget(elements * sizeof(double) + largest * sizeof(uint32_t),
                       (file.empty() ? std::string("the container") : file) + ": decoding " +
-                          std::to_string(elements) + " elements");
+                          std::to_string(elements) + " elements",
+                      c.source_bytes);
   Model m;
   for (const EncodedTensor& e : c.tensors) {
     Tensor t;

@@ -39,7 +39,8 @@ RateControlled compress_model_to_size(const Model& model, CompressSettings setti
 // Decodes every tensor to its reconstructed means (sigma left empty), with the
 // container's vocabulary. Result tensors keep name, shape, dtype and mean_path.
 // Throws ErrorKind::unsupported (naming `file`) before allocating if decoding
-// needs more than memory_budget(): a valid, tiny file can declare 2^48 elements.
+// needs more than memory_budget(container.source_bytes): a valid, tiny file can
+// declare 2^48 elements (a constant tensor codes to zero bits).
 Model restore_model(const Container& container, int threads = 0, const std::string& file = "");
 
 // Posterior means from any model file, by content: a .vbq container (decoded), an

@@ -77,14 +77,15 @@ TEST_CASE("model_codec: get_row decodes one word's vector, by word or by row") {
   CHECK(message("3", "bias").find("m.vbq has no tensor 'bias'") != std::string::npos);
 }
 
-// A valid container of 2^40 elements whose blocks code a constant in zero bits:
-// 65536 blocks of 32 bytes. Decoding would need 12 TiB; restore_model says so first.
-TEST_CASE("model_codec: a tiny container declaring a huge tensor is refused before allocating") {
+namespace {
+// A valid container of one constant tensor (all symbols 0, coded in zero bits:
+// each 2^24-symbol block is just its 32-byte rANS state).
+std::string constant_container(std::vector<uint64_t> shape) {
   const uint64_t block = uint64_t(1) << 24;
   std::vector<uint32_t> zeros(block, 0);
   EncodedTensor t;
   t.name = "huge";
-  t.shape = {uint64_t(1) << 20, uint64_t(1) << 20};
+  t.shape = std::move(shape);
   t.values = {1.0};
   t.quantizer = QuantizerKind::grid;
   t.symbols.alphabet = {0};
@@ -94,7 +95,13 @@ TEST_CASE("model_codec: a tiny container declaring a huge tensor is refused befo
   t.symbols.blocks.assign(t.symbols.count / block, rans_encode(zeros, t.symbols.table));
   Container c;
   c.tensors.push_back(std::move(t));
-  const std::string bytes = serialize_container(c);
+  return serialize_container(c);
+}
+}  // namespace
+
+// 2^40 elements in 2 MB: decoding would need 12 TiB; restore_model says so first.
+TEST_CASE("model_codec: a tiny container declaring a huge tensor is refused before allocating") {
+  const std::string bytes = constant_container({uint64_t(1) << 20, uint64_t(1) << 20});
   CHECK(bytes.size() < 3'000'000);
   Container parsed = parse_container(bytes, "huge.vbq");  // valid
   CHECK(decode_rows(parsed.tensors[0], 123456).size() == size_t(1) << 20);  // one row decodes fine
@@ -105,4 +112,24 @@ TEST_CASE("model_codec: a tiny container declaring a huge tensor is refused befo
     CHECK(e.kind() == ErrorKind::unsupported);
     CHECK(std::string(e.what()).find("huge.vbq: decoding 1099511627776 elements needs 12288.0 GiB") != std::string::npos);
   }
+}
+
+// 2^28 elements in 650 bytes would decode to 3 GiB: more than 2^16 x the file.
+TEST_CASE("model_codec: a 1 KB file cannot make the decoder allocate gigabytes") {
+  const std::string bytes = constant_container({uint64_t(1) << 28});
+  CHECK(bytes.size() < 1024);
+  Container parsed = parse_container(bytes, "small.vbq");
+  CHECK(parsed.source_bytes == bytes.size());
+  try {
+    restore_model(parsed, 1, "small.vbq");
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::unsupported);
+    CHECK(std::string(e.what()).find("budget of 0.2 GiB (2^16 x the input's size") != std::string::npos);
+  }
+  // The same tensor at a size a real model could have decodes (a constant).
+  Container fine = parse_container(constant_container({uint64_t(1) << 24}), "fine.vbq");
+  Model m = restore_model(fine, 1, "fine.vbq");
+  CHECK(m.tensors[0].mu.size() == size_t(1) << 24);
+  CHECK(m.tensors[0].mu[12345] == 0.0);  // grid symbol 0: level 0
 }
