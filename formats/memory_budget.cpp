@@ -35,9 +35,15 @@ uint64_t memory_budget(uint64_t input_bytes) {
   return budget;
 }
 
-static std::string gib(uint64_t bytes) {
+// 96 bytes, 3.5 KiB, 256.0 MiB, 512.0 GiB
+static std::string human(uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " bytes";
+  const char* units[] = {"KiB", "MiB", "GiB"};
+  double v = double(bytes) / 1024;
+  int u = 0;
+  while (u < 2 && v >= 1024) v /= 1024, ++u;
   char b[32];
-  std::snprintf(b, sizeof b, "%.1f GiB", double(bytes) / double(uint64_t(1) << 30));
+  std::snprintf(b, sizeof b, "%.1f %s", v, units[u]);
   return b;
 }
 
@@ -48,7 +54,7 @@ void check_memory_budget(uint64_t bytes, const std::string& what, uint64_t input
                     : budget == memory_budget()     ? " (this machine's memory; VBQ_MEMORY_LIMIT overrides)"
                                                     : " (2^16 x the input's size; VBQ_MEMORY_LIMIT overrides)";
   throw Error(ErrorKind::unsupported,
-              what + " needs " + gib(bytes) + " of memory, more than the budget of " + gib(budget) + why);
+              what + " needs " + human(bytes) + " of memory, more than the budget of " + human(budget) + why);
 }
 
 }  // namespace vbq
