@@ -1,6 +1,10 @@
 #include "formats/model_codec.hpp"
 
 #include <algorithm>
+#include <unordered_map>
+#include <sstream>
+#include <cmath>
+#include <charconv>
 #include <cstdio>
 
 #include <fstream>
@@ -68,6 +72,53 @@ Model restore_model(const Container& c, int threads, const std::string& file) {
   return m;
 }
 
+void assign_spread(Model& m, double scale, SpreadRule rule) {
+  if (!(scale > 0) || !std::isfinite(scale)) throw Error(ErrorKind::argument, "--sigma must be a finite number > 0");
+  const size_t words = m.vocab.size();
+  if (rule == SpreadRule::counts && m.counts.size() != words)
+    throw Error(ErrorKind::argument, "spreads from counts need one count per vocabulary word (have " +
+                                         std::to_string(m.counts.size()) + " for " + std::to_string(words) +
+                                         " words): give a vocab file, or use zipf");
+  std::vector<double> row_spread(words, scale);
+  for (size_t w = 0; w < words; ++w) {
+    if (rule == SpreadRule::counts) {
+      if (m.counts[w] == 0) throw Error(ErrorKind::argument, "word '" + m.vocab[w] + "' has count 0");
+      row_spread[w] = scale * std::sqrt(double(m.counts[0]) / double(m.counts[w]));
+    } else if (rule == SpreadRule::zipf) {
+      row_spread[w] = scale * std::sqrt(double(w + 1));
+    }
+  }
+  for (Tensor& t : m.tensors) {
+    t.sigma.assign(t.mu.size(), scale);
+    if (rule == SpreadRule::constant || words == 0 || t.shape.empty() || t.shape[0] != words) continue;
+    const size_t len = t.mu.size() / words;
+    for (size_t i = 0; i < t.mu.size(); ++i) t.sigma[i] = row_spread[i / len];
+  }
+}
+
+void read_vocab_counts(const std::string& path, Model& m) {
+  std::istringstream in(read_file_bytes(path));
+  std::unordered_map<std::string, uint64_t> count;
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    std::istringstream fields(line);
+    std::string word, c, extra;
+    uint64_t value = 0;
+    fields >> word >> c;
+    auto [end, ec] = std::from_chars(c.data(), c.data() + c.size(), value);
+    if (word.empty() || ec != std::errc() || end != c.data() + c.size() || (fields >> extra))
+      throw Error(ErrorKind::format, path + ": line " + std::to_string(n) + " is not 'word count'");
+    count.emplace(word, value);
+  }
+  m.counts.resize(m.vocab.size());
+  for (size_t w = 0; w < m.vocab.size(); ++w) {
+    auto it = count.find(m.vocab[w]);
+    if (it == count.end()) throw Error(ErrorKind::argument, path + " has no count for the word '" + m.vocab[w] + "'");
+    m.counts[w] = it->second;
+  }
+}
+
 DecodedRow get_row(const Container& c, const std::string& key, const std::string& tensor, bool as_row,
                    const std::string& file) {
   const std::string where = file.empty() ? "the container" : file;
@@ -101,7 +152,7 @@ DecodedRow get_row(const Container& c, const std::string& key, const std::string
   return r;
 }
 
-Model load_means(const std::string& path, const ReadOptions& options, int threads) {
+ModelFileKind sniff_model_file(const std::string& path) {
   char magic[8] = {};
   {
     std::ifstream in(path, std::ios::binary);
@@ -109,7 +160,14 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
     in.read(magic, sizeof magic);
   }
   std::string_view head(magic, sizeof magic);
-  if (looks_like_container(head)) {
+  if (looks_like_container(head)) return ModelFileKind::container;
+  if (head == std::string_view("\x89HDF\r\n\x1a\n", 8)) return ModelFileKind::hdf5;
+  return ModelFileKind::other;
+}
+
+Model load_means(const std::string& path, const ReadOptions& options, int threads) {
+  const ModelFileKind kind = sniff_model_file(path);
+  if (kind == ModelFileKind::container) {
     Model m = restore_model(read_container(path), threads, path);
     if (!options.select.empty()) {
       std::vector<Tensor> kept;
@@ -122,7 +180,7 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
     }
     return m;
   }
-  if (head == std::string_view("\x89HDF\r\n\x1a\n", 8)) {
+  if (kind == ModelFileKind::hdf5) {
     ReadOptions o = options;
     o.require_spread = false;
     return read_model(path, o);

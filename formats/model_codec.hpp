@@ -43,11 +43,36 @@ RateControlled compress_model_to_size(const Model& model, CompressSettings setti
 // declare 2^48 elements (a constant tensor codes to zero bits).
 Model restore_model(const Container& container, int threads = 0, const std::string& file = "");
 
+// What a model file holds, by its first bytes: a .vbq container, HDF5, or
+// anything else (read as word2vec). Throws ErrorKind::io if it cannot be read.
+enum class ModelFileKind { container, hdf5, other };
+ModelFileKind sniff_model_file(const std::string& path);
+
 // Posterior means from any model file, by content: a .vbq container (decoded), an
 // HDF5 model (means; spreads kept when present), or a word2vec text/binary file
 // (one tensor "word" with its vocabulary). Throws ErrorKind::format naming the file
 // when it is none of these.
 Model load_means(const std::string& path, const ReadOptions& options = {}, int threads = 0);
+
+// Posterior spreads for a point-estimate model (a word2vec file, means-only
+// HDF5), which VBQ needs: its rate penalty per bit is 2 lambda sigma^2.
+//  - constant: sigma = scale everywhere. For models without word frequencies.
+//  - counts:   row w of every tensor with one row per vocabulary word gets
+//              scale * sqrt(counts[0] / counts[w]): a posterior's std shrinks as
+//              1/sqrt(data), so rare words get wide spreads and cost few bits.
+//              Needs model.counts (our trainer stores them; or read_vocab_counts).
+//  - zipf:     the same with counts[w] ∝ 1 / (w + 1) (vocabularies are stored most
+//              frequent first) when no counts exist.
+// Other tensors get `scale`. Replaces any sigma. Throws ErrorKind::argument for
+// scale <= 0, or counts without counts (or with a zero count, naming the word).
+enum class SpreadRule { constant, counts, zipf };
+void assign_spread(Model& model, double scale, SpreadRule rule);
+
+// Reads word frequencies from a word2vec vocabulary file ("word count" per line,
+// as word2vec -save-vocab writes) into model.counts, in the model's vocabulary
+// order. Throws ErrorKind::format naming the file and line for a malformed line,
+// ErrorKind::argument naming a vocabulary word the file lacks.
+void read_vocab_counts(const std::string& path, Model& model);
 
 // One row (slice along the first axis) of one tensor, decoded alone: vbq get.
 struct DecodedRow {

@@ -317,6 +317,19 @@ std::vector<Row> bad_input_table() {
   rows.push_back({"bad VBQ_MEMORY_LIMIT", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "compress in.h5 -o out.vbq", 1, {"VBQ_MEMORY_LIMIT='lots'"}, "out.vbq",
                   "export VBQ_MEMORY_LIMIT=lots"});
+  rows.push_back({"word2vec file without --sigma",
+                  [](const CliDir& d) { put(d.file("in.txt"), "2 3\nking 0.1 0.2 0.3\nqueen 0.1 0.2 0.4\n"); },
+                  "compress in.txt -o out.vbq", 3, {"in.txt: not an HDF5 file", "--sigma"}});
+  rows.push_back({"--sigma-from-counts without counts",
+                  [](const CliDir& d) { put(d.file("in.txt"), "2 3\nking 0.1 0.2 0.3\nqueen 0.1 0.2 0.4\n"); },
+                  "compress in.txt -o out.vbq --sigma 0.1 --sigma-from-counts", 1, {"one count per vocabulary word"}});
+  rows.push_back({"vocab file lacking a word",
+                  [](const CliDir& d) {
+                    put(d.file("in.txt"), "2 3\nking 0.1 0.2 0.3\nqueen 0.1 0.2 0.4\n");
+                    put(d.file("vocab.txt"), "king 12\n");
+                  },
+                  "compress in.txt -o out.vbq --sigma 0.1 --sigma-from-counts vocab.txt", 1,
+                  {"vocab.txt has no count for the word 'queen'"}});
   rows.push_back({"HDF5 given to decompress", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "decompress in.h5 -o out.h5", 3, {"in.h5", "not a .vbq container"}, "out.h5"});
   return rows;

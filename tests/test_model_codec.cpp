@@ -133,3 +133,36 @@ TEST_CASE("model_codec: a 1 KB file cannot make the decoder allocate gigabytes")
   CHECK(m.tensors[0].mu.size() == size_t(1) << 24);
   CHECK(m.tensors[0].mu[12345] == 0.0);  // grid symbol 0: level 0
 }
+
+TEST_CASE("model_codec: spreads for point estimates: constant, from counts, Zipf") {
+  Model m = sample_model();  // word and context: 300 rows each
+  Tensor bias;
+  bias.name = "bias";
+  bias.shape = {7};
+  bias.mu.assign(7, 0.5);
+  m.tensors.push_back(bias);
+  assign_spread(m, 0.1, SpreadRule::constant);
+  for (const Tensor& t : m.tensors) CHECK(t.sigma == std::vector<double>(t.mu.size(), 0.1));
+
+  CHECK_THROWS_AS(assign_spread(m, 0.1, SpreadRule::counts), Error);  // no counts yet
+  for (size_t w = 0; w < 300; ++w) m.counts.push_back(10000 / (w + 1));
+  assign_spread(m, 0.1, SpreadRule::counts);
+  CHECK(m.tensors[0].sigma[0] == doctest::Approx(0.1));
+  CHECK(m.tensors[0].sigma[99 * 8 + 3] == doctest::Approx(1.0));  // row 99: count 100
+  CHECK(m.tensors[1].sigma[99 * 5] == m.tensors[0].sigma[99 * 8]);
+  CHECK(m.tensors[2].sigma == std::vector<double>(7, 0.1));  // not a per-word tensor
+
+  assign_spread(m, 0.1, SpreadRule::zipf);
+  CHECK(m.tensors[0].sigma[8 * 8] == doctest::Approx(0.3));  // row 8: sqrt(9)
+  CHECK_THROWS_AS(assign_spread(m, 0, SpreadRule::zipf), Error);
+
+  // Compressible: rare rows cost fewer bits than frequent ones.
+  m.tensors.pop_back();
+  CompressSettings s;
+  s.vbq.lambda = 0.5;
+  Container c = compress_model(m, s);
+  std::vector<double> bits = element_code_lengths(c.tensors[0]);
+  double first = 0, last = 0;
+  for (size_t i = 0; i < 50 * 8; ++i) first += bits[i], last += bits[bits.size() - 1 - i];
+  CHECK(last < 0.5 * first);
+}

@@ -97,6 +97,11 @@ static int run_compress(const std::vector<std::string>& args) {
       ("target-quality", po::value<std::string>(),
        "choose the largest lambda keeping METRIC >= F x uncompressed, e.g. hits10=0.95x or accuracy=0.99x "
        "(with --questions or --task; with --questions only the word tensor is compressed)")
+      ("sigma", po::value<double>(),
+       "point-estimate input (word2vec file, means-only HDF5): use this posterior std (see --sigma-from-counts)")
+      ("sigma-from-counts", po::value<std::string>()->implicit_value("model"),
+       "with --sigma: std of the most frequent word, others x sqrt(count_0 / count); counts from the model, "
+       "a word2vec vocab file (word count per line), or zipf (count ~ 1/rank)")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
       ("verbose,v", "print the per-tensor report");
@@ -119,7 +124,17 @@ static int run_compress(const std::vector<std::string>& args) {
   settings.include_vocab = !vm.count("no-vocab");
 
   auto start = std::chrono::steady_clock::now();
-  Model model = read_model(input, read);
+  if (!vm.count("sigma") && sniff_model_file(input) == ModelFileKind::other)
+    throw Error(ErrorKind::format, input + ": not an HDF5 file (for a word2vec file of point estimates, "
+                                           "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+  Model model = vm.count("sigma") ? load_means(input, read, settings.vbq.threads) : read_model(input, read);
+  if (vm.count("sigma-from-counts") && !vm.count("sigma")) throw Error(ErrorKind::argument, "--sigma-from-counts needs --sigma");
+  if (vm.count("sigma")) {
+    const std::string from = vm.count("sigma-from-counts") ? vm["sigma-from-counts"].as<std::string>() : "";
+    if (!from.empty() && from != "model" && from != "zipf") read_vocab_counts(from, model);
+    assign_spread(model, vm["sigma"].as<double>(),
+                  from.empty() ? SpreadRule::constant : from == "zipf" ? SpreadRule::zipf : SpreadRule::counts);
+  }
   TaskSetup setup = setup_task(vm, model);
   Container container;
   if (vm.count("target-size") || vm.count("target-bits-per-dim")) {
