@@ -425,3 +425,20 @@ TEST_CASE("cli: a tiny HDF5 file declaring a huge dataset is a clean error") {
   CHECK_FALSE(fs::exists(d.dir / "out.vbq"));
   CHECK(d.temporaries().empty());
 }
+
+// compress has its own repeatable --tensor; the analogy task options must not
+// clash with it (regression: "option '--tensor' is ambiguous").
+TEST_CASE("cli: compress --tensor picks tensors") {
+  CliDir d;
+  {
+    H5Fixture f(d.file("in.h5"));
+    std::vector<float> mu(12, 0.25f), ls(12, -3.f);
+    for (const char* t : {"a", "b"}) f.f32(std::string(t) + "/mean", {4, 3}, mu), f.f32(std::string(t) + "/log_std", {4, 3}, ls);
+  }
+  RunResult r = run_vbq(d, "compress in.h5 -o out.vbq --tensor b");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  vbq::Container c = vbq::read_container(d.file("out.vbq"));
+  REQUIRE(c.tensors.size() == 1);
+  CHECK(c.tensors[0].name == "b");
+}

@@ -105,7 +105,7 @@ static int run_compress(const std::vector<std::string>& args) {
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
       ("verbose,v", "print the per-tensor report");
-  add_task_options(opts);
+  add_task_options(opts, false);  // compress has its own --tensor
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;

@@ -56,10 +56,11 @@ void keep_top_words(Model& model, size_t rows) {
 
 namespace po = boost::program_options;
 
-void add_task_options(po::options_description& o) {
+void add_task_options(po::options_description& o, bool with_tensor) {
+  if (with_tensor)
+    o.add_options()("tensor", po::value<std::string>(), "analogy task: the word-vector tensor (default: word, else u)");
   o.add_options()
       ("questions", po::value<std::string>(), "word-analogy questions (questions-words.txt): analogy task")
-      ("tensor", po::value<std::string>(), "analogy task: the word-vector tensor (default: word, else u)")
       ("top-words", po::value<size_t>()->default_value(0), "analogy task: keep the N most frequent words (0 = all)")
       ("lowercase", "analogy task: lowercase the questions")
       ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
@@ -70,7 +71,15 @@ void add_task_options(po::options_description& o) {
 TaskSetup setup_task(const po::variables_map& vm, Model& model) {
   TaskSetup s;
   if (vm.count("questions")) {
-    std::string tensor = embedding_tensor(model, vm.count("tensor") ? vm["tensor"].as<std::string>() : "");
+    std::string requested;
+    if (vm.count("tensor")) {
+      const boost::any& value = vm["tensor"].value();
+      if (const auto* one = boost::any_cast<std::string>(&value)) requested = *one;
+      else if (const auto* many = boost::any_cast<std::vector<std::string>>(&value); many && many->size() == 1)
+        requested = many->front();
+      else throw Error(ErrorKind::argument, "the analogy task scores one word-vector tensor: give one --tensor");
+    }
+    std::string tensor = embedding_tensor(model, requested);
     keep_top_words(model, vm["top-words"].as<size_t>());
     std::erase_if(model.tensors, [&](const Tensor& t) { return t.name != tensor; });
     AnalogyOptions ao;

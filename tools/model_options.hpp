@@ -23,8 +23,9 @@ void keep_top_words(Model& model, size_t rows);
 
 // Options that say how to score a model: --questions (word analogies, with
 // --tensor, --top-words, --lowercase, --exclude-question-words) or
-// --task fashion-mnist --data DIR.
-void add_task_options(boost::program_options::options_description& options);
+// --task fashion-mnist --data DIR. Commands with their own repeatable --tensor
+// (compress) pass with_tensor = false; setup_task then takes its single value.
+void add_task_options(boost::program_options::options_description& options, bool with_tensor = true);
 
 struct TaskSetup {
   std::unique_ptr<QualityTask> task;  // null if no task was asked for
