@@ -12,7 +12,7 @@
 # coordinate vs sigma/sigma0 and per word vs frequency rank, VBQ vs uniform+rANS
 # at the same file size) and summary.txt (the ratio tables).
 # env: VBQ_DATA (required), VBQ_CACHE ($HOME/.cache/vbq), OUT (out/fig3),
-#      LAMBDAS (1e-2:1e3:16), GRID (1:1023:14), KMEANS (2:512:6), PRIORS (gauss,auto), REFINE (3)
+#      LAMBDAS (1e-3:1e2:16), GRID (1:511:14), KMEANS (2:512:6), PRIORS (gauss,auto), REFINE (3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
@@ -27,7 +27,17 @@ questions=$VBQ_DATA/questions-words.txt
 mkdir -p "$out"
 [ -e "$model" ] || VBQ=$vbq scripts/train_reference.sh
 
-sweep=(--lambdas "${LAMBDAS:-1e-2:1e3:16}" --grid "${GRID:-1:1023:14}" --kmeans "${KMEANS:-2:512:6}"
+echo "== learning curve (each epoch's snapshot; nll/target from the training log)" | tee "$out/curve.txt"
+for m in "${model%.h5}".epoch*.h5 "$model"; do
+  [ -e "$m" ] || continue
+  for v in 100000 30000; do
+    printf '%s V=%s: ' "$(basename "$m")" "$v" | tee -a "$out/curve.txt"
+    "$vbq" eval "$m" --questions "$questions" --lowercase --top-words "$v" | grep '^overall' | tee -a "$out/curve.txt"
+  done
+done
+grep '^epoch' "${model%.h5}.log" | tee -a "$out/curve.txt" || true
+
+sweep=(--lambdas "${LAMBDAS:-1e-3:1e2:16}" --grid "${GRID:-1:511:14}" --kmeans "${KMEANS:-2:512:6}"
        --priors "${PRIORS:-gauss,auto}" --refine "${REFINE:-3}" --fractions 0.5,0.75,0.9,0.95,0.975)
 : >"$out/summary.txt"
 for v in 100000 30000; do
