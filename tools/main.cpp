@@ -7,6 +7,7 @@
 #include <csignal>
 #include <new>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -72,18 +73,24 @@ int main(int argc, char** argv) {
   std::string name = argv[1];
   for (auto& c : vbq::cli::commands()) {
     if (c.name != name) continue;
+    int code = 0;
     try {
-      return c.run(std::vector<std::string>(argv + 2, argv + argc));
+      code = c.run(std::vector<std::string>(argv + 2, argv + argc));
     } catch (const vbq::Error& e) {
       std::fprintf(stderr, "vbq %s: %s: %s\n", name.c_str(), vbq::kind_name(e.kind()), e.what());
-      return vbq::exit_code(e.kind());
+      code = vbq::exit_code(e.kind());
     } catch (const std::bad_alloc&) {
       std::fprintf(stderr, "vbq %s: out of memory\n", name.c_str());
-      return 2;
+      code = 2;
     } catch (const std::exception& e) {
       std::fprintf(stderr, "vbq %s: internal error: %s\n", name.c_str(), e.what());
-      return 70;
+      code = 70;
     }
+    // Every output is complete and renamed (or removed) by now. Skip the exit
+    // handlers: HDF5's C++ library registers its own (H5Library::termH5cpp,
+    // not covered by H5dont_atexit), which crashes after a failed close.
+    std::fflush(nullptr);
+    std::_Exit(code);
   }
   std::fprintf(stderr, "vbq: unknown command '%s' (see vbq --help)\n", name.c_str());
   return 1;
