@@ -130,6 +130,7 @@ DecodedRow get_row(const Container& c, const std::string& key, const std::string
 
   DecodedRow r;
   r.tensor = t->name;
+  r.float32 = t->float32;
   auto word = std::find(c.vocab.begin(), c.vocab.end(), key);
   if (!as_row && word != c.vocab.end()) {
     r.row = uint64_t(word - c.vocab.begin());

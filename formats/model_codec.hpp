@@ -79,6 +79,7 @@ struct DecodedRow {
   std::string tensor;           // tensor name
   uint64_t row = 0;
   std::string word;             // the row's vocabulary word, if the container has one for it
+  bool float32 = true;          // the tensor's stored dtype
   std::vector<double> values;   // row_length(tensor) reconstructed means
 };
 

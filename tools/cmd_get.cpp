@@ -21,12 +21,7 @@ static int run_get(const std::vector<std::string>& args) {
   DecodedRow r = get_row(c, key, tensor, vm["row"].as<bool>(), input);
   // word2vec text style: the word (or row number), then the values.
   std::printf("%s", r.word.empty() ? std::to_string(r.row).c_str() : r.word.c_str());
-  const bool float32 = [&] {
-    for (const EncodedTensor& e : c.tensors)
-      if (e.name == r.tensor) return e.float32;
-    return false;
-  }();
-  for (double v : r.values) std::printf(float32 ? " %.9g" : " %.17g", float32 ? double(float(v)) : v);
+  for (double v : r.values) std::printf(r.float32 ? " %.9g" : " %.17g", r.float32 ? double(float(v)) : v);
   std::printf("\n");
   return 0;
 }

@@ -23,9 +23,15 @@ uint64_t EncodedTensor::element_count() const {
   return n;
 }
 
+// Elements per row: the product of the dims after the first.
+static uint64_t row_elements(std::span<const uint64_t> shape) {
+  uint64_t n = 1;
+  for (size_t i = 1; i < shape.size(); ++i) n *= shape[i];
+  return n;
+}
+
 uint64_t row_block_symbols(std::span<const uint64_t> shape) {
-  uint64_t row = 1;
-  for (size_t i = 1; i < shape.size(); ++i) row *= shape[i];
+  const uint64_t row = row_elements(shape);
   if (row == 0 || row > kDefaultBlockSymbols) return kDefaultBlockSymbols;
   return kDefaultBlockSymbols / row * row;
 }
@@ -208,11 +214,7 @@ std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
 
 uint64_t row_count(const EncodedTensor& t) { return t.shape.empty() ? 0 : t.shape[0]; }
 
-uint64_t row_length(const EncodedTensor& t) {
-  uint64_t n = 1;
-  for (size_t i = 1; i < t.shape.size(); ++i) n *= t.shape[i];
-  return n;
-}
+uint64_t row_length(const EncodedTensor& t) { return row_elements(t.shape); }
 
 std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t count) {
   check_symbol_count(t);
