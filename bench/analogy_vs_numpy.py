@@ -10,9 +10,10 @@ and compares with the ranks vbq wrote (--ranks). Prints one JSON line.
 Arithmetic is the one eval/analogy.hpp fixes: ||v|| summed in float64 in column
 order and rounded to float32, n = v / (||v|| + 1e-8) in float32,
 p = (n(b) - n(a)) + n(c) in float32, S = P[i:i+B] @ N.T in blocks of B questions.
-Under OPENBLAS_NUM_THREADS=1 the matmul makes the very sgemm calls vbq makes, so
-ranks must agree exactly; with more OpenBLAS threads the scores may differ in
-the last bit, and a rank may then move where two scores are that close.
+--dtype float32 (the plain, fast way) takes S in float32: near-ties then fall
+where float32 rounding puts them, and differ with OpenBLAS's thread count.
+--dtype float64 casts P and N to float64 first: each product is then exact and
+S is s(w) to ~1e-16, the exact scores vbq ranks by, so ranks must agree.
 """
 import argparse
 import json
@@ -55,7 +56,7 @@ def read_questions(path, lowercase):
     return qs
 
 
-def ranks_numpy(vectors, idx, exclude, block):
+def ranks_numpy(vectors, idx, exclude, block, dtype):
     """idx: (Q, 4) int64 rows of a, b, c, d. Returns int64 ranks."""
     V, d = vectors.shape
     sum_sq = np.zeros(V, dtype=np.float64)
@@ -65,7 +66,8 @@ def ranks_numpy(vectors, idx, exclude, block):
     norm = np.sqrt(sum_sq).astype(np.float32)
     unit = vectors / (norm + np.float32(1e-8))[:, None]
     a, b, c, dd = idx[:, 0], idx[:, 1], idx[:, 2], idx[:, 3]
-    P = (unit[b] - unit[a]) + unit[c]
+    P = ((unit[b] - unit[a]) + unit[c]).astype(dtype)
+    unit = unit.astype(dtype)
     Q = len(idx)
     ranks = np.empty(Q, dtype=np.int64)
     for q0 in range(0, Q, block):
@@ -90,8 +92,9 @@ def main():
     ap.add_argument("--ranks", help="vbq's ranks, one per covered question")
     ap.add_argument("--exclude", action="store_true", help="word2vec convention: a, b, c are no candidates")
     ap.add_argument("--lowercase", action="store_true")
-    ap.add_argument("--block", type=int, default=512, help="questions per matmul (vbq: kAnalogyQuestionBlock)")
+    ap.add_argument("--block", type=int, default=512, help="questions per matmul")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32", help="matmul precision")
     args = ap.parse_args()
 
     words, vectors = read_word2vec_binary(args.vectors)
@@ -105,12 +108,13 @@ def main():
             row.setdefault(w, i)  # first (most frequent) row wins
         idx = [[row[w] for w in q] for q in questions if all(w in row for w in q)]
         idx = np.array(idx, dtype=np.int64).reshape(-1, 4)
-        ranks = ranks_numpy(vectors, idx, args.exclude, args.block)
+        ranks = ranks_numpy(vectors, idx, args.exclude, args.block, np.dtype(args.dtype))
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
 
     out = {
         "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "dtype": args.dtype,
         "covered": int(len(idx)),
         "total": len(questions),
         "hits1": float(np.mean(ranks < 1)) if len(ranks) else 0.0,

@@ -6,6 +6,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <unordered_map>
@@ -16,24 +17,79 @@
 namespace vbq {
 namespace {
 
-// What we learned measuring OpenBLAS 0.3.21 (read before changing the blocking):
-// an sgemm element's value depends on where it sits in the call (edge tiles use
-// other kernels) and on OpenBLAS's own thread count. So every score comes from
-// one sgemm call of a fixed shape, kAnalogyQuestionBlock questions x all V words,
-// run single-threaded; the blocks are shared among OpenMP threads. Scores, and so
-// ranks, are then the same for any thread count, and numpy's
-// P[i:i+B] @ N.T with OPENBLAS_NUM_THREADS=1 reproduces them bit for bit.
-
 bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
-// #{i : row[i] >= t}. Exact integer count; compiled for AVX2 too (picked at run time).
-__attribute__((target_clones("avx2", "default"))) uint32_t count_at_least(const float* row, size_t n, float t) {
-  uint32_t c = 0;
-  for (size_t i = 0; i < n; ++i) c += row[i] >= t;
-  return c;
+// Distinct vectors per screening chunk: U x 128 float32 similarities stay in cache.
+constexpr size_t kChunkWords = 128;
+
+// s(w) = p . n in double: float32 x float32 products are exact in double, and
+// the sum runs in index order, so equal vectors give equal scores.
+double exact_score(const float* p, const float* n, size_t dim) {
+  double s = 0;
+  for (size_t k = 0; k < dim; ++k) s += double(p[k]) * double(n[k]);
+  return s;
 }
 
-// Holds OpenBLAS at one thread while alive (pthread builds ignore OpenMP nesting).
+// exact_score for kLanes (p, n) pairs at once: the same operations per pair,
+// in independent chains the CPU can overlap.
+constexpr size_t kLanes = 8;
+void exact_scores(const float* const* p, const float* const* n, size_t dim, double* out) {
+  double s[kLanes] = {};
+  for (size_t k = 0; k < dim; ++k)
+    for (size_t l = 0; l < kLanes; ++l) s[l] += double(p[l][k]) * double(n[l][k]);
+  std::copy_n(s, kLanes, out);
+}
+
+// Bound on |screening score - s(w)| for float32 vectors of L2 norm <= 1 + 1e-3.
+// Each float32 dot product of length dim is off by at most gamma = dim u / (1 - dim u)
+// times the product of the norms (any summation order, FMA or not; u = 2^-24);
+// the screening score sums three of them with two float32 additions (each off
+// by at most 3.01 u), and p's own two roundings move s(w) by at most 6.02 u.
+// Doubled for margin, plus an absolute term for float32 underflow.
+double screening_bound(size_t dim) {
+  const double u = 0x1p-24, n = double(dim) * u;
+  if (n >= 0.25) return std::numeric_limits<double>::infinity();  // absurd dim: score every word exactly
+  const double gamma = n / (1 - n) * 1.002;
+  return 2 * (3 * gamma + 13 * u) + 1e-30;
+}
+
+struct Screen {
+  uint32_t ua, ub, uc;  // rows of a, b, c among the distinct question words
+  float lo, hi;         // words with screening score in [lo, hi] are scored exactly
+};
+
+// For each question, over one chunk of distinct vectors (columns of sim, row
+// length ld, width <= kChunkWords; vector j stands for count[j] words):
+// above[q] += #{words with screening score > hi}, and every (q, j) with a score
+// inside [lo, hi] is appended to `inside`. Compiled for AVX2 too (picked at run time).
+__attribute__((target_clones("avx2", "default"))) void screen_chunk(
+    const Screen* screens, size_t Q, const float* sim, size_t ld, size_t width, const uint32_t* count,
+    uint32_t* above, std::vector<std::pair<uint32_t, uint32_t>>& inside) {
+  alignas(64) uint8_t flag[kChunkWords] = {};  // zero past width
+  for (size_t q = 0; q < Q; ++q) {
+    const Screen& s = screens[q];
+    const float *sa = sim + s.ua * ld, *sb = sim + s.ub * ld, *sc = sim + s.uc * ld;
+    uint32_t words = 0, n_inside = 0;
+    for (size_t j = 0; j < width; ++j) {
+      const float v = (sb[j] - sa[j]) + sc[j];
+      words += v > s.hi ? count[j] : 0;
+      flag[j] = (v >= s.lo) & (v <= s.hi);
+      n_inside += flag[j];
+    }
+    above[q] += words;
+    if (n_inside == 0) continue;
+    for (size_t j0 = 0; j0 < kChunkWords; j0 += 8) {  // 8 flags per test
+      uint64_t bits;
+      std::memcpy(&bits, &flag[j0], 8);
+      if (bits != 0)
+        for (size_t j = j0; j < j0 + 8; ++j)
+          if (flag[j]) inside.push_back({uint32_t(q), uint32_t(j)});
+    }
+  }
+}
+
+// Holds OpenBLAS at one thread while alive: our OpenMP threads share the chunks
+// (pthread builds of OpenBLAS ignore OpenMP nesting and would oversubscribe).
 class SingleThreadedBlas {
  public:
   SingleThreadedBlas() : saved_(openblas_get_num_threads()) {
@@ -154,42 +210,103 @@ AnalogyResult evaluate_analogies(const AnalogySet& questions, std::span<const st
     for (size_t k = 0; k < dim; ++k) unit[i * dim + k] = v[k] / denom;
   }
 
-  // rank(q) = #{w not excluded : s(w) >= s(d)}, where the excluded set is {d}
-  // (so this is #{w : s(w) >= s(d)} - 1) or, with exclude_question_words, {a, b, c, d}.
-  const size_t Q = covered.size(), B = kAnalogyQuestionBlock;
-  const size_t blocks = (Q + B - 1) / B;
-  std::vector<uint32_t> rank(Q, 0);
-  SingleThreadedBlas single_threaded_blas;
-#pragma omp parallel if (blocks > 1)
+  // Equal unit vectors score equally: screen each distinct vector once, with
+  // the number of words that share it.
+  std::vector<float> vectors_distinct;
+  std::vector<uint32_t> words_sharing;
   {
-    std::vector<float> p, scores;
-#pragma omp for schedule(dynamic, 1)
-    for (size_t blk = 0; blk < blocks; ++blk) {
-      const size_t q0 = blk * B, m = std::min(B, Q - q0);
-      p.resize(m * dim);
-      scores.resize(m * V);
-      for (size_t i = 0; i < m; ++i) {
-        const auto& r = covered[q0 + i];
-        const float *na = &unit[r[0] * dim], *nb = &unit[r[1] * dim], *nc = &unit[r[2] * dim];
-        for (size_t k = 0; k < dim; ++k) p[i * dim + k] = (nb[k] - na[k]) + nc[k];  // float32, as numpy
+    std::unordered_map<std::string_view, uint32_t> seen;
+    seen.reserve(V);
+    for (size_t i = 0; i < V; ++i) {
+      const std::string_view bytes(reinterpret_cast<const char*>(&unit[i * dim]), dim * sizeof(float));
+      auto [it, added] = seen.emplace(bytes, uint32_t(words_sharing.size()));
+      if (added) {
+        vectors_distinct.insert(vectors_distinct.end(), &unit[i * dim], &unit[i * dim] + dim);
+        words_sharing.push_back(0);
       }
-      // scores (m x V) = p (m x dim) . unit (V x dim)^T
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(V), int(dim), 1.0f, p.data(), int(dim),
-                  unit.data(), int(dim), 0.0f, scores.data(), int(V));
-      for (size_t i = 0; i < m; ++i) {
-        const auto& r = covered[q0 + i];
-        const float* row = &scores[i * V];
-        const float t = row[r[3]];
-        uint32_t count = count_at_least(row, V, t);
-        const int first = options.exclude_question_words ? 0 : 3;
-        for (int k = first; k < 4; ++k) {  // take out each excluded word once
-          bool repeat = false;
-          for (int j = first; j < k; ++j) repeat |= r[j] == r[k];
-          if (!repeat && row[r[k]] >= t) --count;
+      ++words_sharing[it->second];
+    }
+  }
+  const size_t G = words_sharing.size();
+
+  // rank(q) = #{w not excluded : s(w) >= s(d)}, where the excluded set is {d}
+  // or, with exclude_question_words, {a, b, c, d}.
+  const size_t Q = covered.size();
+  std::vector<int32_t> distinct_of(V, -1);  // row -> index among the distinct question words
+  std::vector<uint32_t> distinct;
+  for (const auto& r : covered)
+    for (uint32_t row : r)
+      if (distinct_of[row] < 0) {
+        distinct_of[row] = int32_t(distinct.size());
+        distinct.push_back(row);
+      }
+  const size_t U = distinct.size();
+  std::vector<float> p(Q * dim), question_units(U * dim);
+  for (size_t u = 0; u < U; ++u)
+    std::copy_n(&unit[size_t(distinct[u]) * dim], dim, &question_units[u * dim]);
+  std::vector<Screen> screens(Q);
+  std::vector<double> answer_score(Q);
+  const double delta = screening_bound(dim);
+  for (size_t i = 0; i < Q; ++i) {
+    const auto& r = covered[i];
+    const float *na = &unit[r[0] * dim], *nb = &unit[r[1] * dim], *nc = &unit[r[2] * dim];
+    float* pi = &p[i * dim];
+    for (size_t k = 0; k < dim; ++k) pi[k] = (nb[k] - na[k]) + nc[k];  // float32
+    answer_score[i] = exact_score(pi, &unit[r[3] * dim], dim);
+    // Screening score > hi: s(w) > s(d) + delta; < lo: s(w) < s(d) - delta.
+    const float lo = float(answer_score[i] - 2 * delta), hi = float(answer_score[i] + 2 * delta);
+    screens[i] = {uint32_t(distinct_of[r[0]]), uint32_t(distinct_of[r[1]]), uint32_t(distinct_of[r[2]]),
+                  std::nextafter(lo, -std::numeric_limits<float>::infinity()),
+                  std::nextafter(hi, std::numeric_limits<float>::infinity())};
+  }
+
+  // #{w : s(w) >= s(d)}: per thread, summed (integers: any thread count agrees).
+  std::vector<uint32_t> rank(Q, 0);
+  const size_t chunks = (G + kChunkWords - 1) / kChunkWords;
+  SingleThreadedBlas single_threaded_blas;
+#pragma omp parallel if (chunks > 1 && Q > 0)
+  {
+    std::vector<uint32_t> ahead(Q, 0);
+    std::vector<std::pair<uint32_t, uint32_t>> pending;  // (question, vector in chunk)
+    std::vector<float> sim(U * kChunkWords);
+#pragma omp for schedule(dynamic, 4) nowait
+    for (size_t chunk = 0; chunk < chunks; ++chunk) {
+      const size_t g0 = chunk * kChunkWords, width = std::min(kChunkWords, G - g0);
+      const float* chunk_vectors = &vectors_distinct[g0 * dim];
+      // sim (U x width) = question_units (U x dim) . chunk_vectors (width x dim)^T
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(U), int(width), int(dim), 1.0f,
+                  question_units.data(), int(dim), chunk_vectors, int(dim), 0.0f, sim.data(), int(kChunkWords));
+      pending.clear();
+      screen_chunk(screens.data(), Q, sim.data(), kChunkWords, width, &words_sharing[g0], ahead.data(), pending);
+      // Words inside a window: exact scores, kLanes (question, vector) pairs at a time.
+      for (size_t i = 0; i < pending.size(); i += kLanes) {
+        const float *ps[kLanes], *ns[kLanes];
+        double score[kLanes];
+        for (size_t l = 0; l < kLanes; ++l) {
+          const auto [q, j] = pending[std::min(i + l, pending.size() - 1)];  // pad with the last pair
+          ps[l] = &p[size_t(q) * dim];
+          ns[l] = &chunk_vectors[size_t(j) * dim];
         }
-        rank[q0 + i] = count;
+        exact_scores(ps, ns, dim, score);
+        for (size_t l = 0; l < kLanes && i + l < pending.size(); ++l) {
+          const auto [q, j] = pending[i + l];
+          if (score[l] >= answer_score[q]) ahead[q] += words_sharing[g0 + j];
+        }
       }
     }
+#pragma omp critical
+    for (size_t q = 0; q < Q; ++q) rank[q] += ahead[q];
+  }
+  for (size_t i = 0; i < Q; ++i) {  // take out d (always counted) and each excluded word once
+    const auto& r = covered[i];
+    uint32_t count = rank[i] - 1;
+    if (options.exclude_question_words)
+      for (int k = 0; k < 3; ++k) {
+        bool repeat = r[k] == r[3];
+        for (int j = 0; j < k; ++j) repeat |= r[j] == r[k];
+        if (!repeat && exact_score(&p[i * dim], &unit[r[k] * dim], dim) >= answer_score[i]) --count;
+      }
+    rank[i] = count;
   }
 
   // Hits@k = mean [rank < k]; MRR = mean 1 / (1 + rank), in file order.

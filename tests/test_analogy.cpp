@@ -1,4 +1,3 @@
-#include <cblas.h>
 #include <doctest/doctest.h>
 #include <omp.h>
 #include <unistd.h>
@@ -142,33 +141,62 @@ TEST_CASE("analogy: OOV questions are skipped and counted per section") {
   CHECK_THROWS_AS(evaluate_analogies(set, kVocab, short_vectors, 2), Error);
 }
 
-TEST_CASE("analogy: blocked evaluation equals a direct full-matrix count, any thread count") {
-  // Several question blocks (the last one partial). Words share 40 prototype
-  // vectors (scaled, so normalisation must map them to the same n), hence many
-  // scores tie exactly, as in a heavily quantized model.
-  const size_t V = 9000, dim = 24, Q = 2 * kAnalogyQuestionBlock + 100;
-  std::mt19937 rng(11);
-  std::normal_distribution<float> g(0.0f, 1.0f);
-  std::vector<float> proto(40 * dim);
-  for (float& v : proto) v = g(rng);
-  std::vector<std::string> vocab;
-  std::vector<float> vectors(V * dim);
-  for (size_t i = 0; i < V; ++i) {
-    vocab.push_back("w" + std::to_string(i));
-    const float scale = (i % 3 == 0) ? 2.0f : 1.0f;
-    for (size_t k = 0; k < dim; ++k) vectors[i * dim + k] = scale * proto[(i % 40) * dim + k];
-  }
+namespace {
+
+// Random questions over vocab "w0".."w{V-1}".
+AnalogySet random_questions(size_t V, size_t Q, std::mt19937& rng) {
   std::uniform_int_distribution<size_t> pick(0, V - 1);
   AnalogySet set;
   set.sections = {"all"};
   for (size_t q = 0; q < Q; ++q) {
     AnalogyQuestion aq;
     aq.section = 0;
-    for (auto& w : aq.words) w = vocab[pick(rng)];
+    for (auto& w : aq.words) w = "w" + std::to_string(pick(rng));
     aq.line = q + 2;
     set.questions.push_back(aq);
   }
+  return set;
+}
+
+// The protocol by brute force: every score of every question in long double.
+std::vector<uint32_t> brute_force_ranks(const AnalogySet& set, const std::vector<float>& vectors, size_t V,
+                                        size_t dim, bool exclude) {
+  std::vector<float> unit(V * dim);
+  for (size_t i = 0; i < V; ++i) {
+    double ss = 0;
+    for (size_t k = 0; k < dim; ++k) ss += double(vectors[i * dim + k]) * vectors[i * dim + k];
+    float den = float(std::sqrt(ss)) + 1e-8f;
+    for (size_t k = 0; k < dim; ++k) unit[i * dim + k] = vectors[i * dim + k] / den;
+  }
+  std::vector<uint32_t> ranks;
+  std::vector<float> p(dim);
+  std::vector<long double> s(V);
+  for (const auto& q : set.questions) {
+    size_t idx[4];
+    for (int k = 0; k < 4; ++k) idx[k] = std::stoul(q.words[k].substr(1));
+    for (size_t k = 0; k < dim; ++k)
+      p[k] = (unit[idx[1] * dim + k] - unit[idx[0] * dim + k]) + unit[idx[2] * dim + k];
+    for (size_t w = 0; w < V; ++w) {
+      s[w] = 0;
+      for (size_t k = 0; k < dim; ++k) s[w] += (long double)p[k] * unit[w * dim + k];
+    }
+    uint32_t rank = 0;
+    for (size_t w = 0; w < V; ++w) {
+      bool excluded = w == idx[3] || (exclude && (w == idx[0] || w == idx[1] || w == idx[2]));
+      rank += !excluded && s[w] >= s[idx[3]];
+    }
+    ranks.push_back(rank);
+  }
+  return ranks;
+}
+
+void check_against_brute_force(const std::vector<float>& vectors, size_t V, size_t dim, size_t Q, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<std::string> vocab;
+  for (size_t i = 0; i < V; ++i) vocab.push_back("w" + std::to_string(i));
+  const AnalogySet set = random_questions(V, Q, rng);
   for (bool exclude : {false, true}) {
+    CAPTURE(exclude);
     AnalogyOptions opt;
     opt.exclude_question_words = exclude;
     const int saved = omp_get_max_threads();
@@ -179,47 +207,46 @@ TEST_CASE("analogy: blocked evaluation equals a direct full-matrix count, any th
     omp_set_num_threads(saved);
     CHECK(one.ranks == two.ranks);
     CHECK(one.overall.mrr == two.overall.mrr);
-
-    // Reference: normalise the same way, one single-threaded sgemm per block of
-    // kAnalogyQuestionBlock questions against all words, then a plain count.
-    std::vector<float> unit(V * dim);
-    for (size_t i = 0; i < V; ++i) {
-      double ss = 0;
-      for (size_t k = 0; k < dim; ++k) ss += double(vectors[i * dim + k]) * vectors[i * dim + k];
-      float den = float(std::sqrt(ss)) + 1e-8f;
-      for (size_t k = 0; k < dim; ++k) unit[i * dim + k] = vectors[i * dim + k] / den;
-    }
-    std::vector<float> p(Q * dim), s(Q * V);
-    std::vector<size_t> idx(4 * Q);
-    for (size_t q = 0; q < Q; ++q)
-      for (int k = 0; k < 4; ++k) idx[4 * q + k] = std::stoul(set.questions[q].words[k].substr(1));
-    for (size_t q = 0; q < Q; ++q)
-      for (size_t k = 0; k < dim; ++k)
-        p[q * dim + k] = (unit[idx[4 * q + 1] * dim + k] - unit[idx[4 * q] * dim + k]) + unit[idx[4 * q + 2] * dim + k];
-    const int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(1);
-    for (size_t q0 = 0; q0 < Q; q0 += kAnalogyQuestionBlock) {
-      const size_t m = std::min(kAnalogyQuestionBlock, Q - q0);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(V), int(dim), 1.0f, &p[q0 * dim], int(dim),
-                  unit.data(), int(dim), 0.0f, &s[q0 * V], int(V));
-    }
-    openblas_set_num_threads(blas_threads);
-    size_t mismatches = 0, tied = 0;
-    for (size_t q = 0; q < Q; ++q) {
-      const float* row = &s[q * V];
-      const float sd = row[idx[4 * q + 3]];
-      uint32_t rank = 0;
-      for (size_t w = 0; w < V; ++w) {
-        bool excluded = w == idx[4 * q + 3] ||
-                        (exclude && (w == idx[4 * q] || w == idx[4 * q + 1] || w == idx[4 * q + 2]));
-        if (!excluded && row[w] >= sd) ++rank;
-        if (w != idx[4 * q + 3] && row[w] == sd) ++tied;
-      }
-      mismatches += rank != one.ranks[q];
-    }
-    CHECK(tied > 100 * Q);  // the prototypes really produce ties
+    const std::vector<uint32_t> ref = brute_force_ranks(set, vectors, V, dim, exclude);
+    size_t mismatches = 0;
+    for (size_t q = 0; q < Q; ++q) mismatches += ref[q] != one.ranks[q];
     CHECK(mismatches == 0);
   }
+}
+
+// Word i gets prototype i % prototypes (N(0, 1) entries) times factor(i, rng).
+template <class Factor>
+std::vector<float> prototype_model(size_t V, size_t dim, size_t prototypes, std::mt19937& rng, Factor factor) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> proto(prototypes * dim), vectors(V * dim);
+  for (float& v : proto) v = g(rng);
+  for (size_t i = 0; i < V; ++i)
+    for (size_t k = 0; k < dim; ++k) vectors[i * dim + k] = proto[(i % prototypes) * dim + k] * factor(i, rng);
+  return vectors;
+}
+
+}  // namespace
+
+TEST_CASE("analogy: ranks equal a brute-force count, exact ties counted against the answer, any thread count") {
+  // Words share 40 prototype vectors; scales 1 and 2 normalise to the same n, so
+  // many scores tie exactly, as in a heavily quantized model.
+  std::mt19937 rng(11);
+  auto vectors = prototype_model(9000, 24, 40, rng, [](size_t i, std::mt19937&) { return i % 3 == 0 ? 2.0f : 1.0f; });
+  check_against_brute_force(vectors, 9000, 24, 1100, 12);
+}
+
+TEST_CASE("analogy: near-ties inside the screening bound are ranked by their exact scores") {
+  // Prototypes perturbed by ~1e-6: many scores differ from s(d) by less than the
+  // screening bound (~1e-5 here) yet are not equal, so the exact path decides.
+  const size_t V = 6000, dim = 50;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  auto vectors = prototype_model(V, dim, 30, rng, [&](size_t, std::mt19937& r) { return 1.0f + 1e-6f * g(r); });
+  check_against_brute_force(vectors, V, dim, 700, 6);
+  // And a plain random model: V not a multiple of the chunk width.
+  std::vector<float> plain(4099 * 64);
+  for (float& v : plain) v = g(rng);
+  check_against_brute_force(plain, 4099, 64, 300, 7);
 }
 
 TEST_CASE("analogy: question file parsing, lowercase, errors name file and line") {
