@@ -254,3 +254,17 @@ TEST_CASE("skipgram: model file round trip") {
     CHECK(b.sigma[i] == doctest::Approx(a.sigma[i]).epsilon(1e-5));
   }
 }
+
+TEST_CASE("skipgram: KL to the prior, closed form") {
+  // KL(N(mu, s^2) || N(0, s0^2)) = log(s0/s) + (s^2 + mu^2) / (2 s0^2) - 1/2.
+  vbq::Model m;
+  vbq::Tensor t;
+  t.name = "word";
+  t.shape = {1, 3};
+  t.mu = {0.0, 1.0, 0.0};
+  t.sigma = {2.0, 2.0, 1.0};
+  m.tensors.push_back(t);
+  const double expected = (0.0 + 0.125 + (std::log(2.0) + 0.125 - 0.5)) / 3;
+  CHECK(vbq::mean_kl_to_prior(m, 2.0) == doctest::Approx(expected).epsilon(1e-12));
+  CHECK(vbq::mean_kl_to_prior(vbq::Model{}, 1.0) == 0.0);
+}

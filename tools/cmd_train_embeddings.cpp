@@ -74,8 +74,9 @@ int run_train(const std::vector<std::string>& args) {
         file = std::filesystem::path(output).replace_extension(".epoch" + std::to_string(epoch) + ".h5").string();
         write_model(file, model, force);
       }
-      if (verbose) std::fprintf(stderr, "epoch %d: nll/target %.5f%s%s\n", epoch, nll, file.empty() ? "" : ", wrote ",
-                                file.c_str());
+      if (verbose)
+        std::fprintf(stderr, "epoch %d: nll/target %.5f, KL/coordinate %.5f%s%s\n", epoch, nll,
+                     mean_kl_to_prior(model, so.prior_std), file.empty() ? "" : ", wrote ", file.c_str());
     };
   Model m = train_embeddings(inputs, co, so, !no_timing);
   write_model(output, m, force);

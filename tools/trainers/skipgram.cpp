@@ -568,4 +568,16 @@ Model train_embeddings(const std::vector<std::string>& paths, const CorpusOption
   return m;
 }
 
+double mean_kl_to_prior(const Model& m, double prior_std) {
+  const double var0 = prior_std * prior_std;
+  double kl = 0;
+  size_t n = 0;
+  for (const Tensor& t : m.tensors)
+    for (size_t i = 0; i < t.mu.size(); ++i, ++n) {
+      const double ratio = t.sigma[i] * t.sigma[i] / var0;
+      kl += 0.5 * (ratio + t.mu[i] * t.mu[i] / var0 - 1 - std::log(ratio));
+    }
+  return n ? kl / double(n) : 0;
+}
+
 }  // namespace vbq

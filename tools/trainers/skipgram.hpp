@@ -85,6 +85,10 @@ struct SkipGramStats {
 Model train_skipgram(const Corpus& corpus, const SkipGramOptions& options, SkipGramStats* stats = nullptr,
                      const std::atomic<bool>* cancel = nullptr);
 
+// KL(q || p) per coordinate, averaged over every tensor of m: q = N(mu, sigma^2)
+// per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
+double mean_kl_to_prior(const Model& m, double prior_std);
+
 // Loads the corpus files and trains, with Ctrl-C (SIGINT) turned into
 // ErrorKind::interrupted for the duration (previous handler restored after).
 // Adds corpus attributes (files, lowercase, vocab_size, min_count, raw tokens)
