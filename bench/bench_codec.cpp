@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < 2; ++k)
       for (uint64_t b = 0; b * block < indices[k].size(); ++b) {
         const size_t begin = b * block, len = std::min<size_t>(block, indices[k].size() - begin);
-        if (vbq::rans_encode(std::span(indices[k]).subspan(begin, len), streams[k].table) != streams[k].blocks[b])
+        if (vbq::rans_encode(std::span(indices[k]).subspan(begin, len), streams[k].table_of(b)) != streams[k].blocks[b])
           fail("rans_encode differs from encode_symbols");
       }
   });

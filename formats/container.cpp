@@ -112,10 +112,12 @@ struct Reader {
 
 void write_table(Writer& w, const SymbolStream& s) {
   w.varint(s.alphabet.size());
-  w.u8(uint8_t(s.table.precision_bits));
+  w.u8(uint8_t(s.tables.at(0).precision_bits));
   uint64_t prev = 0;
   for (size_t i = 0; i < s.alphabet.size(); ++i) w.varint(s.alphabet[i] - (i ? prev : 0)), prev = s.alphabet[i];
-  for (uint32_t f : s.table.freq) w.varint(f);
+  w.varint(s.tables.size());
+  for (const FrequencyTable& t : s.tables)
+    for (uint32_t f : t.freq) w.varint(f);
 }
 
 void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes) {
@@ -145,6 +147,8 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
   w.varint(t.symbols.count);
   w.varint(t.symbols.block_symbols);
   for (auto& b : t.symbols.blocks) w.varint(b.size());
+  if (t.symbols.tables.size() > 1)
+    for (uint32_t k : t.symbols.block_table) w.varint(k);
   for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
@@ -167,7 +171,7 @@ Reader read_section(Reader& r, const std::string& where) {
   return Reader{body, 0, r.source, where, r.checksum};
 }
 
-EncodedTensor read_tensor_body(Reader& r) {
+EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
   EncodedTensor t;
   t.name = r.str("name");
   r.where = "tensor '" + t.name + "'";
@@ -214,16 +218,21 @@ EncodedTensor read_tensor_body(Reader& r) {
     if (i > 0 && (delta == 0 || s.alphabet[i - 1] > UINT64_MAX - delta)) r.fail("code-point table not increasing");
     s.alphabet[i] = (i ? s.alphabet[i - 1] : 0) + delta;
   }
-  std::vector<uint32_t> freq(n);
-  for (auto& f : freq) {
-    uint64_t v = r.varint();
-    if (v > (uint64_t(1) << 31)) r.fail("frequency out of range");
-    f = uint32_t(v);
-  }
-  try {
-    s.table = FrequencyTable::from_frequencies(std::move(freq), precision);
-  } catch (const Error& e) {
-    r.fail(std::string("bad frequency table: ") + e.what());
+  // Frequency tables: one before 3.0, then a count (each table >= 1 byte per symbol).
+  const uint64_t tables = major < 3 ? 1 : r.varint();
+  if (tables == 0 || tables > r.remaining() / n) r.fail("invalid frequency table count " + std::to_string(tables));
+  for (uint64_t k = 0; k < tables; ++k) {
+    std::vector<uint32_t> freq(n);
+    for (auto& f : freq) {
+      uint64_t v = r.varint();
+      if (v > (uint64_t(1) << 31)) r.fail("frequency out of range");
+      f = uint32_t(v);
+    }
+    try {
+      s.tables.push_back(FrequencyTable::from_frequencies(std::move(freq), precision));
+    } catch (const Error& e) {
+      r.fail("bad frequency table " + std::to_string(k) + ": " + e.what());
+    }
   }
   s.count = r.varint();
   if (s.count != elements) r.fail("symbol count " + std::to_string(s.count) + " differs from the shape's " +
@@ -231,6 +240,7 @@ EncodedTensor read_tensor_body(Reader& r) {
   s.block_symbols = r.varint();
   if (s.block_symbols == 0 || s.block_symbols > kMaxBlockSymbols) r.fail("invalid block size");
   uint64_t blocks = (s.count + s.block_symbols - 1) / s.block_symbols;
+  if (tables > blocks) r.fail(std::to_string(tables) + " frequency tables for " + std::to_string(blocks) + " blocks");
   // A block is at least its final states: 1 jump-table byte + kBlockMin each.
   constexpr uint64_t kBlockMin = kRansStreams * sizeof(uint64_t);
   if (blocks > r.remaining() / (kBlockMin + 1)) r.fail("jump table larger than the section");
@@ -239,6 +249,13 @@ EncodedTensor read_tensor_body(Reader& r) {
     sizes[b] = r.varint();
     if (sizes[b] < kBlockMin || (sizes[b] - kBlockMin) % 4 != 0)
       r.fail("block " + std::to_string(b) + " has an impossible length " + std::to_string(sizes[b]));
+  }
+  s.block_table.assign(blocks, 0);
+  for (uint64_t b = 0; tables > 1 && b < blocks; ++b) {
+    const uint64_t k = r.varint();
+    if (k >= tables) r.fail("block " + std::to_string(b) + " names frequency table " + std::to_string(k) + " of " +
+                            std::to_string(tables));
+    s.block_table[b] = uint32_t(k);
   }
   s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
@@ -340,7 +357,7 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   for (uint32_t i = 0; i < tensors; ++i) {
     size_t before = r.pos;
     Reader body = read_section(r, "tensor section " + std::to_string(i));
-    c.tensors.push_back(read_tensor_body(body));
+    c.tensors.push_back(read_tensor_body(body, major));
     lay.tensor_bytes.push_back(r.pos - before);
   }
   if (flags & kFlagVocab) {

@@ -1,9 +1,9 @@
-// The .vbq container: byte layout in formats/SPEC.md (binding; version 2.0).
+// The .vbq container: byte layout in formats/SPEC.md (binding; version 3.0).
 //
 // A container holds one or more EncodedTensors and, optionally, the vocabulary.
 // Parsing checks every length against the bytes actually present before any
 // allocation, verifies the checksum of each section (CRC-32C; CRC-32 in 1.x
-// files, which stay readable), and rejects an unknown major
+// files; 1.x and 2.x files stay readable), and rejects an unknown major
 // version. Errors name the file, the section/tensor and the byte offset.
 #pragma once
 #include <cstdint>
@@ -15,7 +15,7 @@
 
 namespace vbq {
 
-inline constexpr uint8_t kContainerMajor = 2;
+inline constexpr uint8_t kContainerMajor = 3;
 inline constexpr uint8_t kContainerMinor = 0;
 
 struct Container {

@@ -210,8 +210,8 @@ std::string describe_container(const Container& c, const ContainerLayout& lay) {
   std::string out;
   char line[512];
   uint64_t elements = 0;
-  std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10s %12s %9s %9s\n", "tensor", "shape", "quantizer",
-                "prior / parameters", "lambda", "bytes", "bits/dim", "table");
+  std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10s %12s %9s %9s %7s\n", "tensor", "shape", "quantizer",
+                "prior / parameters", "lambda", "bytes", "bits/dim", "points", "tables");
   out += line;
   for (size_t i = 0; i < c.tensors.size(); ++i) {
     const EncodedTensor& t = c.tensors[i];
@@ -223,10 +223,10 @@ std::string describe_container(const Container& c, const ContainerLayout& lay) {
     else prior = std::to_string(t.values.size()) + " centroids";
     uint64_t n = t.element_count();
     elements += n;
-    std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10.4g %12llu %9.4f %9zu\n", t.name.c_str(),
+    std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10.4g %12llu %9.4f %9zu %7zu\n", t.name.c_str(),
                   shape.c_str(), quantizer_name(t.quantizer), prior.c_str(), t.lambda,
                   (unsigned long long)lay.tensor_bytes[i], 8.0 * double(lay.tensor_bytes[i]) / double(n),
-                  t.symbols.alphabet.size());
+                  t.symbols.alphabet.size(), t.symbols.tables.size());
     out += line;
   }
   std::snprintf(line, sizeof line, "vocabulary: %zu words, %llu bytes; header %llu bytes\n", c.vocab.size(),

@@ -92,7 +92,7 @@ TEST_CASE("container: errors name the file and have the right category") {
     CHECK(e.kind() == ErrorKind::format);
   }
   std::string future = bytes;
-  future[4] = 3;  // major version 3
+  future[4] = 4;  // major version 4
   try {
     parse_container(future, "future.vbq");
     FAIL("expected an error");
@@ -102,14 +102,15 @@ TEST_CASE("container: errors name the file and have the right category") {
 }
 
 // Golden files written from sample_container(40, 5): small-v1.0.vbq by vbq 0.1.0
-// (container 1.0, CRC-32), small-v2.0.vbq by container 2.0 (CRC-32C). Their
-// decoded means must never change, and today's writer must reproduce 2.0 byte
-// for byte. VBQ_WRITE_GOLDEN=1 rewrites the current version's file (by hand, once).
+// (container 1.0, CRC-32), small-v2.0.vbq by container 2.0 (CRC-32C),
+// small-v3.0.vbq by container 3.0 (block tables). Their decoded means must never
+// change, and today's writer must reproduce 3.0 byte for byte.
+// VBQ_WRITE_GOLDEN=1 rewrites the current version's file (by hand, once).
 TEST_CASE("container: golden files keep decoding") {
   const std::string dir = std::string(VBQ_SOURCE_DIR) + "/tests/golden/";
   Container fresh = sample_container(40, 5);
-  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(dir + "small-v2.0.vbq", fresh, true);
-  for (const char* name : {"small-v1.0.vbq", "small-v2.0.vbq"}) {
+  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(dir + "small-v3.0.vbq", fresh, true);
+  for (const char* name : {"small-v1.0.vbq", "small-v2.0.vbq", "small-v3.0.vbq"}) {
     CAPTURE(name);
     ContainerLayout layout;
     Container golden = read_container(dir + name, &layout);
@@ -119,7 +120,7 @@ TEST_CASE("container: golden files keep decoding") {
     CHECK(decode_tensor(golden.tensors[1]) == decode_tensor(fresh.tensors[1]));
     CHECK(golden.vocab == fresh.vocab);
   }
-  CHECK(read_file_bytes(dir + "small-v2.0.vbq") == serialize_container(fresh));
+  CHECK(read_file_bytes(dir + "small-v3.0.vbq") == serialize_container(fresh));
 }
 
 TEST_CASE("container: CRC-32C known values, hardware and table paths agree") {

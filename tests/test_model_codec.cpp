@@ -89,10 +89,11 @@ std::string constant_container(std::vector<uint64_t> shape) {
   t.values = {1.0};
   t.quantizer = QuantizerKind::grid;
   t.symbols.alphabet = {0};
-  t.symbols.table = FrequencyTable::from_counts(std::vector<uint64_t>{1}, 12);
+  t.symbols.tables = {FrequencyTable::from_counts(std::vector<uint64_t>{1}, 12)};
   t.symbols.count = t.element_count();
   t.symbols.block_symbols = block;
-  t.symbols.blocks.assign(t.symbols.count / block, rans_encode(zeros, t.symbols.table));
+  t.symbols.blocks.assign(t.symbols.count / block, rans_encode(zeros, t.symbols.tables[0]));
+  t.symbols.block_table.assign(t.symbols.blocks.size(), 0);
   Container c;
   c.tensors.push_back(std::move(t));
   return serialize_container(c);

@@ -201,14 +201,15 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
 
 std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
   check_symbol_count(t);
-  const FrequencyTable& table = t.symbols.table;
-  std::vector<double> cost(table.freq.size());
-  for (size_t i = 0; i < cost.size(); ++i)
-    cost[i] = double(table.precision_bits) - std::log2(double(table.freq[i]));
-  std::vector<uint32_t> indices(t.symbols.count);
-  decode_symbol_indices(t.symbols, indices, threads);
+  const SymbolStream& s = t.symbols;
+  std::vector<std::vector<double>> cost(s.tables.size());
+  for (size_t k = 0; k < cost.size(); ++k)
+    for (uint32_t f : s.tables[k].freq)
+      cost[k].push_back(double(s.tables[k].precision_bits) - std::log2(double(f)));
+  std::vector<uint32_t> indices(s.count);
+  decode_symbol_indices(s, indices, threads);
   std::vector<double> out(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) out[i] = cost[indices[i]];
+  for (size_t i = 0; i < indices.size(); ++i) out[i] = cost[s.block_table[i / s.block_symbols]][indices[i]];
   return out;
 }
 

@@ -94,27 +94,109 @@ class Alphabet {
   std::vector<uint64_t> symbols_, counts_;
 };
 
-SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint64_t block_symbols) {
+// Bytes of v as a varint.
+static int varint_bytes(uint64_t v) {
+  int n = 1;
+  while (v >= 128) v >>= 7, ++n;
+  return n;
+}
+
+// Estimated bits of a run of blocks with its own table: the ideal payload (the
+// empirical entropy of its counts) plus the table's frequencies as varints.
+static double run_bits(std::span<const uint64_t> counts, uint32_t precision) {
+  uint64_t n = 0;
+  for (uint64_t c : counts) n += c;
+  double bits = 0;
+  for (uint64_t c : counts) {
+    const double p = double(c) / double(n);
+    bits += c ? -double(c) * std::log2(p) + 8.0 * varint_bytes(std::max<uint64_t>(1, uint64_t(std::ldexp(p, int(precision))))) : 8.0;
+  }
+  return bits;
+}
+
+// Table index of each block: runs of adjacent blocks, merged greedily (the pair
+// whose merge saves most bits first) while a merge saves bits. block_counts[b]
+// holds block b's count of every alphabet symbol; on return, the first run of
+// each table holds the table's counts.
+static std::vector<uint32_t> group_blocks(std::vector<std::vector<uint64_t>>& block_counts, uint32_t precision) {
+  struct Run {
+    size_t first;  // block whose counts hold the run's
+    double bits;
+  };
+  std::vector<Run> runs;
+  for (size_t b = 0; b < block_counts.size(); ++b) runs.push_back({b, run_bits(block_counts[b], precision)});
+  std::vector<uint64_t> merged;
+  auto merged_bits = [&](const Run& x, const Run& y) {
+    merged = block_counts[x.first];
+    for (size_t i = 0; i < merged.size(); ++i) merged[i] += block_counts[y.first][i];
+    return run_bits(merged, precision);
+  };
+  std::vector<double> saving(runs.size() ? runs.size() - 1 : 0);  // saving[i]: merge runs i and i + 1
+  for (size_t i = 0; i < saving.size(); ++i) saving[i] = runs[i].bits + runs[i + 1].bits - merged_bits(runs[i], runs[i + 1]);
+  while (!saving.empty()) {
+    const size_t i = size_t(std::max_element(saving.begin(), saving.end()) - saving.begin());
+    if (!(saving[i] > 0)) break;
+    runs[i].bits = merged_bits(runs[i], runs[i + 1]);
+    block_counts[runs[i].first] = merged;
+    runs.erase(runs.begin() + std::ptrdiff_t(i) + 1);
+    saving.erase(saving.begin() + std::ptrdiff_t(i));
+    if (i > 0) saving[i - 1] = runs[i - 1].bits + runs[i].bits - merged_bits(runs[i - 1], runs[i]);
+    if (i < saving.size()) saving[i] = runs[i].bits + runs[i + 1].bits - merged_bits(runs[i], runs[i + 1]);
+  }
+  std::vector<uint32_t> table(block_counts.size());
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const size_t end = r + 1 < runs.size() ? runs[r + 1].first : block_counts.size();
+    for (size_t b = runs[r].first; b < end; ++b) table[b] = uint32_t(r);
+  }
+  return table;
+}
+
+// Per-block tables are considered up to this many (block, symbol) counts.
+static constexpr uint64_t kMaxBlockCounts = uint64_t(1) << 24;
+
+SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint64_t block_symbols,
+                            bool block_tables) {
   if (symbols.empty()) throw Error(ErrorKind::argument, "cannot entropy-code an empty message");
   if (block_symbols == 0) throw Error(ErrorKind::argument, "block size must be > 0");
   SymbolStream s;
   const Alphabet alphabet(symbols);
   s.alphabet = alphabet.symbols();
-  s.table = FrequencyTable::from_counts(alphabet.counts(), default_precision_bits(s.alphabet.size()));
   s.count = symbols.size();
   s.block_symbols = block_symbols;
-
+  const uint32_t precision = default_precision_bits(s.alphabet.size());
   const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
+  const int nthreads = resolve_threads(threads);
+  auto block_range = [&](int64_t b) {
+    const size_t begin = size_t(b) * block_symbols;
+    return std::pair{begin, std::min<size_t>(begin + block_symbols, s.count)};
+  };
+
+  if (block_tables && nblocks > 1 && uint64_t(nblocks) * s.alphabet.size() <= kMaxBlockCounts) {
+    std::vector<std::vector<uint64_t>> counts(nblocks, std::vector<uint64_t>(s.alphabet.size(), 0));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const auto [begin, end] = block_range(b);
+      for (size_t i = begin; i < end; ++i) ++counts[b][alphabet.index(symbols[i])];
+    }
+    s.block_table = group_blocks(counts, precision);
+    for (size_t b = 0; b < counts.size(); ++b)
+      if (b == 0 || s.block_table[b] != s.block_table[b - 1])
+        s.tables.push_back(FrequencyTable::from_counts(counts[b], precision));
+  } else {
+    s.tables.push_back(FrequencyTable::from_counts(alphabet.counts(), precision));
+    s.block_table.assign(nblocks, 0);
+  }
+
   s.blocks.resize(nblocks);
-#pragma omp parallel num_threads(resolve_threads(threads))
+#pragma omp parallel num_threads(nthreads)
   {
     std::vector<uint32_t> indices;  // one block's, reused
 #pragma omp for schedule(dynamic, 1)
     for (int64_t b = 0; b < nblocks; ++b) {
-      size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
+      const auto [begin, end] = block_range(b);
       indices.resize(end - begin);
       for (size_t i = begin; i < end; ++i) indices[i - begin] = alphabet.index(symbols[i]);
-      s.blocks[b] = rans_encode(indices, s.table);
+      s.blocks[b] = rans_encode(indices, s.table_of(b));
     }
   }
   return s;
@@ -123,12 +205,15 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
 static void check_block_count(const SymbolStream& s) {
   if (s.block_symbols == 0 || s.blocks.size() != (s.count + s.block_symbols - 1) / s.block_symbols)
     throw Error(ErrorKind::corrupt, "block count does not match symbol count");
+  if (s.block_table.size() != s.blocks.size()) throw Error(ErrorKind::corrupt, "block table count differs from blocks");
+  for (uint32_t t : s.block_table)
+    if (t >= s.tables.size()) throw Error(ErrorKind::corrupt, "block table index out of range");
 }
 
 // Decodes block b (all its symbols) into out.
 static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> out) {
   try {
-    rans_decode(s.blocks[b], s.table, out);
+    rans_decode(s.blocks[b], s.table_of(b), out);
   } catch (const Error& e) {
     throw Error(ErrorKind::corrupt, "block " + std::to_string(b) + ": " + e.what());
   }

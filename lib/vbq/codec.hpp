@@ -93,7 +93,7 @@ std::vector<double> alphabet_values(const EncodedTensor& tensor);
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
 
 // What each element costs in the payload: -log2(freq / 2^precision) of its
-// symbol under the code-point table (the rANS coder matches this to within
+// symbol under its block's frequency table (the rANS coder matches this to within
 // its block flushes). Paper Fig. 7's "bits spent" per coordinate.
 std::vector<double> element_code_lengths(const EncodedTensor& tensor, int threads = 0);
 

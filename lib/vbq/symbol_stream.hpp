@@ -6,6 +6,13 @@
 // "Encoding"). The message is cut into blocks of block_symbols symbols, each an
 // independent rANS stream, so blocks code in parallel and the bytes never depend
 // on the thread count.
+//
+// Block tables (beyond the paper). Symbol statistics drift along a tensor: the
+// rows of an embedding are words by falling frequency, and rare words' code
+// points crowd onto a few cheap ones. So runs of adjacent blocks may get their
+// own frequency table (over the same alphabet): the encoder starts from one
+// table per block and merges neighbouring runs while that shrinks the estimated
+// payload plus table bytes, ending at a single table when drift does not pay.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -19,17 +26,23 @@ inline constexpr uint64_t kDefaultBlockSymbols = uint64_t(1) << 20;
 
 struct SymbolStream {
   std::vector<uint64_t> alphabet;  // distinct symbols, ascending
-  FrequencyTable table;            // over indices into alphabet
-  uint64_t count = 0;              // number of symbols in the message
+  // Frequency tables over indices into alphabet, all of one precision; a table
+  // may give 0 to symbols its blocks do not use. Block b is coded with
+  // tables[block_table[b]].
+  std::vector<FrequencyTable> tables;
+  std::vector<uint32_t> block_table;  // one entry per block
+  uint64_t count = 0;                 // number of symbols in the message
   uint64_t block_symbols = kDefaultBlockSymbols;
   std::vector<std::vector<uint8_t>> blocks;  // ceil(count / block_symbols) rANS streams
 
   uint64_t payload_bytes() const;
+  const FrequencyTable& table_of(uint64_t block) const { return tables[block_table[block]]; }
 };
 
-// Throws ErrorKind::argument on an empty message.
+// Throws ErrorKind::argument on an empty message. block_tables = false keeps one
+// table for the whole message (the paper's layout).
 SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads = 0,
-                            uint64_t block_symbols = kDefaultBlockSymbols);
+                            uint64_t block_symbols = kDefaultBlockSymbols, bool block_tables = true);
 
 // Decodes into alphabet indices (out.size() == stream.count). Throws
 // ErrorKind::corrupt if a block fails to decode; the message names the block.

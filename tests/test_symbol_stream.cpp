@@ -1,0 +1,99 @@
+// Block tables: runs of blocks with their own frequency table (symbol_stream.hpp).
+#include <doctest/doctest.h>
+
+#include <random>
+#include <vector>
+
+#include "formats/container.hpp"
+#include "vbq/codec.hpp"
+#include "vbq/error.hpp"
+#include "vbq/symbol_stream.hpp"
+
+using namespace vbq;
+
+namespace {
+
+// blocks x block_symbols symbols; block b draws from a geometric distribution
+// over symbols 10 + shift(b), ..., so the statistics change where shift does.
+std::vector<uint64_t> drifting_message(size_t blocks, size_t block_symbols, size_t (*shift)(size_t), uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::geometric_distribution<uint64_t> g(0.3);
+  std::vector<uint64_t> m;
+  for (size_t b = 0; b < blocks; ++b)
+    for (size_t i = 0; i < block_symbols; ++i) m.push_back(10 + shift(b) + std::min<uint64_t>(g(rng), 40));
+  return m;
+}
+
+std::vector<uint64_t> decode_symbols(const SymbolStream& s) {
+  std::vector<uint32_t> idx(s.count);
+  decode_symbol_indices(s, idx, 2);
+  std::vector<uint64_t> out;
+  for (uint32_t i : idx) out.push_back(s.alphabet[i]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("symbol stream: drifting statistics get one table per run of similar blocks") {
+  // Blocks 0-3 centred on 10, blocks 4-7 on 30, blocks 8-9 back on 10.
+  const size_t B = 10, n = 4000;
+  const auto msg = drifting_message(B, n, [](size_t b) -> size_t { return b >= 4 && b < 8 ? 20 : 0; }, 1);
+  const SymbolStream shared = encode_symbols(msg, 2, n, false);
+  const SymbolStream runs = encode_symbols(msg, 2, n, true);
+  CHECK(shared.tables.size() == 1);
+  REQUIRE(runs.tables.size() == 3);
+  CHECK(runs.block_table == std::vector<uint32_t>{0, 0, 0, 0, 1, 1, 1, 1, 2, 2});
+  CHECK(decode_symbols(runs) == msg);
+  CHECK(decode_symbols(shared) == msg);
+  // The split pays: about one bit per symbol (which of the two centres) saved.
+  CHECK(double(runs.payload_bytes()) < 0.9 * double(shared.payload_bytes()));
+  // A table gives 0 to symbols its blocks never use.
+  CHECK(runs.tables[1].freq[0] == 0);
+  // Thread count never changes the bytes.
+  const SymbolStream one = encode_symbols(msg, 1, n, true);
+  CHECK(one.block_table == runs.block_table);
+  CHECK(one.blocks == runs.blocks);
+}
+
+TEST_CASE("symbol stream: stationary statistics keep a single table") {
+  const auto msg = drifting_message(12, 3000, [](size_t) -> size_t { return 0; }, 2);
+  const SymbolStream s = encode_symbols(msg, 2, 3000, true);
+  CHECK(s.tables.size() == 1);
+  CHECK(s.block_table == std::vector<uint32_t>(12, 0));
+  CHECK(decode_symbols(s) == msg);
+  std::vector<uint32_t> part(3000);
+  decode_symbol_range(s, 5000, 8000, part);
+  CHECK(s.alphabet[part[0]] == msg[5000]);
+}
+
+TEST_CASE("symbol stream: block tables survive the container, and bad table indices are corrupt") {
+  const size_t n = 2000;
+  const auto msg = drifting_message(6, n, [](size_t b) -> size_t { return b < 3 ? 0 : 25; }, 3);
+  EncodedTensor t;
+  t.name = "codebook";
+  t.quantizer = QuantizerKind::codebook;
+  t.shape = {6 * n};
+  const SymbolStream s = encode_symbols(msg, 2, n, true);
+  REQUIRE(s.tables.size() == 2);
+  for (uint64_t x : s.alphabet) t.values.push_back(double(x));
+  std::vector<uint64_t> indices;
+  for (uint64_t x : msg) indices.push_back(uint64_t(std::lower_bound(s.alphabet.begin(), s.alphabet.end(), x) - s.alphabet.begin()));
+  t.symbols = encode_symbols(indices, 2, n, true);
+  Container c;
+  c.tensors.push_back(t);
+  const std::string bytes = serialize_container(c);
+  Container back = parse_container(bytes, "mem.vbq");
+  CHECK(back.tensors[0].symbols.block_table == t.symbols.block_table);
+  CHECK(decode_tensor(back.tensors[0]) == decode_tensor(t));
+  // Every truncation is rejected.
+  for (size_t k = 0; k < bytes.size(); k += 97) CHECK_THROWS_AS(parse_container(bytes.substr(0, k), "cut.vbq"), Error);
+  // A block naming a table that does not exist (checksums are recomputed by the writer).
+  c.tensors[0].symbols.block_table[4] = 7;
+  try {
+    parse_container(serialize_container(c), "bad.vbq");
+    FAIL("expected an error");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::corrupt);
+    CHECK(std::string(e.what()).find("block 4 names frequency table 7 of 2") != std::string::npos);
+  }
+}
