@@ -2,7 +2,7 @@
 # Runs one libFuzzer target: scripts/fuzz.sh TARGET SECONDS [extra libFuzzer flags]
 # TARGET: container | word2vec | questions | idx (or fuzz_<name>).
 # Builds build-fuzz (clang-14, ASan+UBSan+libFuzzer) if needed, seeds the corpus
-# build-fuzz/corpus/fuzz_TARGET from real files on first use, then fuzzes for
+# build-fuzz/corpus/fuzz_TARGET from real files (every run), then fuzzes for
 # SECONDS on one core at low priority. Crash inputs land in build-fuzz/crashes/.
 # Exit status: 0 no crash, nonzero libFuzzer's status (a crash was found).
 set -euo pipefail
@@ -24,11 +24,14 @@ fi
 nice -n 10 cmake --build "$build" -j2 --target "$target" make_seeds >/dev/null
 
 corpus=$build/corpus/$target
-if [[ ! -d $corpus ]] || [[ -z $(ls -A "$corpus") ]]; then
-  ASAN_OPTIONS=detect_leaks=0 "$build/make_seeds" "$build/seeds" "$root"
-  mkdir -p "$corpus"
-  cp "$build/seeds/$target"/* "$corpus/"
-fi
+# Seeds are rebuilt from the current code on every run and merged by content, so
+# a format change reaches a corpus grown under an older one.
+rm -rf "$build/seeds"
+ASAN_OPTIONS=detect_leaks=0 "$build/make_seeds" "$build/seeds" "$root"
+mkdir -p "$corpus"
+for f in "$build/seeds/$target"/*; do
+  cp "$f" "$corpus/seed-$(sha1sum "$f" | cut -c1-16)"
+done
 mkdir -p "$build/crashes/$target"
 # In-process (no -jobs: that forks and logs to ./fuzz-N.log), one core, bounded memory: the machine is shared.
 exec nice -n 10 "$build/$target" "$corpus" -max_total_time="$seconds" \
