@@ -108,16 +108,33 @@ std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set) {
   return std::make_unique<ClassifierTask>(std::move(test_set));
 }
 
-std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes) {
+std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes, bool tables) {
   std::vector<VbqVariant> out;
   for (const std::string& prior : priors)
-    for (int passes : refine_passes > 0 ? std::vector<int>{0, refine_passes} : std::vector<int>{0}) {
-      std::string name = "vbq";
-      if (prior != "gauss") name += "+" + prior;
-      if (passes > 0) name += "+refine";
-      out.push_back({name, prior, passes});
-    }
+    for (int passes : refine_passes > 0 ? std::vector<int>{0, refine_passes} : std::vector<int>{0})
+      for (bool block : tables ? std::vector<bool>{false, true} : std::vector<bool>{false}) {
+        std::string name = "vbq";
+        if (prior != "gauss") name += "+" + prior;
+        if (passes > 0) name += "+refine";
+        if (block) name += "+tables";
+        out.push_back({name, prior, passes, block});
+      }
   return out;
+}
+
+VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
+  std::vector<std::string> parts;
+  for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
+  if (parts.empty() || parts[0] != "vbq")
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables]");
+  VbqVariant v{label, "gauss", 0, false};
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
+    if (parts[i] == "refine") v.refine_passes = refine_passes;
+    else if (parts[i] == "tables") v.block_tables = true;
+    else v.prior = parts[i];
+  }
+  return v;
 }
 
 std::vector<double> paper_lambdas(size_t count, double lo, double hi) {
@@ -184,6 +201,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
       cs.vbq.lambda = lambda;
       cs.vbq.prior = v.prior;
       cs.vbq.refine_passes = v.refine_passes;
+      cs.vbq.block_tables = v.block_tables;
       cs.vbq.threads = threads;
       cs.include_vocab = false;
       RdRow r = measure_container(v.method, format_setting("lambda", lambda), compress_model(model, cs));

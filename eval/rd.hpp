@@ -35,20 +35,27 @@ std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string
 // Test-set classification by an MLP's means. Metrics accuracy, log_likelihood.
 std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set);
 
-// One VBQ configuration swept over lambda: the paper's is {"vbq", "gauss", 0}.
+// One VBQ configuration swept over lambda: the paper's is {"vbq", "gauss", 0, false}.
 struct VbqVariant {
   std::string method;     // label in the CSV and plot
   std::string prior = "gauss";
   int refine_passes = 0;
+  bool block_tables = false;
 };
 
-// Variants for every prior x refinement combination: "vbq" for the paper's
-// configuration, "vbq+<prior>", "vbq+refine", "vbq+<prior>+refine".
-std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes);
+// Variants for every prior x refinement x table combination: "vbq" for the
+// paper's configuration (Gaussian prior, Algorithm 1, one table), and the label
+// "vbq" + "+<prior>" (other than gauss) + "+refine" + "+tables" otherwise.
+std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes, bool tables = false);
+
+// The variant a label names: "vbq" followed by any of "+<prior>", "+refine"
+// (refine_passes passes), "+tables", e.g. "vbq+auto+refine+tables". Throws
+// ErrorKind::argument on a label that does not start with "vbq".
+VbqVariant parse_vbq_variant(const std::string& label, int refine_passes);
 
 struct RdOptions {
   std::vector<double> lambdas;      // VBQ rate penalties
-  std::vector<VbqVariant> variants = {{"vbq", "gauss", 0}};
+  std::vector<VbqVariant> variants = {{"vbq", "gauss", 0, false}};
   std::vector<int> grid_q_max;      // uniform grids
   std::vector<int> kmeans_k;        // k-means codebooks (empty: none)
   bool general_compressors = true;  // gzip, bzip2, xz, lzma, zstd on each grid

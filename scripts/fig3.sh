@@ -12,7 +12,9 @@
 # coordinate vs sigma/sigma0 and per word vs frequency rank, VBQ vs uniform+rANS
 # at the same file size) and summary.txt (the ratio tables).
 # env: VBQ_DATA (required), VBQ_CACHE ($HOME/.cache/vbq), OUT (out/fig3),
-#      LAMBDAS (1e-3:1e2:16), GRID (1:511:14), KMEANS (2:512:6), PRIORS (gauss,auto), REFINE (3)
+#      LAMBDAS (1e-3:1e2:16), GRID (1:511:14), KMEANS (2:512:6), REFINE (3),
+#      VARIANTS (the VBQ variants of `vbq rd --variants`: the paper's configuration,
+#      each issue-6 improvement alone and all together), VOCABS ("100000 30000")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
@@ -38,9 +40,10 @@ done
 grep '^epoch' "${model%.h5}.log" | tee -a "$out/curve.txt" || true
 
 sweep=(--lambdas "${LAMBDAS:-1e-3:1e2:16}" --grid "${GRID:-1:511:14}" --kmeans "${KMEANS:-2:512:6}"
-       --priors "${PRIORS:-gauss,auto}" --refine "${REFINE:-3}" --fractions 0.5,0.75,0.9,0.95,0.975)
+       --variants "${VARIANTS:-vbq,vbq+auto,vbq+refine,vbq+tables,vbq+auto+refine,vbq+auto+refine+tables}"
+       --refine "${REFINE:-3}" --fractions 0.5,0.75,0.9,0.95,0.975)
 : >"$out/summary.txt"
-for v in 100000 30000; do
+for v in ${VOCABS:-100000 30000}; do
   tag=v$((v / 1000))k
   echo "== $tag: uncompressed model" | tee -a "$out/summary.txt"
   "$vbq" eval "$model" --questions "$questions" --lowercase --top-words "$v" | tee "$out/eval-$tag.txt"

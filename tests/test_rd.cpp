@@ -104,3 +104,24 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(fs::file_size(dir + "/rd.png") > 1000);
   fs::remove_all(dir);
 }
+
+TEST_CASE("rd: variant labels name prior, refinement and block tables") {
+  const auto v = vbq_variants({"gauss", "student"}, 3, true);
+  REQUIRE(v.size() == 8);
+  CHECK(v[0].method == "vbq");
+  CHECK_FALSE(v[0].block_tables);
+  CHECK(v[1].method == "vbq+tables");
+  CHECK(v[1].block_tables);
+  CHECK(v[7].method == "vbq+student+refine+tables");
+  for (const VbqVariant& x : v) {  // every label parses back to its variant
+    const VbqVariant y = parse_vbq_variant(x.method, 3);
+    CHECK(y.prior == x.prior);
+    CHECK(y.refine_passes == x.refine_passes);
+    CHECK(y.block_tables == x.block_tables);
+  }
+  CHECK(parse_vbq_variant("vbq+mixture:4+refine", 2).prior == "mixture:4");
+  CHECK(parse_vbq_variant("vbq+mixture:4+refine", 2).refine_passes == 2);
+  CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
+  CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
+  CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
+}

@@ -91,6 +91,7 @@ static int run_compress(const std::vector<std::string>& args) {
        "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
       ("refine", po::value<int>()->default_value(0), "entropy-aware refinement passes after Algorithm 1 (0 = paper)")
+      ("one-table", "one frequency table per tensor, as in the paper (default: runs of blocks get their own)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
       ("target-bits-per-dim", po::value<double>(), "choose lambda so the file has at most B bits per dimension")
@@ -120,6 +121,7 @@ static int run_compress(const std::vector<std::string>& args) {
   settings.vbq.lambda = lambda;
   settings.vbq.prior = vm["prior"].as<std::string>();
   settings.vbq.refine_passes = vm["refine"].as<int>();
+  settings.vbq.block_tables = !vm.count("one-table");
   settings.vbq.threads = thread_count(threads);
   settings.include_vocab = !vm.count("no-vocab");
 

@@ -26,6 +26,10 @@ static int run_rd(const std::vector<std::string>& args) {
       ("kmeans", po::value(&kmeans_spec)->default_value(""), "k-means codebook sizes: a,b,c or lo:hi:n (default none)")
       ("priors", po::value<std::string>()->default_value("gauss"), "VBQ priors to sweep, comma-separated (gauss = paper)")
       ("refine", po::value<int>()->default_value(0), "also sweep VBQ with N entropy-aware refinement passes")
+      ("tables", "also sweep each VBQ variant with block tables (frequency tables for runs of blocks)")
+      ("variants", po::value<std::string>(),
+       "VBQ variants instead of --priors/--tables, comma-separated labels vbq[+PRIOR][+refine][+tables], "
+       "e.g. vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
       ("no-general", "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
       ("fractions", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95,0.975"),
        "summary table: bits needed to keep these fractions of the uncompressed quality")
@@ -59,7 +63,16 @@ static int run_rd(const std::vector<std::string>& args) {
     std::getline(ss, p, ',');
     if (!p.empty()) priors.push_back(p);
   }
-  rd.variants = vbq_variants(priors, vm["refine"].as<int>());
+  const int refine = vm["refine"].as<int>();
+  rd.variants = vbq_variants(priors, refine, vm.count("tables") > 0);
+  if (vm.count("variants")) {
+    rd.variants.clear();
+    for (std::stringstream ss(vm["variants"].as<std::string>()); ss.good();) {
+      std::string label;
+      std::getline(ss, label, ',');
+      if (!label.empty()) rd.variants.push_back(parse_vbq_variant(label, refine > 0 ? refine : 3));
+    }
+  }
   rd.threads = thread_count(threads);
   rd.progress = !vm.count("quiet");
   rd.keep_dir = keep;

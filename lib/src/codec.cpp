@@ -48,9 +48,9 @@ static std::vector<uint64_t> tensor_shape(std::span<const uint64_t> shape, size_
 
 // Entropy-codes the symbols of a tensor of the given shape in row-aligned blocks.
 static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const uint64_t> shape,
-                        int threads) {
+                        int threads, bool block_tables = true) {
   t.shape = tensor_shape(shape, symbols.size());
-  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape));
+  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables);
 }
 
 std::vector<std::string> auto_prior_candidates() { return {"gauss", "laplace", "student", "mixture:4", "empirical:16"}; }
@@ -59,12 +59,13 @@ void check_prior_spec(const std::string& spec, std::span<const double> sample) {
   if (spec != "auto") (void)fit_prior(spec, sample);
 }
 
-// Lagrangian of an encoding in bits: payload + table (~3 bytes per entry) +
-// prior parameters + distortion / (2 lambda sigma^2).
+// Lagrangian of an encoding in bits: payload + tables (~3 bytes per code point,
+// ~2 more per extra frequency table) + prior parameters + distortion / (2 lambda sigma^2).
 static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu, std::span<const double> sigma,
                               int threads) {
   std::vector<double> x = decode_tensor(t, threads);
-  double bits = 8.0 * double(t.symbols.payload_bytes() + 3 * t.symbols.alphabet.size() + 8 * t.prior_parameters.size());
+  const uint64_t points = t.symbols.alphabet.size(), tables = t.symbols.tables.size();
+  double bits = 8.0 * double(t.symbols.payload_bytes() + (3 + 2 * (tables - 1)) * points + 8 * t.prior_parameters.size());
   for (size_t i = 0; i < x.size(); ++i) bits += (x[i] - mu[i]) * (x[i] - mu[i]) / (2 * t.lambda * sigma[i] * sigma[i]);
   return bits;
 }
@@ -94,7 +95,7 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
   if (settings.refine_passes > 0)
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
                               settings.threads);
-  encode_rows(t, keys, shape, settings.threads);
+  encode_rows(t, keys, shape, settings.threads, settings.block_tables);
   return t;
 }
 

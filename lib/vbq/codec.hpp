@@ -47,6 +47,7 @@ struct VbqSettings {
   std::string prior = "gauss";  // fit_prior spec fitted per tensor (paper: gauss), or "auto"
   int max_rate_bits = 62;
   int refine_passes = 0;        // entropy-aware refinement passes after Algorithm 1 (0 = paper)
+  bool block_tables = true;     // frequency tables for runs of blocks (symbol_stream.hpp); false = paper, one table
   int threads = 0;
 };
 
