@@ -56,3 +56,25 @@ TEST_CASE("refinement: smaller real files at the same lambda, same bytes for any
   CHECK(one.symbols.blocks == two.symbols.blocks);
   CHECK(one.symbols.payload_bytes() < paper.symbols.payload_bytes());
 }
+
+TEST_CASE("refinement: per-segment tables follow statistics that drift along the tensor") {
+  // First half: narrow posteriors (many code points used); second half: wide
+  // ones (a few cheap points). One table per half prices each half by its own
+  // statistics.
+  Data d = embedding_like(200000);
+  for (size_t i = 100000; i < d.sigma.size(); ++i) d.sigma[i] *= 3;
+  for (size_t i = 0; i < 100000; ++i) d.sigma[i] *= 0.2;
+  GaussianPrior prior = fit_gaussian_prior(d.mu);
+  std::vector<CodeKey> paper = quantize(prior, d.mu, d.sigma, 2.0);
+  std::vector<RefinementPass> whole, halves;
+  refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 0, &whole);
+  const auto split = refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 0, &halves, 100000);
+  // Pass 0 describes the same keys: per-half entropies sum to less than the whole's.
+  CHECK(halves[0].payload_bits < whole[0].payload_bits);
+  CHECK(halves.back().payload_bits + halves.back().table_bits < whole.back().payload_bits + whole.back().table_bits);
+  // A segment as long as the tensor is the single table.
+  CHECK(refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 0, nullptr, 200000) ==
+        refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3));
+  // Thread count does not matter.
+  CHECK(refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 1, nullptr, 100000) == split);
+}

@@ -94,7 +94,8 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
   std::vector<CodeKey> keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
   if (settings.refine_passes > 0)
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
-                              settings.threads);
+                              settings.threads, nullptr,
+                              settings.block_tables ? row_block_symbols(tensor_shape(shape, mu.size())) : 0);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables);
   return t;
 }

@@ -21,8 +21,8 @@ struct Table {
 // Bytes a table entry costs in the container: key delta and frequency as varints.
 double varint_bits(uint64_t v) { return 8.0 * std::max(1, (64 - __builtin_clzll(v | 1) + 6) / 7); }
 
-Table build_table(const Prior& prior, const std::vector<CodeKey>& keys, RefinementPass& pass) {
-  std::vector<CodeKey> sorted(keys);
+Table build_table(const Prior& prior, std::span<const CodeKey> keys, RefinementPass& pass) {
+  std::vector<CodeKey> sorted(keys.begin(), keys.end());
   std::sort(sorted.begin(), sorted.end());
   Table t;
   std::vector<uint64_t> counts;
@@ -87,11 +87,27 @@ CodeKey best_entry(const Table& t, double mu, double sigma, double lambda) {
 
 std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                                         double lambda, std::vector<CodeKey> keys, int max_passes, int threads,
-                                        std::vector<RefinementPass>* log) {
+                                        std::vector<RefinementPass>* log, size_t segment_symbols) {
   const int nthreads = threads > 0 ? threads : omp_get_num_procs();
   const int64_t n = int64_t(keys.size());
+  if (n == 0) return keys;
+  const size_t seg = segment_symbols > 0 ? segment_symbols : size_t(n);
+  const size_t segments = (size_t(n) + seg - 1) / seg;
+  // One table per segment; the pass totals sum over them.
+  auto build_tables = [&](const std::vector<CodeKey>& k, RefinementPass& total) {
+    std::vector<Table> tables(segments);
+    total = RefinementPass{};
+    for (size_t s = 0; s < segments; ++s) {
+      RefinementPass p;
+      tables[s] = build_table(prior, std::span(k).subspan(s * seg, std::min(seg, size_t(n) - s * seg)), p);
+      total.table_size += p.table_size;
+      total.payload_bits += p.payload_bits;
+      total.table_bits += p.table_bits;
+    }
+    return tables;
+  };
   RefinementPass pass;
-  Table table = build_table(prior, keys, pass);
+  std::vector<Table> tables = build_tables(keys, pass);
   auto squared_error = [&](const std::vector<CodeKey>& k) {
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -105,13 +121,13 @@ std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const doub
   for (int p = 0; p < max_passes; ++p) {
     std::vector<CodeKey> next(keys.size());
 #pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
-    for (int64_t i = 0; i < n; ++i) next[i] = best_entry(table, mu[i], sigma[i], lambda);
+    for (int64_t i = 0; i < n; ++i) next[i] = best_entry(tables[size_t(i) / seg], mu[i], sigma[i], lambda);
     RefinementPass np;
-    Table next_table = build_table(prior, next, np);
+    std::vector<Table> next_tables = build_tables(next, np);
     double next_bits = np.payload_bits + np.table_bits;
     if (log) np.squared_error = squared_error(next), log->push_back(np);
     keys = std::move(next);
-    table = std::move(next_table);
+    tables = std::move(next_tables);
     if (next_bits > size_bits * 0.999) break;
     size_bits = next_bits;
   }

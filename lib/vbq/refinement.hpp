@@ -29,8 +29,11 @@ struct RefinementPass {
 // Refines `keys` (the output of quantize() for the same inputs) for up to
 // max_passes passes; returns the refined keys. Each pass is appended to `log`
 // when given (entry 0 describes the input). Deterministic for any thread count.
+// segment_symbols > 0: every run of that many coordinates has its own table (the
+// coder's block tables, symbol_stream.hpp), so p(xi) is estimated per run;
+// 0: one table for all.
 std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                                         double lambda, std::vector<CodeKey> keys, int max_passes, int threads = 0,
-                                        std::vector<RefinementPass>* log = nullptr);
+                                        std::vector<RefinementPass>* log = nullptr, size_t segment_symbols = 0);
 
 }  // namespace vbq
