@@ -82,9 +82,16 @@ static void container_seeds(const fs::path& dir, const fs::path& src) {
   c.tensors[0].shape = {10};
   c.vocab = {"alpha", "beta", "gamma", "\xc3\xa9t\xc3\xa9"};
   put(dir, "blocks-vocab", vbq::serialize_container(c));
+  // Block tables (3.0): four blocks, the statistics change halfway, two tables.
+  std::vector<uint64_t> drift;
+  for (int i = 0; i < 256; ++i) drift.push_back(i < 128 ? 1 + i % 2 : 5 + (i % 3 == 0));
+  c.tensors[0].symbols = vbq::encode_symbols(drift, 1, 64);
+  c.tensors[0].shape = {256};
+  put(dir, "block-tables", vbq::serialize_container(c));
   std::error_code ec;
-  fs::copy_file(src / "tests/golden/small-v1.0.vbq", dir / "golden-small-v1.0.vbq",
-                fs::copy_options::overwrite_existing, ec);
+  for (const char* golden : {"small-v1.0.vbq", "small-v2.0.vbq", "small-v3.0.vbq"})
+    fs::copy_file(src / "tests/golden" / golden, dir / ("golden-" + std::string(golden)),
+                  fs::copy_options::overwrite_existing, ec);
 }
 
 static void word2vec_seeds(const fs::path& dir) {
