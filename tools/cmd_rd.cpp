@@ -57,21 +57,21 @@ static int run_rd(const std::vector<std::string>& args) {
   if (!kmeans_spec.empty())
     for (double k : parse_number_list(kmeans_spec, "kmeans")) rd.kmeans_k.push_back(int(std::lround(k)));
   rd.general_compressors = !vm.count("no-general");
-  std::vector<std::string> priors;
-  for (std::stringstream ss(vm["priors"].as<std::string>()); ss.good();) {
-    std::string p;
-    std::getline(ss, p, ',');
-    if (!p.empty()) priors.push_back(p);
-  }
+  auto items = [](const std::string& list) {  // comma-separated, empty items dropped
+    std::vector<std::string> out;
+    for (std::stringstream ss(list); ss.good();) {
+      std::string item;
+      std::getline(ss, item, ',');
+      if (!item.empty()) out.push_back(item);
+    }
+    return out;
+  };
   const int refine = vm["refine"].as<int>();
-  rd.variants = vbq_variants(priors, refine, vm.count("tables") > 0);
+  rd.variants = vbq_variants(items(vm["priors"].as<std::string>()), refine, vm.count("tables") > 0);
   if (vm.count("variants")) {
     rd.variants.clear();
-    for (std::stringstream ss(vm["variants"].as<std::string>()); ss.good();) {
-      std::string label;
-      std::getline(ss, label, ',');
-      if (!label.empty()) rd.variants.push_back(parse_vbq_variant(label, refine > 0 ? refine : 3));
-    }
+    for (const std::string& label : items(vm["variants"].as<std::string>()))
+      rd.variants.push_back(parse_vbq_variant(label, refine > 0 ? refine : 3));
   }
   rd.threads = thread_count(threads);
   rd.progress = !vm.count("quiet");

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 
+#include "vbq/symbol_stream.hpp"
+
 namespace vbq {
 
 namespace {
@@ -18,8 +20,8 @@ struct Table {
   double min_bits = 0;
 };
 
-// Bytes a table entry costs in the container: key delta and frequency as varints.
-double varint_bits(uint64_t v) { return 8.0 * std::max(1, (64 - __builtin_clzll(v | 1) + 6) / 7); }
+// Bits a table entry field costs in the container (a varint).
+double varint_bits(uint64_t v) { return 8.0 * varint_bytes(v); }
 
 Table build_table(const Prior& prior, std::span<const CodeKey> keys, RefinementPass& pass) {
   std::vector<CodeKey> sorted(keys.begin(), keys.end());

@@ -94,13 +94,6 @@ class Alphabet {
   std::vector<uint64_t> symbols_, counts_;
 };
 
-// Bytes of v as a varint.
-static int varint_bytes(uint64_t v) {
-  int n = 1;
-  while (v >= 128) v >>= 7, ++n;
-  return n;
-}
-
 // Estimated bits of a run of blocks with its own table: the ideal payload (the
 // empirical entropy of its counts) plus the table's frequencies as varints.
 static double run_bits(std::span<const uint64_t> counts, uint32_t precision) {

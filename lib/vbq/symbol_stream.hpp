@@ -24,6 +24,14 @@ namespace vbq {
 
 inline constexpr uint64_t kDefaultBlockSymbols = uint64_t(1) << 20;
 
+// Bytes of v as an LEB128 varint, the container's encoding of table entries
+// (for estimates of table size).
+inline int varint_bytes(uint64_t v) {
+  int n = 1;
+  while (v >= 128) v >>= 7, ++n;
+  return n;
+}
+
 struct SymbolStream {
   std::vector<uint64_t> alphabet;  // distinct symbols, ascending
   // Frequency tables over indices into alphabet, all of one precision; a table
