@@ -31,7 +31,7 @@ TEST_CASE("codec: vbq round trip rebuilds exactly F^{-1} of the chosen code poin
   EncodedTensor t = encode_vbq(p.mu, p.sigma, s);
   t.shape = {3000, 100};
   GaussianPrior prior = fit_gaussian_prior(p.mu);
-  std::vector<CodeKey> keys = quantize(prior, p.mu, p.sigma, s.lambda);
+  CodeKeys keys = quantize(prior, p.mu, p.sigma, s.lambda);
   std::vector<double> restored = decode_tensor(t);
   REQUIRE(restored.size() == keys.size());
   size_t mismatches = 0;

@@ -163,7 +163,7 @@ TEST_CASE("quantizer: a posterior as wide as the prior costs about one bit") {
   std::vector<double> mu(20000), sigma(20000, 1.0);
   for (auto& m : mu) m = z(rng);
   for (double lambda : {0.5, 1.0, 2.0}) {
-    std::vector<CodeKey> keys = quantize(prior, mu, sigma, lambda);
+    CodeKeys keys = quantize(prior, mu, sigma, lambda);
     double bits = 0;
     for (CodeKey k : keys) bits += rate_bits(k);
     CAPTURE(lambda);
@@ -235,7 +235,7 @@ TEST_CASE("quantizer: the bulk fast path equals quantize_one for every prior fam
       sigma[i] = std::pow(10.0, -6 + 6 * u(rng));
     }
     for (double lambda : {0.01, 1.0, 100.0}) {
-      std::vector<CodeKey> bulk = quantize(*prior, mu, sigma, lambda, 2);
+      CodeKeys bulk = quantize(*prior, mu, sigma, lambda, 2);
       size_t differ = 0;
       for (size_t i = 0; i < n; ++i) differ += bulk[i] != quantize_one(table, mu[i], sigma[i], lambda);
       CAPTURE(prior->describe());

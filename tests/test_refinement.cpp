@@ -29,16 +29,16 @@ Data embedding_like(size_t n) {  // wide posteriors for many rare rows, narrow f
 TEST_CASE("refinement: zero passes is the paper's Algorithm 1, and passes shrink the estimated size") {
   Data d = embedding_like(200000);
   GaussianPrior prior = fit_gaussian_prior(d.mu);
-  std::vector<CodeKey> paper = quantize(prior, d.mu, d.sigma, 2.0);
+  CodeKeys paper = quantize(prior, d.mu, d.sigma, 2.0);
   CHECK(refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 0) == paper);
   std::vector<RefinementPass> log;
-  std::vector<CodeKey> refined = refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 4, 0, &log);
+  CodeKeys refined = refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 4, 0, &log);
   REQUIRE(log.size() >= 2);
   CHECK(log[0].payload_bits == doctest::Approx(empirical_entropy_bits(paper)));
   CHECK(log[1].payload_bits + log[1].table_bits < log[0].payload_bits + log[0].table_bits);
   CHECK(log[1].table_size <= log[0].table_size);
   // Every refined code point was already in the paper's table.
-  std::vector<CodeKey> table(paper);
+  CodeKeys table(paper);
   std::sort(table.begin(), table.end());
   for (CodeKey k : refined) REQUIRE(std::binary_search(table.begin(), table.end(), k));
 }
@@ -65,7 +65,7 @@ TEST_CASE("refinement: per-segment tables follow statistics that drift along the
   for (size_t i = 100000; i < d.sigma.size(); ++i) d.sigma[i] *= 3;
   for (size_t i = 0; i < 100000; ++i) d.sigma[i] *= 0.2;
   GaussianPrior prior = fit_gaussian_prior(d.mu);
-  std::vector<CodeKey> paper = quantize(prior, d.mu, d.sigma, 2.0);
+  CodeKeys paper = quantize(prior, d.mu, d.sigma, 2.0);
   std::vector<RefinementPass> whole, halves;
   refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 0, &whole);
   const auto split = refine_code_points(prior, d.mu, d.sigma, 2.0, paper, 3, 0, &halves, 100000);

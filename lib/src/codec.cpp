@@ -91,7 +91,7 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
   t.prior_parameters = prior.parameters();
   t.lambda = settings.lambda;
   t.max_rate_bits = uint8_t(settings.max_rate_bits);
-  std::vector<CodeKey> keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
+  CodeKeys keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
   if (settings.refine_passes > 0)
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
                               settings.threads, nullptr,

@@ -64,11 +64,16 @@ double CodePointTable::reconstruct(CodeKey key) const {
 
 namespace {
 
-// Width of the band around each tabulated boundary F^{-1}(j / 2^16) inside which
-// mu is too close to the boundary to place t by comparison: band(q) =
-// kBandRel (|q| + scale), scale a width of the prior.
+// Half-width of the band around every tabulated boundary F^{-1}(j / 2^16) inside
+// which mu is too close to the boundary to place t by comparison: kBandRel times
+// the largest |boundary| plus the distance between the outermost ones. One width
+// for all boundaries keeps it off the descent's critical path.
 constexpr double kBandRel = 1e-10;
-inline double band(double q, double scale) { return kBandRel * (std::fabs(q) + scale); }
+double band_width(const CodePointTable& table) {
+  constexpr int kBits = CodePointTable::kTableRateBits;
+  const double lo = table.tail_quantile(1, kBits, false), hi = table.tail_quantile(1, kBits, true);
+  return kBandRel * (std::max(std::fabs(lo), std::fabs(hi)) + (hi - lo));
+}
 
 // The CodePointTable's points of rate <= 16 again (the same doubles), stored
 // level by level: rate r, k odd at index 2^r / 4 + k / 2, the upper side negated.
@@ -115,7 +120,7 @@ class LevelTable {
 // levels: this side's LevelTable::side() (signed: no case for the side), or null.
 template <class Quantile>
 inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
-                      int max_rate_bits, const double* levels, double scale) {
+                      int max_rate_bits, const double* levels, double width) {
   constexpr int kTableBits = CodePointTable::kTableRateBits;
   double t = 0.0;
   bool have_t = false;
@@ -148,8 +153,7 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
         const double* child = levels + LevelTable::index(2 * mid - 1, r + 1);
         next[0] = child[0], next[1] = child[1];
       }
-      const double w = band(sq, scale);
-      const bool beyond = smu >= sq + w, before = smu <= sq - w;
+      const bool beyond = smu >= sq + width, before = smu <= sq - width;
       if (beyond || before) [[likely]] {
         const double d = sq - smu;
         const double loss = d * d + penalty * r;
@@ -179,31 +183,24 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
   return (uint64_t(1) << best_r) | n;
 }
 
-// A width of the prior: the distance between its outermost tabulated quantiles.
-double prior_scale(const CodePointTable& table) {
-  constexpr int kBits = CodePointTable::kTableRateBits;
-  return table.tail_quantile(1, kBits, true) - table.tail_quantile(1, kBits, false);
-}
-
 // Whether descent is exact for this table: for every boundary b = j / 2^16 on both
 // sides, the prior's own tail (lower or upper) is below b (1 - 1e-12) at the inner
 // edge of the band and above b (1 + 1e-12) at the outer one. As the tail is
 // monotone and accurate to a few ulp (far below 1e-12), any mu outside a band then
 // has t strictly on the side the comparison says. ~4 CDF calls per boundary.
-bool bands_hold(const Prior& prior, const CodePointTable& table, double scale, int threads) {
+bool bands_hold(const Prior& prior, const CodePointTable& table, double width, int threads) {
   constexpr int kBits = CodePointTable::kTableRateBits;
   const int64_t n = int64_t(1) << (kBits - 1);
-  if (!(scale > 0) || !std::isfinite(scale)) return false;
+  if (!(width > 0) || !std::isfinite(width)) return false;
   int bad = 0;
 #pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : bad)
   for (int64_t j = 1; j <= n; ++j) {
     const double b = std::ldexp(double(j), -kBits);
     const double ql = table.tail_quantile(uint64_t(j), kBits, false);
     const double qu = table.tail_quantile(uint64_t(j), kBits, true);
-    const double wl = band(ql, scale), wu = band(qu, scale);
-    const bool ok = std::isfinite(ql) && std::isfinite(qu) && prior.lower(ql - wl) < b * (1 - 1e-12) &&
-                    prior.lower(ql + wl) > b * (1 + 1e-12) && prior.upper(qu + wu) < b * (1 - 1e-12) &&
-                    prior.upper(qu - wu) > b * (1 + 1e-12);
+    const bool ok = std::isfinite(ql) && std::isfinite(qu) && prior.lower(ql - width) < b * (1 - 1e-12) &&
+                    prior.lower(ql + width) > b * (1 + 1e-12) && prior.upper(qu + width) < b * (1 - 1e-12) &&
+                    prior.upper(qu - width) > b * (1 + 1e-12);
     bad += !ok;
   }
   return bad == 0;
@@ -222,19 +219,19 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
                 2.0 * lambda * sigma * sigma, upper, max_rate_bits, nullptr, 0.0);
 }
 
-std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                              double lambda, int threads, int max_rate_bits) {
+CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
+                  int threads, int max_rate_bits) {
   if (!(lambda > 0) || !std::isfinite(lambda))
     throw Error(ErrorKind::argument, "lambda must be a finite number > 0, got " + std::to_string(lambda));
   if (mu.size() != sigma.size()) throw Error(ErrorKind::argument, "quantize: mu and sigma differ in size");
   if (max_rate_bits < 1 || max_rate_bits > kMaxRateBits)
     throw Error(ErrorKind::argument, "max rate must be in 1.." + std::to_string(kMaxRateBits) + " bits");
   CodePointTable table(prior);
-  std::vector<CodeKey> keys(mu.size());
+  CodeKeys keys(mu.size());  // uninitialized: the loop below writes every element
   const int64_t n = int64_t(mu.size());
   const int nthreads = threads > 0 ? threads : omp_get_num_procs();
-  const double scale = prior_scale(table);
-  const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, scale, nthreads);
+  const double width = band_width(table);
+  const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, width, nthreads);
   const double median = prior.median();
   const LevelTable levels(table);
 #pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
@@ -242,7 +239,7 @@ std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, st
     const double m = mu[i], s = sigma[i];
     const bool upper = m > median;
     keys[i] = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior, m, 2.0 * lambda * s * s, upper,
-                     max_rate_bits, descend ? levels.side(upper) : nullptr, scale);
+                     max_rate_bits, descend ? levels.side(upper) : nullptr, width);
   }
   return keys;
 }

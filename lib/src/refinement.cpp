@@ -87,16 +87,16 @@ CodeKey best_entry(const Table& t, double mu, double sigma, double lambda) {
 
 }  // namespace
 
-std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                                        double lambda, std::vector<CodeKey> keys, int max_passes, int threads,
-                                        std::vector<RefinementPass>* log, size_t segment_symbols) {
+CodeKeys refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
+                            double lambda, CodeKeys keys, int max_passes, int threads,
+                            std::vector<RefinementPass>* log, size_t segment_symbols) {
   const int nthreads = threads > 0 ? threads : omp_get_num_procs();
   const int64_t n = int64_t(keys.size());
   if (n == 0) return keys;
   const size_t seg = segment_symbols > 0 ? segment_symbols : size_t(n);
   const size_t segments = (size_t(n) + seg - 1) / seg;
   // One table per segment; the pass totals sum over them.
-  auto build_tables = [&](const std::vector<CodeKey>& k, RefinementPass& total) {
+  auto build_tables = [&](std::span<const CodeKey> k, RefinementPass& total) {
     std::vector<Table> tables(segments);
     total = RefinementPass{};
     for (size_t s = 0; s < segments; ++s) {
@@ -110,7 +110,7 @@ std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const doub
   };
   RefinementPass pass;
   std::vector<Table> tables = build_tables(keys, pass);
-  auto squared_error = [&](const std::vector<CodeKey>& k) {
+  auto squared_error = [&](std::span<const CodeKey> k) {
     double sum = 0;
     for (int64_t i = 0; i < n; ++i) {
       double d = reconstruct(prior, k[i]) - mu[i];
@@ -121,7 +121,7 @@ std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const doub
   if (log) pass.squared_error = squared_error(keys), log->push_back(pass);
   double size_bits = pass.payload_bits + pass.table_bits;
   for (int p = 0; p < max_passes; ++p) {
-    std::vector<CodeKey> next(keys.size());
+    CodeKeys next(keys.size());  // every element written below
 #pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
     for (int64_t i = 0; i < n; ++i) next[i] = best_entry(tables[size_t(i) / seg], mu[i], sigma[i], lambda);
     RefinementPass np;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "vbq/buffer.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -164,13 +165,20 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
     return std::pair{begin, std::min<size_t>(begin + block_symbols, s.count)};
   };
 
-  if (block_tables && nblocks > 1 && uint64_t(nblocks) * s.alphabet.size() <= kMaxBlockCounts) {
-    std::vector<std::vector<uint64_t>> counts(nblocks, std::vector<uint64_t>(s.alphabet.size(), 0));
+  // Each symbol's alphabet index, looked up once; with block tables, each block's counts.
+  UninitializedVector<uint32_t> indices(s.count);
+  const bool per_block = block_tables && nblocks > 1 && uint64_t(nblocks) * s.alphabet.size() <= kMaxBlockCounts;
+  std::vector<std::vector<uint64_t>> counts(per_block ? nblocks : 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-    for (int64_t b = 0; b < nblocks; ++b) {
-      const auto [begin, end] = block_range(b);
-      for (size_t i = begin; i < end; ++i) ++counts[b][alphabet.index(symbols[i])];
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const auto [begin, end] = block_range(b);
+    for (size_t i = begin; i < end; ++i) indices[i] = alphabet.index(symbols[i]);
+    if (per_block) {
+      counts[b].assign(s.alphabet.size(), 0);
+      for (size_t i = begin; i < end; ++i) ++counts[b][indices[i]];
     }
+  }
+  if (per_block) {
     s.block_table = group_blocks(counts, precision);
     for (size_t b = 0; b < counts.size(); ++b)
       if (b == 0 || s.block_table[b] != s.block_table[b - 1])
@@ -181,16 +189,10 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
   }
 
   s.blocks.resize(nblocks);
-#pragma omp parallel num_threads(nthreads)
-  {
-    std::vector<uint32_t> indices;  // one block's, reused
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t b = 0; b < nblocks; ++b) {
-      const auto [begin, end] = block_range(b);
-      indices.resize(end - begin);
-      for (size_t i = begin; i < end; ++i) indices[i - begin] = alphabet.index(symbols[i]);
-      s.blocks[b] = rans_encode(indices, s.table_of(b));
-    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const auto [begin, end] = block_range(b);
+    s.blocks[b] = rans_encode(std::span<const uint32_t>(indices).subspan(begin, end - begin), s.table_of(b));
   }
   return s;
 }

@@ -20,11 +20,16 @@
 #include <span>
 #include <vector>
 
+#include "vbq/buffer.hpp"
 #include "vbq/prior.hpp"
 
 namespace vbq {
 
 using CodeKey = uint64_t;
+
+// A model's code keys, one per coordinate (often 10^7 or more), in storage
+// that the threads of quantize() fault in and write once (buffer.hpp).
+using CodeKeys = UninitializedVector<CodeKey>;
 
 // Longest code point considered: xi resolves down to 2^-62 (a Gaussian prior's
 // +-8.2 std). Means farther out in the tails are clipped to the outermost code point.
@@ -64,7 +69,7 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
 // Algorithm 1 for every coordinate, on `threads` threads (0 = all cores). The result
 // does not depend on the thread count. Throws ErrorKind::argument if lambda <= 0 or
 // the sizes differ.
-std::vector<CodeKey> quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                              double lambda, int threads = 0, int max_rate_bits = kMaxRateBits);
+CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
+                  int threads = 0, int max_rate_bits = kMaxRateBits);
 
 }  // namespace vbq

@@ -32,8 +32,8 @@ struct RefinementPass {
 // segment_symbols > 0: every run of that many coordinates has its own table (the
 // coder's block tables, symbol_stream.hpp), so p(xi) is estimated per run;
 // 0: one table for all.
-std::vector<CodeKey> refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
-                                        double lambda, std::vector<CodeKey> keys, int max_passes, int threads = 0,
-                                        std::vector<RefinementPass>* log = nullptr, size_t segment_symbols = 0);
+CodeKeys refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
+                            double lambda, CodeKeys keys, int max_passes, int threads = 0,
+                            std::vector<RefinementPass>* log = nullptr, size_t segment_symbols = 0);
 
 }  // namespace vbq
