@@ -332,6 +332,14 @@ std::vector<Row> bad_input_table() {
                   {"vocab.txt has no count for the word 'queen'"}});
   rows.push_back({"HDF5 given to decompress", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "decompress in.h5 -o out.h5", 3, {"in.h5", "not a .vbq container"}, "out.h5"});
+  rows.push_back({"elbo: model without a vocabulary",
+                  [](const CliDir& d) {
+                    good_model(d.file("in.h5"));
+                    put(d.file("text.txt"), "king queen\n");
+                  },
+                  "elbo in.h5 text.txt", 3, {"in.h5", "no vocab dataset"}, ""});
+  rows.push_back({"elbo: missing corpus", [](const CliDir& d) { good_model(d.file("in.h5")); }, "elbo in.h5", 1,
+                  {"input"}, ""});
   return rows;
 }
 

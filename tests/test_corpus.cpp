@@ -79,6 +79,19 @@ TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
   CHECK(c3.raw_tokens == 16);
   CHECK(c3.vocab.counts[0] == 4);
 
+  // A model's vocabulary, used as given: its ids and counts, words the text
+  // lacks ("zebu") are fine, text words it lacks ("sat", "dog") are dropped.
+  const vbq::Vocabulary given{{"cat", "zebu", "the"}, {9, 8, 7}};
+  vbq::CorpusOptions og;
+  og.lowercase = true;
+  og.vocab_size = 1;  // ignored with a given vocabulary
+  og.vocabulary = &given;
+  auto cg = vbq::load_corpus({p}, og);
+  CHECK(cg.vocab.words == given.words);
+  CHECK(cg.vocab.counts == given.counts);
+  CHECK(cg.tokens == std::vector<uint32_t>{2, 0, 2, 2, 0});
+  CHECK(cg.sentence_ends == std::vector<uint64_t>{2, 5});
+
   FILE* f = std::fopen(temp_path("out.txt").c_str(), "w+");
   REQUIRE(f);
   vbq::write_corpus_text(c, f, "out");

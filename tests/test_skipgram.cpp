@@ -268,3 +268,69 @@ TEST_CASE("skipgram: KL to the prior, closed form") {
   CHECK(vbq::mean_kl_to_prior(m, 2.0) == doctest::Approx(expected).epsilon(1e-12));
   CHECK(vbq::mean_kl_to_prior(vbq::Model{}, 1.0) == 0.0);
 }
+
+TEST_CASE("skipgram: ELBO of a model on text, exact parts, any thread count") {
+  const vbq::Corpus corpus = synthetic_corpus(300, 5);
+  const size_t V = corpus.vocab.words.size(), d = 10;
+  auto model_with = [&](double mu, double sigma) {
+    vbq::Model m;
+    for (const char* name : {"word", "context"}) {
+      vbq::Tensor t;
+      t.name = name;
+      t.shape = {V, d};
+      t.mu.assign(V * d, mu);
+      t.sigma.assign(V * d, sigma);
+      m.tensors.push_back(t);
+    }
+    return m;
+  };
+  vbq::SkipGramElboOptions o;
+  o.window = 3;
+  o.negatives = 4;
+  o.prior_std = 1.0;
+  o.samples = 8;
+  o.max_tokens = 1000;
+
+  // Means 0: every target costs -log s(0) = log 2 at the means; q = prior: KL 0.
+  const vbq::SkipGramElbo prior_like = vbq::skipgram_elbo(corpus, model_with(0.0, 1.0), o);
+  CHECK(prior_like.nll_at_means == doctest::Approx(std::log(2.0)).epsilon(1e-12));
+  CHECK(prior_like.kl_per_coordinate == doctest::Approx(0.0));
+  CHECK(prior_like.kl_per_target == doctest::Approx(0.0));
+  // x = u . v with u, v ~ N(0, I_10) is symmetric with variance 10, so by Jensen
+  // E softplus(-x) = E|x|/2 + E log(1 + e^-|x|) > log 2 by far (~1.3).
+  CHECK(prior_like.expected_nll > std::log(2.0) + 0.4);
+  CHECK(prior_like.neg_elbo_per_target == doctest::Approx(prior_like.expected_nll));
+  // Sentences within the first 1000 tokens, each center's targets: positives
+  // plus up to 4 negatives per context.
+  CHECK(prior_like.centers >= 1000);
+  CHECK(prior_like.centers < 1012);
+  CHECK(prior_like.targets > prior_like.centers);
+  CHECK(prior_like.targets <= prior_like.centers * 2 * 3 * 5);
+
+  // A trained model: the same numbers on 1 and 3 threads, tiny sigma gives
+  // E_q nll ~ nll at the means, and KL per target = KL sum / targets per epoch.
+  vbq::SkipGramOptions so = small_options();
+  so.dim = d;
+  vbq::Model trained = vbq::train_skipgram(corpus, so);
+  o.threads = 1;
+  const vbq::SkipGramElbo a = vbq::skipgram_elbo(corpus, trained, o);
+  o.threads = 3;
+  const vbq::SkipGramElbo b = vbq::skipgram_elbo(corpus, trained, o);
+  CHECK(a.nll_at_means == b.nll_at_means);
+  CHECK(a.expected_nll == b.expected_nll);
+  CHECK(a.targets == b.targets);
+  CHECK(a.nll_at_means < 0.9 * std::log(2.0));  // it learned something
+  for (auto& t : trained.tensors) std::fill(t.sigma.begin(), t.sigma.end(), 1e-6);
+  const vbq::SkipGramElbo sharp = vbq::skipgram_elbo(corpus, trained, o);
+  CHECK(sharp.expected_nll == doctest::Approx(sharp.nll_at_means).epsilon(1e-5));
+  const double kl_sum = sharp.kl_per_coordinate * 2.0 * double(V * d);
+  CHECK(sharp.kl_per_target == doctest::Approx(kl_sum / sharp.targets_per_epoch));
+  CHECK(sharp.targets_per_epoch == doctest::Approx(double(sharp.targets) / double(sharp.centers) * double(corpus.tokens.size())));
+
+  // Shapes must match the vocabulary.
+  vbq::Model wrong = model_with(0.0, 1.0);
+  wrong.tensors[1].shape = {V, d + 1};
+  CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
+  wrong.tensors.pop_back();
+  CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
+}

@@ -182,15 +182,19 @@ Corpus load_corpus(const std::vector<std::string>& paths, const CorpusOptions& o
   // Vocabulary, then provisional id -> final id (UINT32_MAX = out of vocabulary).
   std::vector<std::string> words = table.words_;
   std::vector<uint64_t> counts = table.counts_;
-  c.vocab = make_vocabulary(std::move(words), std::move(counts), options);
+  c.vocab = options.vocabulary ? *options.vocabulary : make_vocabulary(std::move(words), std::move(counts), options);
   if (c.vocab.words.empty())
     throw Error(ErrorKind::argument, "empty vocabulary: the corpus has no word with count >= " +
                                          std::to_string(options.min_count));
-  std::vector<uint32_t> remap(table.words_.size(), UINT32_MAX);
-  {
-    // Look each kept word up again instead of keeping the sort permutation around.
-    for (uint32_t id = 0; id < c.vocab.words.size(); ++id) remap[table.find_or_insert(c.vocab.words[id])] = id;
+  // Look each kept word up again instead of keeping the sort permutation around
+  // (a given vocabulary may hold words the text lacks: they grow the table).
+  std::vector<uint32_t> remap;
+  for (uint32_t id = 0; id < c.vocab.words.size(); ++id) {
+    const uint32_t t = table.find_or_insert(c.vocab.words[id]);
+    if (t >= remap.size()) remap.resize(std::max<size_t>(t + 1, table.words_.size()), UINT32_MAX);
+    remap[t] = id;
   }
+  remap.resize(std::max(remap.size(), table.words_.size()), UINT32_MAX);
   size_t out = 0, line = 0;
   for (size_t i = 0; i < provisional.size(); ++i) {
     while (line < line_ends.size() && line_ends[line] == i) {

@@ -79,15 +79,18 @@ std::vector<std::string> tokenize(std::string_view text, bool lowercase);
 void read_text_chunks(const std::string& path, bool lowercase, const std::function<void(std::string_view)>& on_chunk,
                       const std::atomic<bool>* cancel = nullptr);
 
+struct Vocabulary {
+  std::vector<std::string> words;  // id -> word, most frequent first
+  std::vector<uint64_t> counts;    // id -> occurrences in the corpus (non-increasing)
+};
+
 struct CorpusOptions {
   bool lowercase = false;
   uint64_t vocab_size = 30000;  // keep at most this many words (0 = all)
   uint64_t min_count = 1;       // drop words seen fewer times
-};
-
-struct Vocabulary {
-  std::vector<std::string> words;  // id -> word, most frequent first
-  std::vector<uint64_t> counts;    // id -> occurrences in the corpus (non-increasing)
+  // A trained model's vocabulary: used as given (ids, counts) instead of one
+  // counted from these files; vocab_size and min_count are then ignored.
+  const Vocabulary* vocabulary = nullptr;
 };
 
 struct Corpus {

@@ -154,6 +154,25 @@ struct AliasTable {
   }
 };
 
+// Negative sampling distribution: P(w) proportional to count_w^0.75.
+AliasTable negative_sampler(const std::vector<uint64_t>& counts) {
+  std::vector<double> weights(counts.size());
+  for (size_t w = 0; w < counts.size(); ++w) weights[w] = std::pow(double(counts[w]), 0.75);
+  return AliasTable(weights);
+}
+
+// 2^gauss_bits + d standard normals (Box-Muller): a sample is d of them from
+// offset rng.next() >> (64 - gauss_bits).
+std::vector<float> gaussian_table(Rng& rng, size_t d) {
+  std::vector<float> gauss((size_t(1) << gauss_bits) + d);
+  for (size_t i = 0; i < gauss.size(); i += 2) {
+    double r = std::sqrt(-2 * std::log(1 - rng.uniform())), phi = 2 * M_PI * rng.uniform();
+    gauss[i] = float(r * std::cos(phi));
+    if (i + 1 < gauss.size()) gauss[i + 1] = float(r * std::sin(phi));
+  }
+  return gauss;
+}
+
 VBQ_KERNEL float dot(const float* a, const float* b, size_t d) {
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   size_t j = 0;
@@ -297,17 +316,8 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       U[w * row + d + j] = Vc[w * row + d + j] = float(1 / (o.init_std * o.init_std));
     }
 
-  std::vector<float> gauss((size_t(1) << gauss_bits) + d);
-  for (size_t i = 0; i < gauss.size(); i += 2) {  // Box-Muller
-    double r = std::sqrt(-2 * std::log(1 - init_rng.uniform())), phi = 2 * M_PI * init_rng.uniform();
-    gauss[i] = float(r * std::cos(phi));
-    if (i + 1 < gauss.size()) gauss[i + 1] = float(r * std::sin(phi));
-  }
-
-  // Negative sampling distribution: P(w) proportional to count_w^0.75.
-  std::vector<double> neg_weights(V);
-  for (size_t w = 0; w < V; ++w) neg_weights[w] = std::pow(double(corpus.vocab.counts[w]), 0.75);
-  const AliasTable negs(neg_weights);
+  const std::vector<float> gauss = gaussian_table(init_rng, d);
+  const AliasTable negs = negative_sampler(corpus.vocab.counts);
 
   // Subsampling keep probabilities and expected kept occurrences n_w per epoch.
   std::vector<float> keep(V, 1.0f), kl_scale(V), prec_relax(V);
@@ -566,6 +576,106 @@ Model train_embeddings(const std::vector<std::string>& paths, const CorpusOption
     a["words_per_sec_per_thread"] = fmt(st.words_per_sec_per_thread);
   }
   return m;
+}
+
+namespace {
+// -log s(y x) for label y = +-1, exactly: softplus(-y x).
+double pair_nll(double x, bool positive) {
+  const double a = positive ? -x : x;  // softplus(a) = log(1 + e^a)
+  return a > 0 ? a + std::log1p(std::exp(-a)) : std::log1p(std::exp(a));
+}
+}  // namespace
+
+SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& o) {
+  auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
+  if (o.window < 1 || o.negatives < 0 || o.negatives >= max_targets || o.samples < 1 || o.threads < 1)
+    bad("elbo: window, samples and threads must be >= 1 and negatives in [0, " + std::to_string(max_targets - 1) + "]");
+  if (!(o.prior_std > 0) || !std::isfinite(o.prior_std)) bad("elbo: prior std must be > 0");
+  const Tensor* word = model.find("word");
+  const Tensor* context = model.find("context");
+  const size_t V = corpus.vocab.words.size();
+  if (!word || !context) bad("elbo: the model needs tensors 'word' and 'context' (vbq train-embeddings writes them)");
+  if (word->shape.size() != 2 || word->shape != context->shape || word->shape[0] != V)
+    bad("elbo: 'word' and 'context' must both be [" + std::to_string(V) + ", d] for the vocabulary's " +
+        std::to_string(V) + " words");
+  const size_t d = word->shape[1];
+  const std::vector<uint64_t>& ends = corpus.sentence_ends;
+  // Sentences whose tokens start within the first max_tokens.
+  size_t sentences = 0;
+  while (sentences < ends.size() && (sentences == 0 ? 0 : ends[sentences - 1]) < o.max_tokens) ++sentences;
+
+  Rng table_rng(o.seed ^ 0x5EEDu);
+  const std::vector<float> gauss = gaussian_table(table_rng, d);
+  const AliasTable negs = negative_sampler(corpus.vocab.counts);
+  struct Sums {
+    double nll_means = 0, nll_q = 0;
+    uint64_t centers = 0, targets = 0;
+  };
+  std::vector<Sums> per_sentence(sentences);
+#pragma omp parallel num_threads(o.threads)
+  {
+    std::vector<double> zu(d), zt(d);
+    std::vector<uint32_t> targets(size_t(o.negatives) + 1);
+    auto sample = [&](const Tensor& t, uint32_t w, uint64_t bits, std::vector<double>& z) {
+      const float* eps = &gauss[bits >> (64 - gauss_bits)];
+      for (size_t j = 0; j < d; ++j) z[j] = t.mu[w * d + j] + t.sigma[w * d + j] * double(eps[j]);
+    };
+    auto mean_dot = [&](uint32_t u, uint32_t v) {
+      double x = 0;
+      for (size_t j = 0; j < d; ++j) x += word->mu[u * d + j] * context->mu[v * d + j];
+      return x;
+    };
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t si = 0; si < int64_t(sentences); ++si) {
+      uint64_t seed = o.seed + uint64_t(si) * 0x9E3779B97F4A7C15ull;  // per sentence: any thread count
+      Rng rng(splitmix64(seed));
+      Sums& sum = per_sentence[size_t(si)];
+      const size_t b = si ? ends[size_t(si) - 1] : 0;
+      const int len = int(ends[size_t(si)] - b);
+      for (int pos = 0; pos < len; ++pos) {
+        const uint32_t w = corpus.tokens[b + size_t(pos)];
+        const int shrink = int(below(rng.next(), uint64_t(o.window)));
+        const int lo = std::max(0, pos - o.window + shrink), hi = std::min(len - 1, pos + o.window - shrink);
+        ++sum.centers;
+        for (int c = lo; c <= hi; ++c) {
+          if (c == pos) continue;
+          const uint32_t ctx = corpus.tokens[b + size_t(c)];
+          int n = 0;
+          for (int k = 0; k <= o.negatives; ++k) {
+            const uint32_t t = k == 0 ? ctx : negs.draw(rng.next());
+            if (k > 0 && t == ctx) continue;  // as in training
+            targets[size_t(n++)] = t;
+          }
+          for (int k = 0; k < n; ++k) sum.nll_means += pair_nll(mean_dot(w, targets[size_t(k)]), k == 0);
+          double q = 0;
+          for (int s = 0; s < o.samples; ++s) {
+            sample(*word, w, rng.next(), zu);
+            for (int k = 0; k < n; ++k) {
+              sample(*context, targets[size_t(k)], rng.next(), zt);
+              double x = 0;
+              for (size_t j = 0; j < d; ++j) x += zu[j] * zt[j];
+              q += pair_nll(x, k == 0);
+            }
+          }
+          sum.nll_q += q / o.samples;
+          sum.targets += uint64_t(n);
+        }
+      }
+    }
+  }
+  SkipGramElbo e;
+  double nll_means = 0, nll_q = 0;
+  for (const Sums& s : per_sentence)  // in sentence order: the same sums for any thread count
+    nll_means += s.nll_means, nll_q += s.nll_q, e.centers += s.centers, e.targets += s.targets;
+  if (e.targets == 0) bad("elbo: no (word, context) pair in the first " + std::to_string(o.max_tokens) + " tokens");
+  e.nll_at_means = nll_means / double(e.targets);
+  e.expected_nll = nll_q / double(e.targets);
+  e.kl_per_coordinate = mean_kl_to_prior(model, o.prior_std);
+  const double data_tokens = double(o.data_tokens ? o.data_tokens : corpus.tokens.size());
+  e.targets_per_epoch = double(e.targets) / double(e.centers) * data_tokens;
+  e.kl_per_target = e.kl_per_coordinate * 2.0 * double(V * d) / e.targets_per_epoch;
+  e.neg_elbo_per_target = e.expected_nll + e.kl_per_target;
+  return e;
 }
 
 double mean_kl_to_prior(const Model& m, double prior_std) {

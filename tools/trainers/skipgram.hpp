@@ -85,6 +85,32 @@ struct SkipGramStats {
 Model train_skipgram(const Corpus& corpus, const SkipGramOptions& options, SkipGramStats* stats = nullptr,
                      const std::atomic<bool>* cancel = nullptr);
 
+// The ELBO of a trained model, per target, on a corpus read with the model's
+// vocabulary, with fixed randomness (learning curves of snapshots; `vbq elbo`).
+// The pairs are the trainer's: windows of random size, `negatives` draws from
+// unigram^0.75 of the vocabulary's counts. Deterministic for any thread count.
+struct SkipGramElboOptions {
+  int window = 5, negatives = 5;
+  double prior_std = 1.0;
+  uint64_t max_tokens = 1000000;  // evaluate the sentences starting within the first N tokens
+  int samples = 4;                // draws of (u, v) from q per pair for E_q
+  uint64_t seed = 1;
+  uint64_t data_tokens = 0;       // tokens of the data the ELBO is over (scales KL); 0 = the corpus'
+  int threads = 1;
+};
+struct SkipGramElbo {
+  uint64_t centers = 0, targets = 0;  // evaluated
+  double nll_at_means = 0;        // -log p(label | u, v) per target at the posterior means
+  double expected_nll = 0;        // E_q[-log p(label | u, v)] per target (Monte Carlo)
+  double kl_per_coordinate = 0;   // mean over all coordinates of KL(q || N(0, prior_std^2))
+  double targets_per_epoch = 0;   // targets / centers evaluated x data tokens
+  double kl_per_target = 0;       // KL summed over all coordinates / targets_per_epoch
+  double neg_elbo_per_target = 0; // expected_nll + kl_per_target: -ELBO / targets per epoch
+};
+// Throws ErrorKind::argument if the model lacks [V, d] tensors "word" and
+// "context" for the corpus' V words, or no pair is found.
+SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& options);
+
 // KL(q || p) per coordinate, averaged over every tensor of m: q = N(mu, sigma^2)
 // per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
 double mean_kl_to_prior(const Model& m, double prior_std);
