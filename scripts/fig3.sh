@@ -6,7 +6,8 @@
 #
 #   VBQ_DATA=../shared/data scripts/fig3.sh
 #
-# Writes out/fig3/: eval-*.txt (uncompressed Hits@1/10, MRR, coverage),
+# Writes out/fig3/: curve-v*k.{csv,svg,png} (learning curves), eval-*.txt
+# (uncompressed Hits@1/10, MRR, coverage),
 # rd-v100k.{csv,svg,png} and rd-v30k.* (every method of `vbq rd`, real file bytes,
 # the paper's own points overlaid), bits-v100k-*.{csv,svg,png} (bits per
 # coordinate vs sigma/sigma0 and per word vs frequency rank, VBQ vs uniform+rANS
@@ -29,15 +30,16 @@ questions=$VBQ_DATA/questions-words.txt
 mkdir -p "$out"
 [ -e "$model" ] || VBQ=$vbq scripts/train_reference.sh
 
-echo "== learning curve (each epoch's snapshot; nll/target from the training log)" | tee "$out/curve.txt"
-for m in "${model%.h5}".epoch*.h5 "$model"; do
-  [ -e "$m" ] || continue
-  for v in 100000 30000; do
-    printf '%s V=%s: ' "$(basename "$m")" "$v" | tee -a "$out/curve.txt"
-    "$vbq" eval "$m" --questions "$questions" --lowercase --top-words "$v" | grep '^overall' | tee -a "$out/curve.txt"
-  done
+# Each vocabulary's own reference model (train_reference.sh builds both); without
+# it, the V=100k model's most frequent words.
+model_of() {
+  local own=$cache/skipgram-v$(($1 / 1000))k-d100.h5
+  if [ -e "$own" ]; then echo "$own"; else echo "$model"; fi
+}
+for v in ${VOCABS:-100000 30000}; do
+  echo "== learning curve of $(basename "$(model_of "$v")") (Hits@10 and the ELBO on a fixed sample, by epoch)"
+  VBQ=$vbq TOP_WORDS=$v scripts/learning_curve.sh "$(model_of "$v")" "$out/curve-v$((v / 1000))k"
 done
-grep '^epoch' "${model%.h5}.log" | tee -a "$out/curve.txt" || true
 
 sweep=(--lambdas "${LAMBDAS:-1e-3:1e2:16}" --grid "${GRID:-1:511:14}" --kmeans "${KMEANS:-2:512:6}"
        --variants "${VARIANTS:-vbq,vbq+auto,vbq+refine,vbq+tables,vbq+auto+refine,vbq+auto+refine+tables}"
@@ -46,9 +48,9 @@ sweep=(--lambdas "${LAMBDAS:-1e-3:1e2:16}" --grid "${GRID:-1:511:14}" --kmeans "
 for v in ${VOCABS:-100000 30000}; do
   tag=v$((v / 1000))k
   echo "== $tag: uncompressed model" | tee -a "$out/summary.txt"
-  "$vbq" eval "$model" --questions "$questions" --lowercase --top-words "$v" | tee "$out/eval-$tag.txt"
+  "$vbq" eval "$(model_of "$v")" --questions "$questions" --lowercase --top-words "$v" | tee "$out/eval-$tag.txt"
   echo "== $tag: rate-distortion sweep (word vectors, real files)" | tee -a "$out/summary.txt"
-  "$vbq" rd "$model" --questions "$questions" --lowercase --top-words "$v" "${sweep[@]}" \
+  "$vbq" rd "$(model_of "$v")" --questions "$questions" --lowercase --top-words "$v" "${sweep[@]}" \
     -o "$out/rd-$tag.csv" --plot "$out/rd-$tag.svg" --paper-csv "$VBQ_DATA/paper-fig3-rd.csv" -f \
     | tee -a "$out/summary.txt"
 done
