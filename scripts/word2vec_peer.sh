@@ -5,6 +5,8 @@
 # usage: scripts/word2vec_peer.sh CORPUS...        (e.g. $VBQ_DATA/wiki/enwiki-part00.txt.gz)
 # env:   VBQ=path/to/vbq (default build/vbq)   VBQ_CACHE (default $HOME/.cache/vbq)
 #        THREADS (2) EPOCHS (1) VOCAB (30000) DIM (100) SAMPLE (0 = off)
+#        WORK ($VBQ_CACHE/peer: tokens and models)  SKIP_VBQ=1: word2vec.c only (e.g. to
+#        compare with a reference model trained by train_reference.sh on the same tokens)
 #
 # word2vec.c comes from the npm package `word2vec` (its src/ holds the original
 # word2vec.c); it is unpacked and compiled under $VBQ_CACHE/word2vec, never in the
@@ -15,7 +17,7 @@
 # disturbs less; word2vec.c's own "Words/thread/sec" counter is per CPU second). Both run skip-gram, d=DIM, window 5,
 # 5 negatives, the same epochs, threads and subsampling.
 set -euo pipefail
-(($#)) || { sed -n 2,14p "$0" >&2; exit 1; }
+(($#)) || { sed -n 2,16p "$0" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 VBQ=${VBQ:-$root/build/vbq}
 cache=${VBQ_CACHE:-$HOME/.cache/vbq}
@@ -30,7 +32,7 @@ if [ ! -x "$w2v" ]; then
   gcc -O3 -march=native -funroll-loops -Wno-unused-result "$w2v_dir/package/src/word2vec.c" -o "$w2v" -lm -pthread
 fi
 
-work=$cache/peer
+work=${WORK:-$cache/peer}
 mkdir -p "$work"
 tokens=$work/tokens.txt
 echo "== tokenize (lowercase, V=$VOCAB)" >&2
@@ -46,12 +48,14 @@ w2v_t=$( { time "$w2v" -train "$tokens" -output "$work/w2v.bin" -binary 1 -cbow 
   -negative 5 -sample "$SAMPLE" -iter "$EPOCHS" -threads "$THREADS" -min-count 1 -alpha 0.025 >"$work/w2v.log" 2>&1; } 2>&1 )
 echo "word2vec.c: $(rate "$w2v_t")" >&2
 
-echo "== vbq train-embeddings: same settings, Bayesian (mean + log_std per coordinate)" >&2
-vbq_t=$( { time "$VBQ" train-embeddings "$tokens" --vocab-size "$VOCAB" --dim "$DIM" --window 5 --negatives 5 \
-  --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" -o "$work/vbq.h5" -f -v 2>"$work/vbq.log"; } 2>&1 )
-echo "vbq: $(rate "$vbq_t")" >&2
+if [ "${SKIP_VBQ:-0}" != 1 ]; then
+  echo "== vbq train-embeddings: same settings, Bayesian (mean + log_std per coordinate)" >&2
+  vbq_t=$( { time "$VBQ" train-embeddings "$tokens" --vocab-size "$VOCAB" --dim "$DIM" --window 5 --negatives 5 \
+    --epochs "$EPOCHS" --threads "$THREADS" --sample "$SAMPLE" -o "$work/vbq.h5" -f -v 2>"$work/vbq.log"; } 2>&1 )
+  echo "vbq: $(rate "$vbq_t")" >&2
+fi
 echo
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: compare runs made under similar load)"
 echo "word2vec.c  $(rate "$w2v_t")"
-echo "vbq         $(rate "$vbq_t")"
-echo "models: $work/w2v.bin (word2vec binary), $work/vbq.h5"
+[ "${SKIP_VBQ:-0}" = 1 ] || echo "vbq         $(rate "$vbq_t")"
+echo "models: $work/w2v.bin (word2vec binary)$([ "${SKIP_VBQ:-0}" = 1 ] || echo ", $work/vbq.h5")"
