@@ -7,6 +7,7 @@
 #        THREADS (2) EPOCHS (1) VOCAB (30000) DIM (100) SAMPLE (0 = off)
 #        WORK ($VBQ_CACHE/peer: tokens and models)  SKIP_VBQ=1: word2vec.c only (e.g. to
 #        compare with a reference model trained by train_reference.sh on the same tokens)
+#        REUSE_TOKENS=1: keep WORK/tokens.txt from an earlier run with the same corpus and VOCAB
 #
 # word2vec.c comes from the npm package `word2vec` (its src/ holds the original
 # word2vec.c); it is unpacked and compiled under $VBQ_CACHE/word2vec, never in the
@@ -17,7 +18,7 @@
 # disturbs less; word2vec.c's own "Words/thread/sec" counter is per CPU second). Both run skip-gram, d=DIM, window 5,
 # 5 negatives, the same epochs, threads and subsampling.
 set -euo pipefail
-(($#)) || { sed -n 2,16p "$0" >&2; exit 1; }
+(($#)) || { sed -n 2,17p "$0" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 VBQ=${VBQ:-$root/build/vbq}
 cache=${VBQ_CACHE:-$HOME/.cache/vbq}
@@ -35,8 +36,12 @@ fi
 work=${WORK:-$cache/peer}
 mkdir -p "$work"
 tokens=$work/tokens.txt
-echo "== tokenize (lowercase, V=$VOCAB)" >&2
-"$VBQ" tokenize "$@" --lowercase --vocab-size "$VOCAB" -o "$tokens" -f
+if [ "${REUSE_TOKENS:-0}" = 1 ] && [ -s "$tokens" ]; then
+  echo "== reusing $tokens (REUSE_TOKENS=1)" >&2
+else
+  echo "== tokenize (lowercase, V=$VOCAB)" >&2
+  "$VBQ" tokenize "$@" --lowercase --vocab-size "$VOCAB" -o "$tokens" -f
+fi
 
 ntok=$(wc -w <"$tokens")
 TIMEFORMAT='%R %U %S'
