@@ -146,7 +146,7 @@ void plot_bit_allocation(const std::string& svg_path, const BitAllocation& a, co
     std::snprintf(shares, sizeof shares, "rarer half of the words: %.0f%% of the VBQ bits, %.0f%% of the uniform bits",
                   100 * a.vbq_rare_share, 100 * a.uniform_rare_share);
     gp << "set xlabel 'word frequency rank'\nset ylabel 'bits per word (all tensors)'\n"
-       << "set label 1 '" << shares << "' at graph 0.03, graph 0.06 noenhanced\n"
+       << "set label 1 '" << shares << "' at graph 0.97, graph 0.78 right noenhanced\n"
        << "plot '" << series(a.by_rank, "rank.csv") << "' using 1:2 with linespoints lw 3 pt 7 ps 0.6 title 'VBQ', "
        << "'' using 1:3 with linespoints lw 1.5 pt 4 ps 0.6 title 'uniform+rANS'\n";
   }
