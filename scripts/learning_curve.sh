@@ -10,9 +10,10 @@
 # env:   VBQ (build/vbq)  VBQ_DATA (required)  TOKENS (1000000)  SAMPLES (2)
 #        TOP_WORDS (the model's vocabulary)  TEXT ($VBQ_DATA/wiki/enwiki-part00.txt.gz)
 #        DATA_TOKENS (training tokens, to scale KL; default: the final model's train_tokens)
-# writes OUT_PREFIX.csv and OUT_PREFIX.svg/.png (Hits@10 and -ELBO/target by epoch).
+# writes OUT_PREFIX.csv and OUT_PREFIX.svg/.png (Hits@10 and -ELBO/target by epoch);
+# PLOT_ONLY=1 redraws the plot from an existing OUT_PREFIX.csv.
 set -euo pipefail
-(($#)) || { sed -n 2,13p "$0" >&2; exit 1; }
+(($#)) || { sed -n 2,14p "$0" >&2; exit 1; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 VBQ=${VBQ:-$root/build/vbq}
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
@@ -33,6 +34,7 @@ for f in "${model%.h5}".epoch*.h5; do [ -e "$f" ] && snapshots+=("$f"); done
 mapfile -t snapshots < <(printf "%s\n" "${snapshots[@]}" | sort -V)
 last=$(grep -c '^epoch' "${model%.h5}.log" 2>/dev/null || echo $((${#snapshots[@]} + 1)))
 
+if [ "${PLOT_ONLY:-0}" != 1 ]; then
 echo "epoch,covered,hits1,hits10,mrr,nll_at_means,expected_nll,kl_per_coordinate,kl_per_target,neg_elbo_per_target,online_nll" >"$out.csv"
 printf '%-6s %9s %7s %7s %7s %10s %10s %8s %9s %10s %10s\n' epoch covered hits@1 hits@10 mrr nll@means \
   'E_q nll' KL/coord KL/target -ELBO/tgt online
@@ -50,6 +52,7 @@ for m in "${snapshots[@]}" "$model"; do
   (IFS=,; echo "${row[*]}") >>"$out.csv"
   printf '%-6s %9s %7s %7s %7s %10s %10s %8s %9s %10s %10s\n' "${row[@]}"
 done
+fi
 
 gnuplot <<EOF
 set terminal svg size 760,480 dynamic noenhanced font 'sans,12' background '#ffffff'
@@ -57,6 +60,7 @@ set output '$out.svg'
 set datafile separator ','
 set title "Learning curve: $base"
 set xlabel 'epoch'
+set xtics 1
 set ylabel 'analogy Hits@10 of the means'
 set y2label '-ELBO per target (nats)'
 set ytics nomirror
