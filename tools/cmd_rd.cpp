@@ -1,7 +1,6 @@
 // vbq rd: the rate-distortion sweep of the paper's Fig. 3 (VBQ against baselines).
 #include <cstdio>
 #include <filesystem>
-#include <sstream>
 
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
@@ -57,13 +56,9 @@ static int run_rd(const std::vector<std::string>& args) {
   if (!kmeans_spec.empty())
     for (double k : parse_number_list(kmeans_spec, "kmeans")) rd.kmeans_k.push_back(int(std::lround(k)));
   rd.general_compressors = !vm.count("no-general");
-  auto items = [](const std::string& list) {  // comma-separated, empty items dropped
-    std::vector<std::string> out;
-    for (std::stringstream ss(list); ss.good();) {
-      std::string item;
-      std::getline(ss, item, ',');
-      if (!item.empty()) out.push_back(item);
-    }
+  auto items = [](const std::string& list) {  // empty items dropped
+    std::vector<std::string> out = split_list(list);
+    std::erase(out, std::string());
     return out;
   };
   const int refine = vm["refine"].as<int>();

@@ -1,6 +1,5 @@
 // vbq train-bnn: train a Bayesian MLP on (Fashion-)MNIST and write it as HDF5.
 #include <cstdio>
-#include <sstream>
 
 #include "formats/atomic_file.hpp"
 #include "formats/hdf5_model.hpp"
@@ -14,9 +13,7 @@ namespace {
 std::vector<size_t> parse_hidden(const std::string& text) {
   std::vector<size_t> widths;
   if (text.empty() || text == "none") return widths;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
+  for (const std::string& item : vbq::cli::split_list(text)) {
     size_t used = 0;
     long v = -1;
     try {

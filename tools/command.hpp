@@ -38,4 +38,8 @@ bool parse_args(const std::vector<std::string>& args, const std::string& name, c
 // Number of worker threads: --threads N if given (> 0), else all cores.
 int thread_count(int requested);
 
+// The items of a comma-separated option value, empty ones included ("a,,b" ->
+// a, "", b); a trailing comma adds none.
+std::vector<std::string> split_list(const std::string& text);
+
 }  // namespace vbq::cli

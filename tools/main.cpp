@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "tools/command.hpp"
 #include "vbq/error.hpp"
@@ -42,6 +43,13 @@ bool parse_args(const std::vector<std::string>& args, const std::string& name, c
 int thread_count(int requested) {
   if (requested > 0) return requested;
   return std::max(1, omp_get_num_procs());
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream ss(text);
+  for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
+  return items;
 }
 
 }  // namespace vbq::cli

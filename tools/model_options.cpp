@@ -1,9 +1,9 @@
 #include "tools/model_options.hpp"
 
 #include <cmath>
-#include <sstream>
 
 #include "formats/idx.hpp"
+#include "tools/command.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
@@ -22,9 +22,7 @@ std::vector<double> parse_number_list(const std::string& spec, const std::string
       for (int i = 0; i < n; ++i) out.push_back(n == 1 ? lo : lo * std::pow(hi / lo, double(i) / (n - 1)));
       return out;
     }
-    std::stringstream ss(spec);
-    std::string item;
-    while (std::getline(ss, item, ',')) out.push_back(std::stod(item));
+    for (const std::string& item : split_list(spec)) out.push_back(std::stod(item));
   } catch (const std::logic_error&) {
     throw bad();
   }

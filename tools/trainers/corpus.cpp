@@ -188,13 +188,10 @@ Corpus load_corpus(const std::vector<std::string>& paths, const CorpusOptions& o
                                          std::to_string(options.min_count));
   // Look each kept word up again instead of keeping the sort permutation around
   // (a given vocabulary may hold words the text lacks: they grow the table).
-  std::vector<uint32_t> remap;
-  for (uint32_t id = 0; id < c.vocab.words.size(); ++id) {
-    const uint32_t t = table.find_or_insert(c.vocab.words[id]);
-    if (t >= remap.size()) remap.resize(std::max<size_t>(t + 1, table.words_.size()), UINT32_MAX);
-    remap[t] = id;
-  }
-  remap.resize(std::max(remap.size(), table.words_.size()), UINT32_MAX);
+  std::vector<uint32_t> slot(c.vocab.words.size());
+  for (uint32_t id = 0; id < slot.size(); ++id) slot[id] = table.find_or_insert(c.vocab.words[id]);
+  std::vector<uint32_t> remap(table.words_.size(), UINT32_MAX);
+  for (uint32_t id = 0; id < slot.size(); ++id) remap[slot[id]] = id;
   size_t out = 0, line = 0;
   for (size_t i = 0; i < provisional.size(); ++i) {
     while (line < line_ends.size() && line_ends[line] == i) {

@@ -154,6 +154,13 @@ struct AliasTable {
   }
 };
 
+// Context positions [lo, hi] of the center at pos in a sentence of len tokens:
+// word2vec's window of random size b ~ U{1..window}.
+inline std::pair<int, int> context_window(Rng& rng, int pos, int len, int window) {
+  const int shrink = int(below(rng.next(), uint64_t(window)));
+  return {std::max(0, pos - window + shrink), std::min(len - 1, pos + window - shrink)};
+}
+
 // Negative sampling distribution: P(w) proportional to count_w^0.75.
 AliasTable negative_sampler(const std::vector<uint64_t>& counts) {
   std::vector<double> weights(counts.size());
@@ -432,8 +439,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
         for (int pos = 0; pos < len; ++pos) {
           const uint32_t w = sen[pos];
           float* muw = &U[size_t(w) * row];
-          const int shrink = int(below(rng.next(), uint64_t(o.window)));
-          const int lo = std::max(0, pos - o.window + shrink), hi = std::min(len - 1, pos + o.window - shrink);
+          const auto [lo, hi] = context_window(rng, pos, len, o.window);
           for (int c = lo; c <= hi; ++c) {
             if (c == pos) continue;
             const uint32_t ctx = sen[c];
@@ -634,8 +640,7 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
       const int len = int(ends[size_t(si)] - b);
       for (int pos = 0; pos < len; ++pos) {
         const uint32_t w = corpus.tokens[b + size_t(pos)];
-        const int shrink = int(below(rng.next(), uint64_t(o.window)));
-        const int lo = std::max(0, pos - o.window + shrink), hi = std::min(len - 1, pos + o.window - shrink);
+        const auto [lo, hi] = context_window(rng, pos, len, o.window);
         ++sum.centers;
         for (int c = lo; c <= hi; ++c) {
           if (c == pos) continue;
