@@ -37,6 +37,33 @@ constexpr size_t kChunk = size_t(1) << 30;
   throw Error(kind, compressor_label(c) + ": " + what);
 }
 
+// A decoder must consume its whole input: anything after the stream is corruption.
+void require_consumed(GeneralCompressor c, size_t consumed, size_t size) {
+  if (consumed != size)
+    fail(ErrorKind::corrupt, c,
+         std::to_string(size - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+}
+
+// Streaming coders (zlib, bzip2, liblzma): hands the next input chunk to `s` once it has
+// used up the last, and grows `out` for the next output (the caller trims the unused room).
+template <class Stream>
+void feed_input(Stream& s, std::string_view in, size_t& in_pos) {
+  if (s.avail_in == 0 && in_pos < in.size()) {
+    const size_t n = std::min(kChunk, in.size() - in_pos);
+    s.next_in = reinterpret_cast<decltype(s.next_in)>(const_cast<char*>(in.data() + in_pos));
+    s.avail_in = decltype(s.avail_in)(n);
+    in_pos += n;
+  }
+}
+template <class Stream>
+void grow_output(Stream& s, std::string& out) {
+  const size_t old = out.size();
+  const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, old));
+  out.resize(old + room);
+  s.next_out = reinterpret_cast<decltype(s.next_out)>(out.data() + old);
+  s.avail_out = decltype(s.avail_out)(room);
+}
+
 // ---- gzip ------------------------------------------------------------------
 std::string gzip_compress(std::string_view in) {
   z_stream s{};
@@ -47,20 +74,10 @@ std::string gzip_compress(std::string_view in) {
   size_t in_pos = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (s.avail_in == 0 && in_pos < in.size()) {
-      const size_t n = std::min(kChunk, in.size() - in_pos);
-      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
-      s.avail_in = uInt(n);
-      in_pos += n;
-    }
-    const int flush = in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH;
-    const size_t old = out.size();
-    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
-    out.resize(old + room);
-    s.next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    s.avail_out = uInt(room);
-    rc = deflate(&s, flush);
-    out.resize(old + room - s.avail_out);
+    feed_input(s, in, in_pos);
+    grow_output(s, out);
+    rc = deflate(&s, in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH);
+    out.resize(out.size() - s.avail_out);
     if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
       deflateEnd(&s);
       fail(ErrorKind::io, GeneralCompressor::gzip9, "deflate failed");
@@ -77,19 +94,10 @@ std::string gzip_decompress(std::string_view in) {
   size_t in_pos = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
-    if (s.avail_in == 0 && in_pos < in.size()) {
-      const size_t n = std::min(kChunk, in.size() - in_pos);
-      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data() + in_pos));
-      s.avail_in = uInt(n);
-      in_pos += n;
-    }
-    const size_t old = out.size();
-    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
-    out.resize(old + room);
-    s.next_out = reinterpret_cast<Bytef*>(out.data() + old);
-    s.avail_out = uInt(room);
+    feed_input(s, in, in_pos);
+    grow_output(s, out);
     rc = inflate(&s, Z_NO_FLUSH);
-    out.resize(old + room - s.avail_out);
+    out.resize(out.size() - s.avail_out);
     const bool stalled = rc == Z_BUF_ERROR && s.avail_in == 0 && in_pos == in.size();
     if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || stalled) {
       const std::string msg = stalled ? "truncated stream" : (s.msg ? s.msg : "inflate failed");
@@ -99,9 +107,7 @@ std::string gzip_decompress(std::string_view in) {
   }
   const size_t consumed = in_pos - s.avail_in;
   inflateEnd(&s);
-  if (consumed != in.size())
-    fail(ErrorKind::corrupt, GeneralCompressor::gzip9,
-         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  require_consumed(GeneralCompressor::gzip9, consumed, in.size());
   return out;
 }
 
@@ -125,22 +131,13 @@ std::string bzip2_decompress(std::string_view in) {
   size_t in_pos = 0;
   int rc = BZ_OK;
   while (rc != BZ_STREAM_END) {
-    if (s.avail_in == 0 && in_pos < in.size()) {
-      const size_t n = std::min(kChunk, in.size() - in_pos);
-      s.next_in = const_cast<char*>(in.data() + in_pos);
-      s.avail_in = unsigned(n);
-      in_pos += n;
-    }
-    const size_t old = out.size();
-    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
-    out.resize(old + room);
-    s.next_out = out.data() + old;
-    s.avail_out = unsigned(room);
+    feed_input(s, in, in_pos);
+    const size_t before = out.size();
+    grow_output(s, out);
     const bool had_input = s.avail_in > 0;
     rc = BZ2_bzDecompress(&s);
-    const size_t produced = room - s.avail_out;
-    out.resize(old + produced);
-    const bool stalled = rc == BZ_OK && !had_input && produced == 0 && in_pos == in.size();
+    out.resize(out.size() - s.avail_out);
+    const bool stalled = rc == BZ_OK && !had_input && out.size() == before && in_pos == in.size();
     if ((rc != BZ_OK && rc != BZ_STREAM_END) || stalled) {
       BZ2_bzDecompressEnd(&s);
       fail(rc == BZ_MEM_ERROR ? ErrorKind::io : ErrorKind::corrupt, GeneralCompressor::bzip2_9,
@@ -149,9 +146,7 @@ std::string bzip2_decompress(std::string_view in) {
   }
   const size_t consumed = in_pos - s.avail_in;
   BZ2_bzDecompressEnd(&s);
-  if (consumed != in.size())
-    fail(ErrorKind::corrupt, GeneralCompressor::bzip2_9,
-         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  require_consumed(GeneralCompressor::bzip2_9, consumed, in.size());
   return out;
 }
 
@@ -177,13 +172,9 @@ std::string lzma_run(lzma_stream& s, std::string_view in, GeneralCompressor c, b
   std::string out;
   lzma_ret rc = LZMA_OK;
   while (rc != LZMA_STREAM_END) {
-    const size_t old = out.size();
-    const size_t room = std::max<size_t>(1 << 16, std::min<size_t>(kChunk, out.size()));
-    out.resize(old + room);
-    s.next_out = reinterpret_cast<uint8_t*>(out.data() + old);
-    s.avail_out = room;
+    grow_output(s, out);
     rc = lzma_code(&s, LZMA_FINISH);
-    out.resize(old + room - s.avail_out);
+    out.resize(out.size() - s.avail_out);
     if (rc != LZMA_OK && rc != LZMA_STREAM_END) {
       const size_t at = in.size() - s.avail_in;
       lzma_end(&s);
@@ -213,9 +204,7 @@ std::string lzma_decompress(std::string_view in, GeneralCompressor c) {
   if (init != LZMA_OK) fail(ErrorKind::io, c, "decoder init failed");
   size_t consumed = 0;
   std::string out = lzma_run(s, in, c, true, &consumed);
-  if (consumed != in.size())
-    fail(ErrorKind::corrupt, c,
-         std::to_string(in.size() - consumed) + " trailing bytes at byte offset " + std::to_string(consumed));
+  require_consumed(c, consumed, in.size());
   return out;
 }
 
@@ -237,9 +226,7 @@ std::string zstd_compress(std::string_view in, int level, GeneralCompressor c) {
 std::string zstd_decompress(std::string_view in, GeneralCompressor c) {
   const size_t frame = ZSTD_findFrameCompressedSize(in.data(), in.size());
   if (ZSTD_isError(frame)) fail(ErrorKind::corrupt, c, ZSTD_getErrorName(frame));
-  if (frame != in.size())
-    fail(ErrorKind::corrupt, c,
-         std::to_string(in.size() - frame) + " trailing bytes at byte offset " + std::to_string(frame));
+  require_consumed(c, frame, in.size());
   const unsigned long long size = ZSTD_getFrameContentSize(in.data(), in.size());
   if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN)
     fail(ErrorKind::corrupt, c, "frame header lacks a content size");
