@@ -314,16 +314,26 @@ class Reader {
     return t;
   }
 
-  // Root `vocab`: variable- or fixed-length strings, rank 1.
-  std::vector<std::string> read_strings(const std::string& dpath) const {
+  // A rank-1 dataset of the given type class (vocab, counts): the dataset, its type, its length.
+  struct List {
+    Id dataset, type;
+    size_t size;
+  };
+  List open_list(const std::string& dpath, H5T_class_t expected, const char* expected_name) const {
     Id d = open_dataset(dpath, dpath);
     Id type(H5Dget_type(d.get()), H5Tclose);
     H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
-    if (cls != H5T_STRING)
-      fail(ErrorKind::format, "dataset '" + dpath + "' has " + type_class_name(cls) + " type, expected strings");
+    if (cls != expected)
+      fail(ErrorKind::format,
+           "dataset '" + dpath + "' has " + type_class_name(cls) + " type, expected " + expected_name);
     std::vector<uint64_t> shape = shape_of(d.get(), dpath);
     if (shape.size() != 1) fail(ErrorKind::format, "dataset '" + dpath + "' has shape " + shape_text(shape) + ", expected rank 1");
-    size_t n = shape[0];
+    return {std::move(d), std::move(type), size_t(shape[0])};
+  }
+
+  // Root `vocab`: variable- or fixed-length strings, rank 1.
+  std::vector<std::string> read_strings(const std::string& dpath) const {
+    auto [d, type, n] = open_list(dpath, H5T_STRING, "strings");
     std::vector<std::string> out(n);
     if (n == 0) return out;
     Id mem(H5Tcopy(H5T_C_S1), H5Tclose);
@@ -358,14 +368,8 @@ class Reader {
 
   // Root `counts`: any integer type, rank 1, no negative values.
   std::vector<uint64_t> read_counts(const std::string& dpath) const {
-    Id d = open_dataset(dpath, dpath);
-    Id type(H5Dget_type(d.get()), H5Tclose);
-    H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
-    if (cls != H5T_INTEGER)
-      fail(ErrorKind::format, "dataset '" + dpath + "' has " + type_class_name(cls) + " type, expected integers");
-    std::vector<uint64_t> shape = shape_of(d.get(), dpath);
-    if (shape.size() != 1) fail(ErrorKind::format, "dataset '" + dpath + "' has shape " + shape_text(shape) + ", expected rank 1");
-    std::vector<uint64_t> out(shape[0]);
+    auto [d, type, n] = open_list(dpath, H5T_INTEGER, "integers");
+    std::vector<uint64_t> out(n);
     if (out.empty()) return out;
     herr_t r;
     if (H5Tget_sign(type.get()) == H5T_SGN_2) {
