@@ -12,16 +12,15 @@
 // binary and --ranks-out the rank of every covered question (one per line), for
 // bench/analogy_vs_numpy.py. Prints one JSON line with the median of N runs.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <fstream>
 #include <random>
 #include <string>
 #include <unordered_set>
 
+#include "bench/timing.hpp"
 #include "eval/analogy.hpp"
 #include "formats/word2vec.hpp"
 #include "vbq/error.hpp"
@@ -29,6 +28,10 @@
 #include <omp.h>
 
 namespace {
+
+using vbq::bench::median;
+using vbq::bench::now;
+using vbq::bench::Stamp;
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr, "bench_analogy: %s\n", msg);
@@ -104,16 +107,12 @@ int main(int argc, char** argv) try {
   std::vector<double> seconds, cpu_seconds;
   vbq::AnalogyResult result;
   for (size_t r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const std::clock_t c0 = std::clock();  // CPU time of all threads: meaningful on a busy machine
+    const Stamp t0 = now();
     result = vbq::evaluate_analogies(set, wv.vocab, wv.vectors, wv.dim, options);
-    cpu_seconds.push_back(double(std::clock() - c0) / CLOCKS_PER_SEC);
-    seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    const Stamp t1 = now();
+    cpu_seconds.push_back(t1.process_cpu - t0.process_cpu);  // all threads: meaningful on a busy machine
+    seconds.push_back(t1.wall - t0.wall);
   }
-  auto median = [](std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-  };
   if (!ranks_out.empty()) {
     std::ofstream out(ranks_out);
     for (uint32_t r : result.ranks) out << r << '\n';

@@ -16,12 +16,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "eval/baselines.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
@@ -30,15 +30,8 @@
 
 namespace {
 
-struct Stamp {
-  double cpu, wall;
-};
-Stamp now() {
-  timespec c{}, w{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
-  clock_gettime(CLOCK_MONOTONIC, &w);
-  return {double(c.tv_sec) + 1e-9 * double(c.tv_nsec), double(w.tv_sec) + 1e-9 * double(w.tv_nsec)};
-}
+using vbq::bench::now;
+using vbq::bench::Stamp;
 
 struct Row {
   int q_max = 0;

@@ -28,13 +28,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
 #include "formats/model_codec.hpp"
@@ -45,31 +45,19 @@
 
 namespace {
 
-constexpr int kRuns = 5;
+using vbq::bench::median;
+using vbq::bench::now;
+using vbq::bench::Stamp;
 
-struct Stamp {
-  double thread_cpu, process_cpu, wall;
-};
-double seconds(clockid_t id) {
-  timespec t{};
-  clock_gettime(id, &t);
-  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
-}
-Stamp now() {
-  return {seconds(CLOCK_THREAD_CPUTIME_ID), seconds(CLOCK_PROCESS_CPUTIME_ID), seconds(CLOCK_MONOTONIC)};
-}
+constexpr int kRuns = 5;
 
 // Medians over the runs of the three clocks.
 struct Timing {
   std::vector<double> thread_cpu, process_cpu, wall;
   void add(const Stamp& a, const Stamp& b) {
-    thread_cpu.push_back(b.thread_cpu - a.thread_cpu);
+    thread_cpu.push_back(b.cpu - a.cpu);
     process_cpu.push_back(b.process_cpu - a.process_cpu);
     wall.push_back(b.wall - a.wall);
-  }
-  static double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
   }
   double cpu() const { return median(thread_cpu); }
   double proc() const { return median(process_cpu); }

@@ -12,7 +12,6 @@
 // Prints a table, then one JSON line (prefix "JSON ") for scripts.
 // Usage: bench_rans [n_symbols]   (default 10000000)
 #include <algorithm>
-#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -20,9 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/timing.hpp"
 #include "vbq/rans.hpp"
 
 namespace {
+
+using vbq::bench::median;
+using vbq::bench::now;
+using vbq::bench::Stamp;
 
 constexpr int kRuns = 5;
 
@@ -36,21 +40,6 @@ struct Result {
   double enc_s = 0, dec_s = 0;              // median thread CPU seconds
   double enc_wall_s = 0, dec_wall_s = 0;    // median wall seconds
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-struct Stamp {
-  double cpu, wall;
-};
-Stamp now() {
-  timespec c{}, w{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c);
-  clock_gettime(CLOCK_MONOTONIC, &w);
-  return {double(c.tv_sec) + 1e-9 * double(c.tv_nsec), double(w.tv_sec) + 1e-9 * double(w.tv_nsec)};
-}
 
 // Symbols = round(N(0, sigma)) shifted to [0, alphabet), clamped at the ends.
 std::vector<uint32_t> quantized_gaussian(size_t n, size_t alphabet, double sigma, uint64_t seed) {

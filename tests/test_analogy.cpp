@@ -1,6 +1,5 @@
 #include <doctest/doctest.h>
 #include <omp.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -9,6 +8,7 @@
 #include <random>
 
 #include "eval/analogy.hpp"
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -34,11 +34,6 @@ AnalogySet make_set(std::vector<std::string> sections, std::vector<std::array<st
 // a -2, b 1, c 2, d -1, e 1 (n(e) == n(b) exactly: a tie), f (4+1)/sqrt(5) = 2.236.
 const std::vector<std::string> kVocab = {"a", "b", "c", "d", "e", "f"};
 const std::vector<float> kVectors = {1, 0, 0, 1, -1, 0, 0, -1, 0, 5, -2, 1};
-
-std::string temp_path(const std::string& stem) {
-  return (std::filesystem::temp_directory_path() / ("vbq_test_analogy_" + std::to_string(::getpid()) + "_" + stem))
-      .string();
-}
 
 }  // namespace
 
@@ -250,7 +245,8 @@ TEST_CASE("analogy: near-ties inside the screening bound are ranked by their exa
 }
 
 TEST_CASE("analogy: question file parsing, lowercase, errors name file and line") {
-  const std::string path = temp_path("q.txt");
+  vbq::testing::TempDir tmp("analogy");
+  const std::string path = tmp.file("q.txt");
   {
     std::ofstream out(path);
     out << ": capital\nAthens Greece Baghdad Iraq\r\n\n:  family \nboy girl  brother\tsister\n";

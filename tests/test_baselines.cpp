@@ -4,28 +4,19 @@
 
 #include <algorithm>
 #include <cmath>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "eval/baselines.hpp"
+#include "tests/support.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
+using vbq::testing::kind_of;
 
 namespace {
-
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a vbq::Error");
-  return ErrorKind::argument;
-}
 
 std::string random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);

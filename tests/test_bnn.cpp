@@ -1,21 +1,18 @@
 // tools/trainers/bnn: gradients, determinism, learning, model output, Ctrl-C.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <csignal>
-#include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "formats/hdf5_model.hpp"
+#include "tests/support.hpp"
 #include "tools/trainers/bnn.hpp"
 #include "vbq/error.hpp"
 
 namespace {
-
-namespace fs = std::filesystem;
 
 template <class T>
 std::vector<std::vector<T>*> tensors(vbq::BnnParams<T>& p) {
@@ -169,13 +166,13 @@ TEST_CASE("bnn model round-trips through HDF5 and scores identically") {
   CHECK(r.model.attributes.count("test_accuracy") == 1);
   CHECK(r.model.attributes.count("train_seconds") == 1);
 
-  fs::path path = fs::temp_directory_path() / ("vbq_test_bnn_" + std::to_string(::getpid()) + ".h5");
-  vbq::write_model(path.string(), r.model, true);
+  vbq::testing::TempDir tmp("bnn");
+  const std::string path = tmp.file("model.h5");
+  vbq::write_model(path, r.model, true);
   vbq::ReadOptions means_only;
   means_only.require_spread = false;
-  vbq::Model back = vbq::read_model(path.string(), means_only);
-  vbq::Model full = vbq::read_model(path.string());
-  fs::remove(path);
+  vbq::Model back = vbq::read_model(path, means_only);
+  vbq::Model full = vbq::read_model(path);
   vbq::MlpScore s = vbq::evaluate_mlp(back, test);
   CHECK(s.accuracy == r.test.accuracy);
   CHECK(s.log_likelihood == doctest::Approx(r.test.log_likelihood).epsilon(1e-6));
@@ -223,11 +220,11 @@ TEST_CASE("bnn rejects bad settings") {
 }
 
 TEST_CASE("bnn eval-bnn rejects a file that is neither HDF5 nor a container") {
-  fs::path path = fs::temp_directory_path() / ("vbq_test_bnn_" + std::to_string(::getpid()) + ".vbq");
+  vbq::testing::TempDir tmp("bnn");
+  const std::string path = tmp.file("model.vbq");
   std::ofstream(path) << "VBQ\x01 not a container";
-  std::string cmd = std::string(VBQ_BINARY) + " eval-bnn " + path.string() + " 2>/dev/null";
+  std::string cmd = std::string(VBQ_BINARY) + " eval-bnn " + path + " 2>/dev/null";
   int status = std::system(cmd.c_str());
-  fs::remove(path);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 3);  // ErrorKind::format
 }

@@ -5,7 +5,6 @@
 #include <doctest/doctest.h>
 #include <hdf5.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -20,24 +19,16 @@
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
+#include "tests/support.hpp"
 #include "vbq/codec.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliDir {
-  fs::path dir;
-  CliDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / ("vbq-test-cli-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~CliDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
+// The working directory of one vbq command line.
+struct CliDir : vbq::testing::TempDir {
+  CliDir() : TempDir("cli") {}
   // Names of every temporary AtomicOutput could have left.
   std::vector<std::string> temporaries() const {
     std::vector<std::string> out;
@@ -351,7 +342,7 @@ TEST_CASE("cli: bad-input table (exit code, message, no partial output)") {
     CAPTURE(name);
     CliDir d;
     row.make(d);
-    auto before = std::distance(fs::directory_iterator(d.dir), fs::directory_iterator());
+    const size_t before = d.entries();
     RunResult r = run_vbq(d, row.args, row.shell_prefix);
     CAPTURE(r.err);
     if (std::getenv("VBQ_CLI_TABLE"))  // prints the table for reports
@@ -360,7 +351,7 @@ TEST_CASE("cli: bad-input table (exit code, message, no partial output)") {
     for (const auto& f : row.fragments) CHECK_MESSAGE(r.err.find(f) != std::string::npos, "missing: " << f);
     if (!row.output.empty()) CHECK_FALSE(fs::exists(d.dir / row.output));
     CHECK(d.temporaries().empty());
-    CHECK(std::distance(fs::directory_iterator(d.dir), fs::directory_iterator()) == before);
+    CHECK(d.entries() == before);
   }
 }
 

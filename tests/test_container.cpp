@@ -4,11 +4,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
 #include "formats/crc32c.hpp"
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -134,9 +134,8 @@ TEST_CASE("container: CRC-32C known values, hardware and table paths agree") {
 
 TEST_CASE("container: write refuses to overwrite without force and leaves no temp file") {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("vbq-container-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  std::string path = (dir / "m.vbq").string();
+  vbq::testing::TempDir tmp("container");
+  std::string path = tmp.file("m.vbq");
   Container c = sample_container(20, 5);
   write_container(path, c, false);
   auto size = fs::file_size(path);
@@ -148,6 +147,5 @@ TEST_CASE("container: write refuses to overwrite without force and leaves no tem
   }
   CHECK(fs::file_size(path) == size);
   write_container(path, c, true);
-  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 1);
-  fs::remove_all(dir);
+  CHECK(tmp.entries() == 1);
 }

@@ -1,11 +1,10 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 
+#include "tests/support.hpp"
 #include "tools/trainers/corpus.hpp"
 #include "vbq/error.hpp"
 
@@ -13,11 +12,7 @@ namespace {
 
 using vbq::tokenize;
 using V = std::vector<std::string>;
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("vbq_test_corpus_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
+using vbq::testing::TempDir;
 
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
@@ -53,7 +48,8 @@ TEST_CASE("corpus: vocabulary order, ties, min_count and size cut") {
 }
 
 TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
-  std::string p = temp_path("plain.txt");
+  TempDir tmp("corpus");
+  std::string p = tmp.file("plain.txt");
   write_text(p, "The cat sat.\n\nthe dog, the CAT\nzebra");
   vbq::CorpusOptions o;
   o.lowercase = true;
@@ -92,7 +88,7 @@ TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
   CHECK(cg.tokens == std::vector<uint32_t>{2, 0, 2, 2, 0});
   CHECK(cg.sentence_ends == std::vector<uint64_t>{2, 5});
 
-  FILE* f = std::fopen(temp_path("out.txt").c_str(), "w+");
+  FILE* f = std::fopen(tmp.file("out.txt").c_str(), "w+");
   REQUIRE(f);
   vbq::write_corpus_text(c, f, "out");
   std::rewind(f);
@@ -100,8 +96,6 @@ TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
   size_t n = std::fread(buf, 1, sizeof buf - 1, f);
   std::fclose(f);
   CHECK(std::string(buf, n) == "the cat\nthe the cat\n");
-  std::remove(temp_path("out.txt").c_str());
-  std::remove(p.c_str());
 
   CHECK_THROWS_AS(vbq::load_corpus({}, o), vbq::Error);
   o.min_count = 100;
@@ -112,7 +106,6 @@ TEST_CASE("corpus: load_corpus builds vocabulary, id stream and sentences") {
   } catch (const vbq::Error& e) {
     CHECK(e.kind() == vbq::ErrorKind::argument);
   }
-  std::remove(p.c_str());
 }
 
 TEST_CASE("corpus: gzip input and chunk boundaries give the same tokens") {
@@ -122,7 +115,8 @@ TEST_CASE("corpus: gzip input and chunk boundaries give the same tokens") {
   for (int i = 0; text.size() < (5u << 20); ++i)
     text += "w" + std::to_string(i % 1000) + "-x" + std::to_string(i % 7) + "'s " + (i % 13 == 0 ? "\n" : "");
   auto expected = tokenize(text, false);
-  std::string gz = temp_path("c.txt.gz");
+  TempDir tmp("corpus");
+  std::string gz = tmp.file("c.txt.gz");
   gzFile g = gzopen(gz.c_str(), "wb");
   REQUIRE(g);
   REQUIRE(gzwrite(g, text.data(), unsigned(text.size())) == int(text.size()));
@@ -142,12 +136,12 @@ TEST_CASE("corpus: gzip input and chunk boundaries give the same tokens") {
   auto c = vbq::load_corpus({gz}, o);
   CHECK(c.raw_tokens == expected.size());
   CHECK(c.vocab.words.size() == 7000);
-  std::remove(gz.c_str());
-  CHECK_THROWS_AS(vbq::load_corpus({temp_path("does-not-exist.gz")}, o), vbq::Error);
+  CHECK_THROWS_AS(vbq::load_corpus({tmp.file("does-not-exist.gz")}, o), vbq::Error);
 }
 
 TEST_CASE("corpus: cancellation stops reading") {
-  std::string p = temp_path("cancel.txt");
+  TempDir tmp("corpus");
+  std::string p = tmp.file("cancel.txt");
   write_text(p, "a b c");
   std::atomic<bool> cancel{true};
   try {
@@ -156,5 +150,4 @@ TEST_CASE("corpus: cancellation stops reading") {
   } catch (const vbq::Error& e) {
     CHECK(e.kind() == vbq::ErrorKind::interrupted);
   }
-  std::remove(p.c_str());
 }

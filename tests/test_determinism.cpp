@@ -2,12 +2,10 @@
 // or on the run, and decoding gives the same floats on any thread count.
 #include <doctest/doctest.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -16,9 +14,9 @@
 #include "formats/container.hpp"
 #include "formats/hdf5_model.hpp"
 #include "formats/model_codec.hpp"
+#include "tests/support.hpp"
 #include "vbq/codec.hpp"
 
-namespace fs = std::filesystem;
 using namespace vbq;
 
 namespace {
@@ -101,20 +99,17 @@ TEST_CASE("determinism: many small blocks encode and decode alike on 1, 2 and 8 
 }
 
 TEST_CASE("determinism: vbq compress -T 1 and -T 2 write identical files") {
-  fs::path dir = fs::temp_directory_path() / ("vbq-test-determinism-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  vbq::testing::TempDir tmp("determinism");
   Model m = determinism_model();
   m.tensors.pop_back();
   m.tensors[0].shape = {200, 150};
   m.tensors[0].mu.resize(30000), m.tensors[0].sigma.resize(30000);
   m.vocab.resize(200);
-  write_model((dir / "in.h5").string(), m, true);
-  std::string base = std::string("'") + VBQ_BINARY + "' compress '" + (dir / "in.h5").string() + "' 2>/dev/null -o '";
-  CHECK(std::system((base + (dir / "t1.vbq").string() + "' -T 1").c_str()) == 0);
-  CHECK(std::system((base + (dir / "t2.vbq").string() + "' -T 2").c_str()) == 0);
-  std::string t1 = read_file_bytes((dir / "t1.vbq").string()), t2 = read_file_bytes((dir / "t2.vbq").string());
+  write_model(tmp.file("in.h5"), m, true);
+  std::string base = std::string("'") + VBQ_BINARY + "' compress '" + tmp.file("in.h5") + "' 2>/dev/null -o '";
+  CHECK(std::system((base + tmp.file("t1.vbq") + "' -T 1").c_str()) == 0);
+  CHECK(std::system((base + tmp.file("t2.vbq") + "' -T 2").c_str()) == 0);
+  std::string t1 = read_file_bytes(tmp.file("t1.vbq")), t2 = read_file_bytes(tmp.file("t2.vbq"));
   CHECK(t1.size() > 1000);
   CHECK(t1 == t2);
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }

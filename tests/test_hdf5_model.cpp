@@ -2,7 +2,6 @@
 // validation error (kind + message naming file, dataset and index).
 #include <doctest/doctest.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -14,29 +13,15 @@
 #include <vector>
 
 #include "formats/hdf5_model.hpp"
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 namespace fs = std::filesystem;
 using vbq::ErrorKind;
+using vbq::testing::expect_error;
+using vbq::testing::TempDir;
 
 namespace {
-
-// A fresh directory per test case, removed afterwards.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("vbq-test-hdf5-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-  size_t entries() const { return size_t(std::distance(fs::directory_iterator(dir), fs::directory_iterator())); }
-};
 
 // Writes arbitrary HDF5 layouts (wrong dtypes, NaNs, ...) that write_model refuses
 // to produce. Intermediate groups are created on demand.
@@ -155,23 +140,10 @@ vbq::Tensor make_tensor(const std::string& name, std::vector<uint64_t> shape, bo
   return t;
 }
 
-// Runs f, which must throw vbq::Error of `kind` whose message contains every fragment.
-template <class F>
-void expect_error(F&& f, ErrorKind kind, std::initializer_list<std::string> fragments) {
-  try {
-    f();
-    FAIL("no error thrown; expected one containing '" << *fragments.begin() << "'");
-  } catch (const vbq::Error& e) {
-    INFO("message: " << std::string(e.what()));
-    CHECK(int(e.kind()) == int(kind));
-    for (const std::string& frag : fragments) CHECK_MESSAGE(std::string(e.what()).find(frag) != std::string::npos, frag);
-  }
-}
-
 }  // namespace
 
 TEST_CASE("hdf5 round trip float32 and float64, ranks 1..3, vocab, counts, attributes") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("model.h5");
   vbq::Model m;
   m.tensors.push_back(make_tensor("word", {50, 4}, true, 1));
@@ -227,7 +199,7 @@ TEST_CASE("hdf5 round trip float32 and float64, ranks 1..3, vocab, counts, attri
 }
 
 TEST_CASE("hdf5 paper convention: mean_path round trip and detection") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("paper.h5");
   vbq::Model m;
   m.tensors.push_back(make_tensor("u", {10, 3}, true, 5));
@@ -262,7 +234,7 @@ TEST_CASE("hdf5 paper convention: mean_path round trip and detection") {
 }
 
 TEST_CASE("hdf5 paper convention without spread needs require_spread=false") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("means.h5");
   {
     Fixture f(path);
@@ -279,7 +251,7 @@ TEST_CASE("hdf5 paper convention without spread needs require_spread=false") {
 }
 
 TEST_CASE("hdf5 default convention: std, var, log_std at any depth; means-only groups") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("conv.h5");
   {
     Fixture f(path);
@@ -312,7 +284,7 @@ TEST_CASE("hdf5 default convention: std, var, log_std at any depth; means-only g
 }
 
 TEST_CASE("hdf5 explicit mapping overrides detection") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("explicit.h5");
   {
     Fixture f(path);
@@ -351,7 +323,7 @@ TEST_CASE("hdf5 explicit mapping overrides detection") {
 }
 
 TEST_CASE("hdf5 validation errors name file, dataset and index") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("model.h5");
   auto make = [&](auto&& fill) {
     fs::remove(path);
@@ -505,7 +477,7 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
 }
 
 TEST_CASE("hdf5 unreadable and non-HDF5 files") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   expect_error([&] { vbq::read_model(tmp.file("missing.h5")); }, ErrorKind::io, {"missing.h5"});
   expect_error([&] { vbq::read_model(tmp.dir.string()); }, ErrorKind::io, {"directory"});
   std::string text = tmp.file("notes.h5");
@@ -526,7 +498,7 @@ TEST_CASE("hdf5 unreadable and non-HDF5 files") {
 }
 
 TEST_CASE("hdf5 write_model refuses to overwrite without force, atomically") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("out.h5");
   std::ofstream(path) << "precious";
   vbq::Model m;
@@ -558,7 +530,7 @@ TEST_CASE("hdf5 write_model refuses to overwrite without force, atomically") {
 }
 
 TEST_CASE("hdf5 large float32 tensor is read whole and widened exactly") {
-  TempDir tmp;
+  TempDir tmp("hdf5");
   std::string path = tmp.file("big.h5");
   vbq::Model m;
   vbq::Tensor t;

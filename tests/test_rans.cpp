@@ -5,15 +5,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 #include "vbq/rans.hpp"
 
 using namespace vbq;
+using vbq::testing::kind_of;
 
 namespace {
 
@@ -45,16 +46,6 @@ std::vector<uint32_t> round_trip(const std::vector<uint32_t>& msg, const Frequen
   std::vector<uint32_t> back(msg.size(), 0xFFFFFFFFu);
   rans_decode(bytes, t, back);
   return back;
-}
-
-ErrorKind kind_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.kind();
-  }
-  FAIL("expected a vbq::Error");
-  return ErrorKind::io;
 }
 
 void check_invariants(const FrequencyTable& t, const std::vector<uint64_t>& counts) {

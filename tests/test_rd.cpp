@@ -5,10 +5,10 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <unistd.h>
 
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -92,8 +92,8 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(summary.find("lambda -> bits/dim, fidelity (vbq):") != std::string::npos);
   CHECK(summary.find("0.001: ") != std::string::npos);
 
-  const std::string dir = (fs::temp_directory_path() / ("vbq-test-rd-" + std::to_string(::getpid()))).string();
-  fs::create_directories(dir);
+  vbq::testing::TempDir tmp("rd");
+  const std::string dir = tmp.dir.string();
   write_rd_csv(dir + "/rd.csv", r, false);
   const std::string csv = read_file_bytes(dir + "/rd.csv");
   CHECK(csv.find("method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim,fidelity") != std::string::npos);
@@ -102,7 +102,6 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   plot_rd(dir + "/rd.svg", r, "test");
   CHECK(fs::file_size(dir + "/rd.svg") > 1000);
   CHECK(fs::file_size(dir + "/rd.png") > 1000);
-  fs::remove_all(dir);
 }
 
 TEST_CASE("rd: variant labels name prior, refinement and block tables") {

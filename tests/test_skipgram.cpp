@@ -1,13 +1,12 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "formats/hdf5_model.hpp"
+#include "tests/support.hpp"
 #include "tools/trainers/corpus.hpp"
 #include "tools/trainers/skipgram.hpp"
 #include "vbq/error.hpp"
@@ -29,14 +28,12 @@ vbq::Corpus synthetic_corpus(int sentences, uint32_t seed) {
     for (int k = 0; k < 12; ++k) text += "c" + std::to_string(c) + "w" + std::to_string(word(rng)) + " ";
     text += "\n";
   }
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("vbq_test_skipgram_" + std::to_string(::getpid()) + ".txt")).string();
+  vbq::testing::TempDir tmp("skipgram");
+  const std::string path = tmp.file("corpus.txt");
   std::ofstream(path) << text;
   vbq::CorpusOptions o;
   o.vocab_size = 0;
-  auto corpus = vbq::load_corpus({path}, o);
-  std::remove(path.c_str());
-  return corpus;
+  return vbq::load_corpus({path}, o);
 }
 
 vbq::SkipGramOptions small_options() {
@@ -237,11 +234,10 @@ TEST_CASE("skipgram: model file round trip") {
   auto o = small_options();
   o.epochs = 1;
   auto m = vbq::train_skipgram(corpus, o);
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("vbq_test_skipgram_" + std::to_string(::getpid()) + ".h5")).string();
+  vbq::testing::TempDir tmp("skipgram");
+  const std::string path = tmp.file("model.h5");
   vbq::write_model(path, m, true);
   auto r = vbq::read_model(path);
-  std::remove(path.c_str());
   REQUIRE(r.find("word"));
   REQUIRE(r.find("context"));
   CHECK(r.find("word")->shape == m.find("word")->shape);

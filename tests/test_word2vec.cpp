@@ -1,12 +1,11 @@
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <filesystem>
 #include <random>
 
 #include "formats/atomic_file.hpp"
 #include "formats/word2vec.hpp"
+#include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -24,11 +23,6 @@ WordVectors sample_vectors() {
   wv.vectors[4] = -3.4e38f;
   for (size_t k = 0; k < wv.dim; ++k) wv.vectors[4 * wv.dim + k] = 0.0f;
   return wv;
-}
-
-std::string temp_path(const std::string& stem) {
-  return (std::filesystem::temp_directory_path() / ("vbq_test_w2v_" + std::to_string(::getpid()) + "_" + stem))
-      .string();
 }
 
 // The format error message for `bytes` parsed with auto-detection (or a forced format).
@@ -61,9 +55,9 @@ std::string float_bytes(float v) {
 
 TEST_CASE("word2vec: text and binary round trips are exact, format auto-detected") {
   const WordVectors wv = sample_vectors();
+  vbq::testing::TempDir tmp("w2v");
   for (Word2VecFormat f : {Word2VecFormat::text, Word2VecFormat::binary}) {
-    const std::string path = temp_path(f == Word2VecFormat::text ? "rt.txt" : "rt.bin");
-    std::filesystem::remove(path);
+    const std::string path = tmp.file(f == Word2VecFormat::text ? "rt.txt" : "rt.bin");
     write_word2vec(path, wv, f, false);
     const std::string bytes = read_file_bytes(path);
     CHECK(bytes.rfind("5 5\n", 0) == 0);
@@ -76,7 +70,6 @@ TEST_CASE("word2vec: text and binary round trips are exact, format auto-detected
     // Refuses to overwrite without force; overwrites with force.
     CHECK_THROWS_AS(write_word2vec(path, wv, f, false), Error);
     write_word2vec(path, wv, f, true);
-    std::filesystem::remove(path);
   }
   // Binary size: header + per word "word " + 4d + '\n'.
   const std::string bin = format_word2vec(wv, Word2VecFormat::binary);
