@@ -15,14 +15,19 @@
 # env: VBQ_DATA (required), VBQ_CACHE ($HOME/.cache/vbq), OUT (out/fig3),
 #      LAMBDAS (1e-3:1e2:16), GRID (1:511:14), KMEANS (2:512:6), REFINE (3),
 #      VARIANTS (the VBQ variants of `vbq rd --variants`: the paper's configuration,
-#      each issue-6 improvement alone and all together), VOCABS ("100000 30000")
+#      each issue-6 improvement alone and all together), VOCABS ("100000 30000"),
+#      VBQ (a vbq binary to use as is; default: set up and build ${VBQ_BUILD:-build}/vbq)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
 export VBQ_DATA
-scripts/setup.sh
-scripts/build.sh
-vbq=$PWD/${VBQ_BUILD:-build}/vbq
+if [ -n "${VBQ:-}" ]; then
+  vbq=$VBQ  # a given binary: no setup, no build
+else
+  scripts/setup.sh
+  scripts/build.sh
+  vbq=$PWD/${VBQ_BUILD:-build}/vbq
+fi
 cache=${VBQ_CACHE:-$HOME/.cache/vbq}
 out=${OUT:-out/fig3}
 model=$cache/skipgram-v100k-d100.h5
