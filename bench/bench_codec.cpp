@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <random>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -108,6 +109,15 @@ vbq::Tensor synthetic_tensor(const std::string& name, uint64_t rows, uint64_t di
   }
   return t;
 }
+
+// Removes `dir` and all it holds when it goes out of scope (errors ignored).
+struct RemoveAll {
+  std::filesystem::path dir;
+  ~RemoveAll() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+};
 
 struct Target {
   const char* what;
@@ -202,19 +212,27 @@ int main(int argc, char** argv) {
   namespace fs = std::filesystem;
   std::string tmpl = (fs::temp_directory_path() / "bench_codec.XXXXXX").string();
   if (!mkdtemp(tmpl.data())) fail("cannot create a temporary directory");
-  const fs::path dir(tmpl);
-  const std::string file = (dir / "model.vbq").string();
   vbq::CompressSettings settings;
   settings.vbq.lambda = lambda;
   settings.vbq.threads = 2;
   settings.include_vocab = false;
   vbq::ContainerLayout layout;
-  const Stamp c0 = now();
-  const vbq::Container container = vbq::compress_model(model, settings);
-  vbq::write_container(file, container, true, &layout);
-  const Stamp c1 = now();
-  const uint64_t file_bytes = fs::file_size(file);
-  fs::remove_all(dir);
+  vbq::Container container;
+  Stamp c0{}, c1{};
+  uint64_t file_bytes = 0;
+  // The catch makes the stack unwind (an uncaught exception need not), so the
+  // directory goes before fail() exits.
+  try {
+    const RemoveAll cleanup{fs::path(tmpl)};
+    const std::string file = (cleanup.dir / "model.vbq").string();
+    c0 = now();
+    container = vbq::compress_model(model, settings);
+    vbq::write_container(file, container, true, &layout);
+    c1 = now();
+    file_bytes = fs::file_size(file);
+  } catch (const std::exception& e) {
+    fail(e.what());
+  }
   for (size_t k = 0; k < 2; ++k)
     if (container.tensors[k].symbols.blocks != streams[k].blocks)
       fail("compress_model coded tensor " + model.tensors[k].name + " differently from the bench");

@@ -12,6 +12,8 @@
 #include "vbq/error.hpp"
 
 using namespace vbq;
+using vbq::testing::expect_error;
+using vbq::testing::kind_of;
 
 namespace {
 
@@ -269,23 +271,9 @@ TEST_CASE("analogy: question file parsing, lowercase, errors name file and line"
     std::ofstream out(path);
     out << ": s\na b c d\na b c\n";
   }
-  try {
-    read_analogy_questions(path, false);
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::format);
-    std::string m = e.what();
-    CHECK(m.find(path) != std::string::npos);
-    CHECK(m.find("line 3") != std::string::npos);
-    CHECK(m.find("found 3") != std::string::npos);
-  }
+  expect_error([&] { read_analogy_questions(path, false); }, ErrorKind::format, {path, "line 3", "found 3"});
   std::filesystem::remove(path);
-  try {
-    read_analogy_questions(path, false);
-    FAIL("no error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::io);
-  }
+  CHECK(kind_of([&] { read_analogy_questions(path, false); }) == ErrorKind::io);
 }
 
 TEST_CASE("analogy: the real questions-words.txt has 14 sections and 19544 questions") {

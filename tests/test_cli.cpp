@@ -19,10 +19,12 @@
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
+#include "tests/hdf5_fixture.hpp"
 #include "tests/support.hpp"
 #include "vbq/codec.hpp"
 
 namespace fs = std::filesystem;
+using vbq::testing::H5Fixture;
 
 namespace {
 
@@ -58,57 +60,6 @@ RunResult run_vbq(const CliDir& d, const std::string& args, const std::string& s
   fs::remove(err);
   return r;
 }
-
-// Raw HDF5 writer for layouts write_model refuses (NaN, wrong types, ...).
-class H5Fixture {
- public:
-  explicit H5Fixture(const std::string& path) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(file_ >= 0);
-    lcpl_ = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl_, 1);
-  }
-  ~H5Fixture() {
-    H5Pclose(lcpl_);
-    H5Fclose(file_);
-  }
-  void raw(const std::string& name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const void* data) {
-    hid_t space = H5Screate_simple(int(dims.size()), dims.data(), nullptr);
-    hid_t d = H5Dcreate2(file_, name.c_str(), file_type, space, lcpl_, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(d >= 0);
-    REQUIRE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-    H5Dclose(d);
-    H5Sclose(space);
-  }
-  void f32(const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
-    raw(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, std::move(dims), v.data());
-  }
-  void i32(const std::string& name, std::vector<hsize_t> dims, const std::vector<int32_t>& v) {
-    raw(name, H5T_STD_I32LE, H5T_NATIVE_INT32, std::move(dims), v.data());
-  }
-  void strings(const std::string& name, size_t n) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, 8);
-    std::vector<char> buf(n * 8, 'x');
-    raw(name, t, t, {n}, buf.data());
-    H5Tclose(t);
-  }
-  void compound(const std::string& name, size_t n) {
-    struct Pair {
-      float a, b;
-    };
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(Pair));
-    H5Tinsert(t, "a", offsetof(Pair, a), H5T_NATIVE_FLOAT);
-    H5Tinsert(t, "b", offsetof(Pair, b), H5T_NATIVE_FLOAT);
-    std::vector<Pair> v(n, Pair{0.5f, 0.25f});
-    raw(name, t, t, {n}, v.data());
-    H5Tclose(t);
-  }
-
- private:
-  hid_t file_ = -1, lcpl_ = -1;
-};
 
 // Means of a 4 x 3 tensor "w" (rows spoil single values).
 std::vector<float> means(size_t n = 12) {
@@ -241,7 +192,7 @@ std::vector<Row> bad_input_table() {
                   [](const CliDir& d) {
                     H5Fixture f(d.file("in.h5"));
                     f.f32("w/mean", {12}, means());
-                    f.strings("w/log_std", 12);
+                    f.fixed_strings("w/log_std", std::vector<std::string>(12, "xxxxxxxx"), 8);
                   },
                   "compress in.h5 -o out.vbq", 3, {"'w/log_std' has string type, expected float"}});
   rows.push_back({"compound mean",
@@ -366,9 +317,9 @@ TEST_CASE("cli: an existing output without -f is left untouched") {
   CHECK(d.temporaries().empty());
 }
 
-// Without the trap, the kernel's default for SIGXFSZ kills vbq in the middle of
-// write(), before AtomicOutput's destructor can remove the temporary. Skipped
-// until tools/main.cpp ignores SIGXFSZ (see docs/LIMITS.md).
+// No trap: vbq starts with SIGXFSZ at its default action, which would kill it inside
+// write() before AtomicOutput's destructor removes the temporary. tools/main.cpp ignores
+// SIGXFSZ, so write() fails with EFBIG instead: exit 2, no output, no temporary.
 TEST_CASE("cli: file size limit with default SIGXFSZ leaves no partial output") {
   CliDir d;
   good_model(d.file("in.h5"), 100, 30);
@@ -379,10 +330,10 @@ TEST_CASE("cli: file size limit with default SIGXFSZ leaves no partial output") 
   CHECK(d.temporaries().empty());
 }
 
-// Full disk while HDF5 writes: write_model reports "cannot finish writing" and
-// removes the temporary, but H5Fclose failed, and HDF5's own atexit handler
-// (H5_term_library -> H5F__close_cb) then segfaults: exit 139 instead of 2.
-// Skipped until HDF5's atexit cleanup is disabled (H5dont_atexit(), see report).
+// Full disk while HDF5 writes: write_model reports the error and removes the temporary,
+// and vbq exits 2. H5Fclose fails here; HDF5's exit-time cleanup (H5_term_library ->
+// H5F__close_cb) would then segfault (exit 139), so tools/main.cpp calls H5dont_atexit()
+// and leaves through _Exit.
 TEST_CASE("cli: full disk during the HDF5 write of decompress exits 2") {
   CliDir d;
   put(d.file("in.vbq"), container_bytes());

@@ -12,6 +12,8 @@
 #include "vbq/error.hpp"
 
 using namespace vbq;
+using vbq::testing::expect_error;
+using vbq::testing::kind_of;
 
 namespace {
 Container sample_container(size_t rows = 200, size_t cols = 10) {
@@ -77,28 +79,12 @@ TEST_CASE("container: every truncation and every flipped byte is detected") {
 
 TEST_CASE("container: errors name the file and have the right category") {
   std::string bytes = serialize_container(sample_container(40, 5));
-  try {
-    parse_container(bytes.substr(0, bytes.size() - 9), "model.vbq");
-    FAIL("expected an error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::corrupt);
-    CHECK(std::string(e.what()).find("model.vbq") != std::string::npos);
-    CHECK(std::string(e.what()).find("byte offset") != std::string::npos);
-  }
-  try {
-    parse_container("PK\x03\x04 not ours", "zip.vbq");
-    FAIL("expected an error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::format);
-  }
+  expect_error([&] { parse_container(bytes.substr(0, bytes.size() - 9), "model.vbq"); }, ErrorKind::corrupt,
+               {"model.vbq", "byte offset"});
+  CHECK(kind_of([] { parse_container("PK\x03\x04 not ours", "zip.vbq"); }) == ErrorKind::format);
   std::string future = bytes;
   future[4] = 4;  // major version 4
-  try {
-    parse_container(future, "future.vbq");
-    FAIL("expected an error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::unsupported);
-  }
+  CHECK(kind_of([&] { parse_container(future, "future.vbq"); }) == ErrorKind::unsupported);
 }
 
 // Golden files written from sample_container(40, 5): small-v1.0.vbq by vbq 0.1.0
@@ -139,12 +125,7 @@ TEST_CASE("container: write refuses to overwrite without force and leaves no tem
   Container c = sample_container(20, 5);
   write_container(path, c, false);
   auto size = fs::file_size(path);
-  try {
-    write_container(path, c, false);
-    FAIL("expected an error");
-  } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::argument);
-  }
+  CHECK(kind_of([&] { write_container(path, c, false); }) == ErrorKind::argument);
   CHECK(fs::file_size(path) == size);
   write_container(path, c, true);
   CHECK(tmp.entries() == 1);

@@ -13,92 +13,17 @@
 #include <vector>
 
 #include "formats/hdf5_model.hpp"
+#include "tests/hdf5_fixture.hpp"
 #include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 namespace fs = std::filesystem;
 using vbq::ErrorKind;
 using vbq::testing::expect_error;
+using vbq::testing::H5Fixture;
 using vbq::testing::TempDir;
 
 namespace {
-
-// Writes arbitrary HDF5 layouts (wrong dtypes, NaNs, ...) that write_model refuses
-// to produce. Intermediate groups are created on demand.
-class Fixture {
- public:
-  explicit Fixture(const std::string& path) {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(file_ >= 0);
-    lcpl_ = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl_, 1);
-  }
-  ~Fixture() {
-    H5Pclose(lcpl_);
-    H5Fclose(file_);
-  }
-  void raw(const std::string& name, hid_t file_type, hid_t mem_type, std::vector<hsize_t> dims, const void* data) {
-    hid_t space = dims.empty() ? H5Screate(H5S_SCALAR) : H5Screate_simple(int(dims.size()), dims.data(), nullptr);
-    hid_t d = H5Dcreate2(file_, name.c_str(), file_type, space, lcpl_, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(d >= 0);
-    bool has_data = true;
-    for (hsize_t x : dims) has_data = has_data && x > 0;
-    if (has_data) REQUIRE(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0);
-    H5Dclose(d);
-    H5Sclose(space);
-  }
-  void f32(const std::string& name, std::vector<hsize_t> dims, const std::vector<float>& v) {
-    raw(name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, std::move(dims), v.data());
-  }
-  void f64(const std::string& name, std::vector<hsize_t> dims, const std::vector<double>& v) {
-    raw(name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, std::move(dims), v.data());
-  }
-  void i32(const std::string& name, std::vector<hsize_t> dims, const std::vector<int32_t>& v) {
-    raw(name, H5T_STD_I32LE, H5T_NATIVE_INT32, std::move(dims), v.data());
-  }
-  void fixed_strings(const std::string& name, const std::vector<std::string>& v, size_t width) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, width);
-    std::vector<char> buf(v.size() * width, '\0');
-    for (size_t i = 0; i < v.size(); ++i) std::memcpy(&buf[i * width], v[i].data(), std::min(width, v[i].size()));
-    raw(name, t, t, {v.size()}, buf.data());
-    H5Tclose(t);
-  }
-  void vlen_strings(const std::string& name, const std::vector<std::string>& v) {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    std::vector<const char*> p;
-    for (const auto& s : v) p.push_back(s.c_str());
-    raw(name, t, t, {v.size()}, p.data());
-    H5Tclose(t);
-  }
-  void compound(const std::string& name, hsize_t n) {
-    struct Pair {
-      double a;
-      int32_t b;
-    };
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(Pair));
-    H5Tinsert(t, "a", HOFFSET(Pair, a), H5T_NATIVE_DOUBLE);
-    H5Tinsert(t, "b", HOFFSET(Pair, b), H5T_NATIVE_INT32);
-    std::vector<Pair> v(n, Pair{1.0, 2});
-    raw(name, t, t, {n}, v.data());
-    H5Tclose(t);
-  }
-  template <class T>
-  void attr(const std::string& name, hid_t type, const T& value) {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(file_, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
-    REQUIRE(a >= 0);
-    REQUIRE(H5Awrite(a, type, &value) >= 0);
-    H5Aclose(a);
-    H5Sclose(space);
-  }
-
- private:
-  hid_t file_, lcpl_;
-};
 
 bool has_link(const std::string& file, const std::string& path) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
@@ -237,7 +162,7 @@ TEST_CASE("hdf5 paper convention without spread needs require_spread=false") {
   TempDir tmp("hdf5");
   std::string path = tmp.file("means.h5");
   {
-    Fixture f(path);
+    H5Fixture f(path);
     f.f32("q/mean_u", {2, 2}, {1, 2, 3, 4});
   }
   expect_error([&] { vbq::read_model(path); }, ErrorKind::format, {"means.h5", "no tensor", "paper", "q/mean_u"});
@@ -254,7 +179,7 @@ TEST_CASE("hdf5 default convention: std, var, log_std at any depth; means-only g
   TempDir tmp("hdf5");
   std::string path = tmp.file("conv.h5");
   {
-    Fixture f(path);
+    H5Fixture f(path);
     f.f64("a/mean", {3}, {1, 2, 3});
     f.f64("a/std", {3}, {0.5, 1, 2});
     f.f32("deep/er/b/mean", {2}, {4, 5});
@@ -287,7 +212,7 @@ TEST_CASE("hdf5 explicit mapping overrides detection") {
   TempDir tmp("hdf5");
   std::string path = tmp.file("explicit.h5");
   {
-    Fixture f(path);
+    H5Fixture f(path);
     f.f64("weights/W", {2, 2}, {1, 2, 3, 4});
     f.f64("weights/W_variance", {2, 2}, {1, 4, 9, 16});
     f.f64("a/mean", {1}, {1});
@@ -327,14 +252,14 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
   std::string path = tmp.file("model.h5");
   auto make = [&](auto&& fill) {
     fs::remove(path);
-    Fixture f(path);
+    H5Fixture f(path);
     fill(f);
   };
   auto read = [&] { vbq::read_model(path); };
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
 
   SUBCASE("NaN mean in a matrix: flat index, row and col") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       std::vector<double> mu(20 * 50, 0.5);
       mu[12 * 50 + 34] = nan;
       f.f64("word/mean", {20, 50}, mu);
@@ -343,7 +268,7 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     expect_error(read, ErrorKind::format, {"model.h5", "tensor 'word'", "mean[634] (row 12, col 34) is NaN", "word/mean"});
   }
   SUBCASE("infinite mean in a rank-3 tensor") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       std::vector<float> mu(24, 0.5f);
       mu[23] = -std::numeric_limits<float>::infinity();
       f.f32("t/mean", {2, 3, 4}, mu);
@@ -352,82 +277,82 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     expect_error(read, ErrorKind::format, {"model.h5", "'t'", "mean[23] (at [1, 2, 3]) is infinite"});
   }
   SUBCASE("shape mismatch shows both shapes") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2, 3}, std::vector<double>(6, 1));
       f.f64("w/std", {3, 2}, std::vector<double>(6, 1));
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'w'", "[2, 3]", "[3, 2]", "w/std"});
   }
   SUBCASE("std <= 0") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {4}, {1, 2, 3, 4});
       f.f64("w/std", {4}, {1, 1, 0, 1});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'w'", "std[2] = 0", "w/std"});
   }
   SUBCASE("std not finite") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {4}, {1, 2, 3, 4});
       f.f64("w/std", {4}, {1, inf, 1, 1});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "std[1] = inf", "not finite"});
   }
   SUBCASE("var <= 0") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2, 2}, {1, 2, 3, 4});
       f.f64("w/var", {2, 2}, {1, 1, 1, -2});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "var[3] (row 1, col 1) = -2", "w/var"});
   }
   SUBCASE("var NaN") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/var", {2}, {nan, 1});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "var[0]", "not finite"});
   }
   SUBCASE("log_std not finite, or so small that std underflows to 0") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {3}, {1, 2, 3});
       f.f64("w/log_std", {3}, {0, 0, -inf});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "log_std[2] = -inf", "w/log_std"});
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {3}, {1, 2, 3});
       f.f64("w/log_std", {3}, {0, -800, 0});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "log_std[1] = -800"});
   }
   SUBCASE("empty tensor") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {0, 5}, {});
       f.f64("w/std", {0, 5}, {});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "w/mean", "empty", "[0, 5]"});
   }
   SUBCASE("integer mean") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.i32("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'w/mean'", "integer"});
   }
   SUBCASE("string spread") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.vlen_strings("w/std", {"a", "b"});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'w/std'", "string"});
   }
   SUBCASE("compound mean") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.compound("w/mean", 2);
       f.f64("w/std", {2}, {1, 1});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'w/mean'", "compound"});
   }
   SUBCASE("mean with two spreads is ambiguous") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
       f.f64("w/var", {2}, {1, 1});
@@ -435,20 +360,20 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     expect_error(read, ErrorKind::format, {"model.h5", "'w'", "ambiguous", "w/std", "w/var"});
   }
   SUBCASE("no detectable tensor says which conventions were tried") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("weights", {2}, {1, 2});
       f.f64("g/mean", {2}, {1, 2});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "no tensor", "default", "paper", "'g'"});
   }
   SUBCASE("integer vocab is rejected; counts of any integer type are accepted") {
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
       f.i32("vocab", {2}, {1, 2});
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'vocab'", "integer"});
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
       f.fixed_strings("vocab", {"the", "quick"}, 8);
@@ -467,7 +392,7 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     CHECK(m.attributes.at("epochs") == "-3");
     CHECK(m.attributes.at("lr") == "0.025");
     CHECK(m.attributes.at("optimizer") == "adam");
-    make([&](Fixture& f) {
+    make([&](H5Fixture& f) {
       f.f64("w/mean", {2}, {1, 2});
       f.f64("w/std", {2}, {1, 1});
       f.i32("counts", {2}, {5, -7});
