@@ -2,7 +2,7 @@
 # The paper's Fig. 3 at its scale, on our own Bayesian skip-gram, and where the
 # bits go (issue 8). Long: about an hour of both cores after the reference model
 # exists (scripts/train_reference.sh builds it first if it is missing: about
-# 8 minutes per epoch over the 65.5M tokens on 2 cores).
+# 7 minutes per epoch at V=100k over the 65.5M tokens on 2 cores, 12 epochs).
 #
 #   VBQ_DATA=../shared/data scripts/fig3.sh
 #
