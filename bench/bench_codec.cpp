@@ -1,5 +1,5 @@
 // bench_codec: the VBQ codec end to end on a synthetic embedding model, against
-// the targets of issue 2 (quantize >= 50M coordinates/s on 2 cores, decode <= 5
+// its targets (quantize >= 50M coordinates/s on 2 cores, decode <= 5
 // ns/symbol per core, encode <= 10 ns/symbol, file overhead <= 0.1%).
 //
 // Model: two tensors "word" and "context", rows x dims (default 100,000 x 100),

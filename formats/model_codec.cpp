@@ -125,8 +125,15 @@ DecodedRow get_row(const Container& c, const std::string& key, const std::string
   const EncodedTensor* t = nullptr;
   for (const EncodedTensor& e : c.tensors)
     if (e.name == tensor || (tensor.empty() && e.name == "word")) t = &e;
-  if (!t && tensor.empty()) t = &c.tensors.front();
-  if (!t) throw Error(ErrorKind::argument, where + " has no tensor '" + tensor + "'");
+  if (!t && tensor.empty() && c.tensors.size() == 1) t = &c.tensors.front();
+  if (!t) {
+    std::string names;
+    for (const EncodedTensor& e : c.tensors) names += (names.empty() ? "" : ", ") + e.name;
+    throw Error(ErrorKind::argument, where + (tensor.empty() ? " has several tensors and none named 'word'; "
+                                                               "choose one with --tensor: "
+                                                             : " has no tensor '" + tensor + "'; its tensors: ") +
+                                         names);
+  }
 
   DecodedRow r;
   r.tensor = t->name;
@@ -186,7 +193,14 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
     o.require_spread = false;
     return read_model(path, o);
   }
-  WordVectors wv = read_word2vec(path);
+  WordVectors wv;
+  try {
+    wv = read_word2vec(path);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::format) throw;
+    throw Error(ErrorKind::format, path + ": not a .vbq container, not an HDF5 file, and not a word2vec text or "
+                                          "binary file (as word2vec: " + e.what() + ")");
+  }
   Model m;
   Tensor t;
   t.name = "word";

@@ -84,8 +84,9 @@ struct DecodedRow {
 };
 
 // key is a vocabulary word or, if as_row is set or key is not in the vocabulary,
-// a row number. tensor empty: "word" if present, else the first tensor.
-// Throws ErrorKind::argument (naming `file`) for an unknown tensor, word or row.
+// a row number. tensor empty: "word" if present, else the only tensor (several: an
+// argument error listing them). Throws ErrorKind::argument (naming `file`) for an
+// unknown tensor, word or row.
 DecodedRow get_row(const Container& container, const std::string& key, const std::string& tensor = "",
                    bool as_row = false, const std::string& file = "");
 

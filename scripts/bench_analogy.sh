@@ -12,7 +12,8 @@
 # Env: VBQ_DATA (required), BUILD_DIR (default <repo>/build), PYTHON, REPS (3),
 #      V (100000), D (100).
 set -euo pipefail
-repo=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
+repo=$root
 build=${BUILD_DIR:-$repo/build}
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
 questions=$VBQ_DATA/questions-words.txt

@@ -5,15 +5,14 @@
 # Prints the summary table; writes out/demo/rd.{csv,svg,png}, then shows where
 # the bits go (out/demo/bits.{csv,svg,png}).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
+cd "$root"
 scripts/setup.sh
 scripts/build.sh
 vbq=${VBQ_BUILD:-build}/vbq
 data=/usr/share/datasets/fashion-mnist
 out=out/demo
 mkdir -p "$out"
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$(grep -q avx512f /proc/cpuinfo && echo SkylakeX || echo "")}
-[ -n "$OPENBLAS_CORETYPE" ] || unset OPENBLAS_CORETYPE
 
 echo "== 1. train a Bayesian MLP (784-${HIDDEN:-400,400}-10, Bayes by Backprop) on Fashion-MNIST"
 # KL weight 0.1 (a tempered posterior, recorded in the file): with the exact ELBO

@@ -18,7 +18,8 @@
 #      each issue-6 improvement alone and all together), VOCABS ("100000 30000"),
 #      VBQ (a vbq binary to use as is; default: set up and build ${VBQ_BUILD:-build}/vbq)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/common.sh"
+cd "$root"
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
 export VBQ_DATA
 if [ -n "${VBQ:-}" ]; then

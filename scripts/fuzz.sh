@@ -10,11 +10,10 @@ if (($# < 2)); then
   echo "usage: scripts/fuzz.sh container|word2vec|questions|idx SECONDS [libFuzzer flags]" >&2
   exit 1
 fi
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 target=$1; seconds=$2; shift 2
 target=fuzz_${target#fuzz_}
 build=${VBQ_FUZZ_BUILD:-$root/build-fuzz}
-: "${VBQ_DATA:=/work/shared/data}"; export VBQ_DATA
 
 if [[ ! -f $build/CMakeCache.txt ]]; then
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVBQ_FUZZ=ON \

@@ -14,7 +14,7 @@
 # PLOT_ONLY=1 redraws the plot from an existing OUT_PREFIX.csv.
 set -euo pipefail
 (($#)) || { sed -n 2,14p "$0" >&2; exit 1; }
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 VBQ=${VBQ:-$root/build/vbq}
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
 model=$1

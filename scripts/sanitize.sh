@@ -5,10 +5,9 @@
 # sanitizer report fails the run (halt_on_error, UBSan without recovery).
 # Extra arguments go to vbq_tests, e.g. -tc='container*' for a subset.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 build=${VBQ_ASAN_BUILD:-$root/build-asan}
 jobs=${VBQ_JOBS:-2}
-: "${VBQ_DATA:=/work/shared/data}"; export VBQ_DATA
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVBQ_SANITIZE=ON -DVBQ_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fno-sanitize-recover=undefined" >/dev/null
 start=$(date +%s)

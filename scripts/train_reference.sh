@@ -15,7 +15,7 @@
 #      VOCABS ("100000 30000": which models). Each epoch but the last is also kept
 #      as skipgram-v*-d100.epochN.h5 (the learning curve).
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 VBQ=${VBQ:-$root/build/vbq}
 : "${VBQ_DATA:?set VBQ_DATA to the shared data directory}"
 cache=${VBQ_CACHE:-$HOME/.cache/vbq}

@@ -19,7 +19,7 @@
 # 5 negatives, the same epochs, threads and subsampling.
 set -euo pipefail
 (($#)) || { sed -n 2,17p "$0" >&2; exit 1; }
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 VBQ=${VBQ:-$root/build/vbq}
 cache=${VBQ_CACHE:-$HOME/.cache/vbq}
 THREADS=${THREADS:-2} EPOCHS=${EPOCHS:-1} VOCAB=${VOCAB:-30000} DIM=${DIM:-100} SAMPLE=${SAMPLE:-0}

@@ -1,5 +1,5 @@
-// Helpers shared by the test files: a temporary directory that removes itself, and
-// checks on the vbq::Error a call throws.
+// Helpers shared by the test files: a temporary directory that removes itself,
+// checks on the vbq::Error a call throws, and the marker of a skipped test.
 #pragma once
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -69,5 +69,9 @@ void expect_error(F&& f, ErrorKind kind, std::initializer_list<std::string> frag
       CHECK_MESSAGE(std::string(e.what()).find(frag) != std::string::npos, frag);
   }
 }
+
+// A test whose data is missing calls this and returns: ctest reports it as
+// skipped (SKIP_REGULAR_EXPRESSION in CMakeLists.txt matches the marker).
+inline void skip_for_missing_data(const std::string& why) { MESSAGE("VBQ_SKIPPED: " << why); }
 
 }  // namespace vbq::testing

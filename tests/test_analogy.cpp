@@ -14,6 +14,7 @@
 using namespace vbq;
 using vbq::testing::expect_error;
 using vbq::testing::kind_of;
+using vbq::testing::skip_for_missing_data;
 
 namespace {
 
@@ -279,7 +280,7 @@ TEST_CASE("analogy: question file parsing, lowercase, errors name file and line"
 TEST_CASE("analogy: the real questions-words.txt has 14 sections and 19544 questions") {
   const char* data = std::getenv("VBQ_DATA");
   if (!data) {
-    MESSAGE("VBQ_DATA not set; skipping");
+    skip_for_missing_data("VBQ_DATA is not set");
     return;
   }
   AnalogySet set = read_analogy_questions(std::string(data) + "/questions-words.txt", true);

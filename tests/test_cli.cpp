@@ -282,6 +282,22 @@ std::vector<Row> bad_input_table() {
                   "elbo in.h5 text.txt", 3, {"in.h5", "no vocab dataset"}, ""});
   rows.push_back({"elbo: missing corpus", [](const CliDir& d) { good_model(d.file("in.h5")); }, "elbo in.h5", 1,
                   {"input"}, ""});
+  rows.push_back({"eval-bnn: a text file names the formats tried",
+                  [](const CliDir& d) { put(d.file("notes.txt"), "not a model\n"); }, "eval-bnn notes.txt", 3,
+                  {"notes.txt", "not a .vbq container, not an HDF5 file, and not a word2vec"}, ""});
+  rows.push_back({"get: several tensors and no --tensor",
+                  [](const CliDir& d) {
+                    {
+                      H5Fixture f(d.file("in.h5"));
+                      std::vector<float> mu(12, 0.25f), ls(12, -3.f);
+                      for (const char* t : {"a", "b"})
+                        f.f32(std::string(t) + "/mean", {4, 3}, mu), f.f32(std::string(t) + "/log_std", {4, 3}, ls);
+                    }
+                    REQUIRE(run_vbq(d, "compress in.h5 -o m.vbq").code == 0);
+                  },
+                  "get m.vbq 0 --row", 1, {"m.vbq", "--tensor", "a, b"}, ""});
+  rows.push_back({"argument errors name the command once", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 --lambda abc", 1, {"vbq compress: argument error: the argument ('abc')"}, ""});
   return rows;
 }
 

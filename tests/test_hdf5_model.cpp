@@ -175,7 +175,7 @@ TEST_CASE("hdf5 paper convention without spread needs require_spread=false") {
   CHECK(r.tensors[0].mu == std::vector<double>{1, 2, 3, 4});
 }
 
-TEST_CASE("hdf5 default convention: std, var, log_std at any depth; means-only groups") {
+TEST_CASE("hdf5 default convention: std, var, log_std at any depth, and means-only groups") {
   TempDir tmp("hdf5");
   std::string path = tmp.file("conv.h5");
   {

@@ -171,7 +171,7 @@ TEST_CASE("quantizer: a posterior as wide as the prior costs about one bit") {
   }
 }
 
-TEST_CASE("quantizer: smaller sigma buys precision; the error stays within ~sigma") {
+TEST_CASE("quantizer: smaller sigma buys precision, and the error stays within ~sigma") {
   GaussianPrior prior(0.0, 1.0);
   CodePointTable table(prior);
   for (double sigma : {1e-1, 1e-3, 1e-6}) {
@@ -197,7 +197,7 @@ TEST_CASE("quantizer: extreme tails and mirrored means") {
   CHECK(std::isfinite(reconstruct(prior, k)));
 }
 
-TEST_CASE("quantizer: bit-identical for any thread count; bad lambda rejected") {
+TEST_CASE("quantizer: bit-identical for any thread count, and bad lambda rejected") {
   GaussianPrior prior(0.0, 0.5);
   std::mt19937_64 rng(11);
   std::normal_distribution<double> z(0.0, 0.5);

@@ -11,7 +11,7 @@ static int run_get(const std::vector<std::string>& args) {
   std::string input, key, tensor;
   opts.add_options()("input", po::value(&input)->required(), ".vbq file")(
       "key", po::value(&key)->required(), "a vocabulary word, or a row number")(
-      "tensor", po::value(&tensor), "tensor to read (default: word, else the first)")(
+      "tensor", po::value(&tensor), "tensor to read (default: word, or the only tensor)")(
       "row", po::bool_switch(), "read KEY as a row number even if it is also a word");
   po::positional_options_description pos;
   pos.add("input", 1).add("key", 1);

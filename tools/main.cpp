@@ -12,6 +12,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "tools/command.hpp"
 #include "vbq/error.hpp"
 
@@ -35,7 +37,7 @@ bool parse_args(const std::vector<std::string>& args, const std::string& name, c
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw Error(ErrorKind::argument, "vbq " + name + ": " + e.what() + " (see vbq " + name + " --help)");
+    throw Error(ErrorKind::argument, std::string(e.what()) + " (see vbq " + name + " --help)");
   }
   return true;
 }
@@ -54,6 +56,19 @@ std::vector<std::string> split_list(const std::string& text) {
 
 }  // namespace vbq::cli
 
+// Results of the trainers and of the MLP evaluation depend on the gemm kernel
+// OpenBLAS selects for the CPU (the AVX-512 and AVX2 kernels sum in different
+// orders). OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded, so vbq
+// re-executes itself once with Haswell's kernel (AVX2 + FMA) pinned, the kernel
+// every script and measurement uses. A kernel set in the environment is kept.
+static void pin_blas_kernel(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  execv("/proc/self/exe", argv);  // returns only if that fails: go on with the CPU's kernel
+}
+
 static void print_usage() {
   auto cmds = vbq::cli::commands();
   std::sort(cmds.begin(), cmds.end(), [](auto& a, auto& b) { return a.name < b.name; });
@@ -65,6 +80,7 @@ static void print_usage() {
 }
 
 int main(int argc, char** argv) {
+  pin_blas_kernel(argv);
   // A full disk or `ulimit -f` must surface as a write error (EFBIG), not a kill
   // that leaves a temporary file behind; and HDF5 must not run its cleanup at exit
   // after a failed close.

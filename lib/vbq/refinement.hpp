@@ -1,4 +1,4 @@
-// Entropy-aware refinement of VBQ code points (beyond the paper; issue 6).
+// Entropy-aware refinement of VBQ code points (beyond the paper).
 //
 // Algorithm 1 charges R(xi) bits, the raw length of the code point, but the file
 // pays the code length -log2 p(xi) under the code-point table. Refinement re-picks
