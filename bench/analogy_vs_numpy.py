@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The word-analogy protocol (shared/PROTOCOL.md) in plain numpy, as a speed and
+"""The word-analogy protocol (docs/PROTOCOL.md) in plain numpy, as a speed and
 equality reference for vbq's evaluate_analogies.
 
 Reads a word2vec binary model and questions-words.txt, computes every covered

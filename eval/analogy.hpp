@@ -1,4 +1,4 @@
-// Word-analogy task (Mikolov et al. 2013), exactly as ../shared/PROTOCOL.md fixes it.
+// Word-analogy task (Mikolov et al. 2013), exactly as docs/PROTOCOL.md fixes it.
 //
 // Questions: questions-words.txt; a line starting with ':' opens a section, every
 // other line is "a b c d" (a : b = c : d). A question is skipped (and counted) when

@@ -1,4 +1,4 @@
-// Baseline coders of the paper's Fig. 3 (../shared/PROTOCOL.md, "Baselines").
+// Baseline coders of the paper's Fig. 3 (docs/PROTOCOL.md, "Baselines").
 //
 //  - General-purpose compressors run on the stored grid (grid_bytes). Each
 //    returns the WHOLE output of the real format, headers and checks included,
@@ -7,7 +7,7 @@
 //    row-major int8 when q_max <= 127, int16 little-endian otherwise.
 //  - kmeans_1d: the k-means (Lloyd) scalar quantizer of the paper's Sec. 4.2;
 //    its centroids go to lib encode_codebook for entropy coding.
-//  - bits_to_reach: the summary statistic of an R-D curve (PROTOCOL.md,
+//  - bits_to_reach: the summary statistic of an R-D curve (docs/PROTOCOL.md,
 //    "Summary ratios").
 #pragma once
 #include <cstdint>

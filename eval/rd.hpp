@@ -30,7 +30,7 @@ class QualityTask {
   virtual std::vector<double> evaluate(const Model& means) const = 0;
 };
 
-// Word analogies on one embedding tensor (PROTOCOL.md). Metrics hits1, hits10, mrr.
+// Word analogies on one embedding tensor (docs/PROTOCOL.md). Metrics hits1, hits10, mrr.
 std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options);
 // Test-set classification by an MLP's means. Metrics accuracy, log_likelihood.
 std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set);

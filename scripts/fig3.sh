@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The paper's Fig. 3 at its scale, on our own Bayesian skip-gram, and where the
-# bits go (issue 8). Long: about an hour of both cores after the reference model
+# bits go. Long: about an hour of both cores after the reference model
 # exists (scripts/train_reference.sh builds it first if it is missing: about
 # 7 minutes per epoch at V=100k over the 65.5M tokens on 2 cores, 12 epochs).
 #
@@ -15,7 +15,7 @@
 # env: VBQ_DATA (required), VBQ_CACHE ($HOME/.cache/vbq), OUT (out/fig3),
 #      LAMBDAS (1e-3:1e2:16), GRID (1:511:14), KMEANS (2:512:6), REFINE (3),
 #      VARIANTS (the VBQ variants of `vbq rd --variants`: the paper's configuration,
-#      each issue-6 improvement alone and all together), VOCABS ("100000 30000"),
+#      each improvement beyond the paper alone and all together), VOCABS ("100000 30000"),
 #      VBQ (a vbq binary to use as is; default: set up and build ${VBQ_BUILD:-build}/vbq)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"

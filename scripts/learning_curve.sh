@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Learning curve of a trained skip-gram model (issues 3 and 8): for each epoch
+# Learning curve of a trained skip-gram model: for each epoch
 # snapshot MODEL.epochN.h5 (train-embeddings --snapshots) and the final MODEL.h5,
 #   - analogy Hits@1, Hits@10, MRR of the means (vbq eval, paper protocol), and
 #   - the ELBO per target on a fixed text sample with fixed randomness (vbq elbo):

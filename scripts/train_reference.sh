@@ -5,7 +5,7 @@
 # 5 negatives, the trainer's posterior defaults (init_std 0.1, std_rate 2: the
 # precisions reach the ELBO's stationary point within the first epochs).
 # 12 epochs: at V=30000 the 12-epoch model's Hits@10 and ELBO are within 0.006
-# and 0.2% of a 6-epoch model's (README, "converged"). Hours of CPU: run it with
+# and 0.2% of a 6-epoch model's (docs/RESULTS.md, reference models). Hours of CPU: run it with
 # nohup; logs go beside the models. Measured on 2 cores: V=30000, 12 epochs,
 # 4,004 s (92.7k words/s/thread); V=100000, 12 epochs, 4,827 s (79.8k).
 # scripts/learning_curve.sh MODEL.h5 then evaluates every epoch's snapshot.
