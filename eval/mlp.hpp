@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "formats/hdf5_model.hpp"
+#include "core/model.hpp"
 #include "formats/idx.hpp"
 
 namespace vbq {

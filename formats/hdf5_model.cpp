@@ -22,12 +22,6 @@
 
 namespace vbq {
 
-const Tensor* Model::find(const std::string& name) const {
-  for (const Tensor& t : tensors)
-    if (t.name == name) return &t;
-  return nullptr;
-}
-
 namespace {
 
 constexpr uint64_t kMaxElements = uint64_t(1) << 48;  // as in the .vbq container

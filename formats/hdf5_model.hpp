@@ -9,12 +9,13 @@
 // An explicit mapping (TensorSpec) overrides detection.
 // Optional datasets at the root: `vocab` (variable-length UTF-8 strings, one per
 // row of the embedding tensors) and `counts` (uint64, word frequencies).
-// float32 and float64 datasets are read; everything is held as double.
+// float32 and float64 datasets are read; everything is held as double in a
+// core/model.hpp Model.
 #pragma once
-#include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
+
+#include "core/model.hpp"
 
 namespace vbq {
 
@@ -25,24 +26,6 @@ struct TensorSpec {  // explicit mapping given on the command line
   std::string mean_path;    // HDF5 dataset path of the mean
   std::string spread_path;  // HDF5 dataset path of std / var / log_std
   Spread spread = Spread::log_std;
-};
-
-struct Tensor {
-  std::string name;
-  std::string mean_path;         // dataset path the mean came from (restored there)
-  std::vector<uint64_t> shape;   // row-major; rank >= 1
-  bool float32 = true;           // dtype of the stored mean
-  std::vector<double> mu;        // posterior mean, prod(shape) entries
-  std::vector<double> sigma;     // posterior std (> 0, finite); empty for means-only files
-  size_t size() const { return mu.size(); }
-};
-
-struct Model {
-  std::vector<Tensor> tensors;
-  std::vector<std::string> vocab;   // empty if the file has none
-  std::vector<uint64_t> counts;     // empty if the file has none
-  std::map<std::string, std::string> attributes;  // root attributes (training settings), as text
-  const Tensor* find(const std::string& name) const;
 };
 
 struct ReadOptions {

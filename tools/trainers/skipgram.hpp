@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/hdf5_model.hpp"
+#include "core/model.hpp"
 #include "tools/trainers/corpus.hpp"
 
 namespace vbq {
