@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
@@ -242,6 +243,37 @@ CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<cons
                      max_rate_bits, descend ? levels.side(upper) : nullptr, width);
   }
   return keys;
+}
+
+// Algorithm 1 line by line (the header says how it matches the fast path).
+CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double lambda, int max_rate_bits) {
+  // xi† = F(mu), held as its distance t to the nearer end of (0, 1), so that a
+  // xi† close to 1 does not round to 1: xi† = t, or xi† = 1 - t above the median.
+  const bool upper = mu > prior.median();
+  const double t = upper ? prior.upper(mu) : prior.lower(mu);
+  auto distortion = [&](CodeKey xi) {  // (F^{-1}(xi) - mu)^2, the first term of Eq. 9
+    const double d = reconstruct(prior, xi) - mu;
+    return d * d;
+  };
+  CodeKey best = 0;  // null
+  double best_loss = std::numeric_limits<double>::infinity(), best_distortion = 0;
+  for (int r = 1; r <= max_rate_bits; ++r) {
+    const uint64_t one = uint64_t(1) << r;  // xi = 1 at rate r
+    // floor and ceil of 2^r t (exact in double); t > 0 even where it underflows to 0
+    const uint64_t t_floor = uint64_t(std::floor(std::ldexp(t, r)));
+    const uint64_t t_ceil = std::max<uint64_t>(1, uint64_t(std::ceil(std::ldexp(t, r))));
+    // 2^r xi-left = floor(2^r xi†) and 2^r xi-right = ceil(2^r xi†)
+    const uint64_t left = upper ? one - t_ceil : t_floor, right = upper ? one - t_floor : t_ceil;
+    for (uint64_t numerator : {left, right}) {
+      if (numerator == 0 || numerator == one) continue;  // xi = 0 and xi = 1 are no code points
+      const CodeKey xi = code_key(numerator, r);
+      const double d2 = distortion(xi), loss = d2 + 2 * lambda * sigma * sigma * rate_bits(xi);  // Eq. 9
+      if (loss < best_loss) best = xi, best_loss = loss, best_distortion = d2;
+    }
+    // Stop once log g(xi†) - log g(xi*) < lambda (r + 1 - R(xi*)), times 2 sigma^2.
+    if (best != 0 && best_distortion < 2 * lambda * sigma * sigma * (r + 1 - rate_bits(best))) break;
+  }
+  return best;
 }
 
 }  // namespace vbq

@@ -72,4 +72,16 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
 CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
                   int threads = 0, int max_rate_bits = kMaxRateBits);
 
+// Algorithm 1 exactly as the paper prints it, in plain code: the twin that the
+// tests hold quantize() and quantize_one() to. No tables, no descent: each
+// candidate costs one call of F^{-1}. It returns the same key, bit for bit: it
+// evaluates Eq. 9 with the same floating-point operations and visits the same
+// candidates (within a rate in the paper's order, left then right; the fast path
+// takes the tail side's floor first, so only an exact tie in Eq. 9 between the two
+// can be broken the other way). Same requirements as quantize_one. Returns 0, the
+// paper's "null", if Eq. 9 overflows for every candidate (|mu - F^{-1}(xi)| or
+// 2 lambda sigma^2 beyond ~1e154).
+CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double lambda,
+                           int max_rate_bits = kMaxRateBits);
+
 }  // namespace vbq
