@@ -79,8 +79,9 @@ CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<cons
 // candidates (within a rate in the paper's order, left then right; the fast path
 // takes the tail side's floor first, so only an exact tie in Eq. 9 between the two
 // can be broken the other way). Same requirements as quantize_one. Returns 0, the
-// paper's "null", if Eq. 9 overflows for every candidate (|mu - F^{-1}(xi)| or
-// 2 lambda sigma^2 beyond ~1e154).
+// paper's "null", if Eq. 9 overflows for every candidate (|mu - F^{-1}(xi)| beyond
+// ~1e154, or 2 lambda sigma^2 R beyond the double range); the fast path then
+// returns the invalid key 1.
 CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double lambda,
                            int max_rate_bits = kMaxRateBits);
 
