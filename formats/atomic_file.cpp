@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -67,6 +68,10 @@ void AtomicOutput::commit() {
 std::string read_file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw io_error("cannot open", path);
+  if (std::filesystem::is_directory(path)) {  // ifstream opens a directory, then reads nothing
+    errno = EISDIR;
+    throw io_error("cannot read", path);
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
   if (in.bad()) throw io_error("cannot read", path);

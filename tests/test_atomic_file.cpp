@@ -111,11 +111,7 @@ TEST_CASE("atomic file: io errors name the file") {
   expect_error([&] { read_file_bytes(dir.file("absent")); }, ErrorKind::io, {dir.file("absent")});
 }
 
-// Known bug: read_file_bytes opens a directory and returns "" (std::ifstream opens
-// it, the read fails without badbit), so a directory given as input is reported as
-// an empty or malformed file instead of an io error. should_fail pins this; when
-// read_file_bytes is fixed this case fails: drop the decorator then.
-TEST_CASE("atomic file: read_file_bytes of a directory is an io error" * doctest::should_fail()) {
+TEST_CASE("atomic file: read_file_bytes of a directory is an io error") {
   TempDir dir("atomic");
   CHECK(kind_of([&] { read_file_bytes(dir.dir.string()); }) == ErrorKind::io);
 }
