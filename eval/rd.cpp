@@ -252,30 +252,16 @@ RateControlled compress_model_to_quality(const Model& model, const QualityTask& 
   std::vector<std::string> names = task.metric_names();
   size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
   if (m == names.size()) throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "'");
-  RateControlled out;
-  auto probe = [&](double lambda) {
-    settings.vbq.lambda = lambda;
-    Container c = compress_model(model, settings);
+  LambdaSearch search;  // feasible below the boundary; grows down to full precision if needed
+  search.feasible_above = false;
+  search.lo = 1e-3, search.hi = 1e6;
+  search.tight_ratio = 1.02;
+  return control_rate(model, settings, search, [&](const Container& c) {
     Model restored = restore_model(c, settings.vbq.threads);
     restored.vocab = model.vocab;
-    double quality = task.evaluate(restored)[m];
-    bool ok = quality >= target;
-    if (ok && (!out.met || lambda > out.lambda)) {
-      out.bytes = serialize_container(c).size();
-      out.container = std::move(c), out.lambda = lambda, out.met = true;
-    }
-    return LambdaProbe{lambda, quality, ok};
-  };
-  // Done once the bracket around the boundary is tight: the newest feasible probe
-  // sits within 2% of the nearest infeasible one seen so far.
-  auto done = [&](const LambdaProbe& p) {
-    for (auto& q : out.probes)
-      if (!q.feasible && q.lambda > p.lambda && q.lambda < p.lambda * 1.02) return true;
-    return false;
-  };
-  LambdaProbe best = search_lambda(probe, false, done, 1e-3, 1e6, 24, &out.probes);
-  if (!out.met) out.lambda = best.lambda;
-  return out;
+    const double quality = task.evaluate(restored)[m];
+    return LambdaProbe{0, quality, quality >= target, 0};
+  });
 }
 
 // ---- reports ----------------------------------------------------------------

@@ -90,7 +90,11 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
 
 // Rate control on quality: the largest lambda (smallest file) whose decompressed
 // model keeps task metric `metric` >= target, by bisection in log(lambda) until the
-// bracket is within 2% in lambda. `met` is false if even the smallest lambda fails.
+// bracket is within 2% in lambda. A target missed at lambda 1e-3 is searched for
+// further down, towards full precision, until the quality stops improving; `met`
+// is false only then, with the best quality reached (value) and its size.
+// Quality is monotone in lambda only up to noise: the lambda found meets the
+// target, but a larger one past a dip may meet it too.
 RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
                                          double target, CompressSettings settings);
 
