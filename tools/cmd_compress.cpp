@@ -18,15 +18,20 @@ static std::vector<TensorSpec> explicit_specs(const po::variables_map& vm) {
   std::vector<TensorSpec> specs;
   auto means = vm.count("mean") ? vm["mean"].as<std::vector<std::string>>() : std::vector<std::string>{};
   std::vector<std::pair<std::string, Spread>> spreads;
-  for (auto [opt, kind] : {std::pair{"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}})
+  static const std::pair<const char*, Spread> kinds[] = {
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}, {"rho", Spread::softplus_rho}};
+  size_t options_used = 0;
+  for (auto [opt, kind] : kinds) {
+    options_used += vm.count(opt);
     if (vm.count(opt))
       for (auto& p : vm[opt].as<std::vector<std::string>>()) spreads.push_back({p, kind});
+  }
   if (means.size() != spreads.size())
-    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var or --log-std (got " +
+    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var, --log-std or --rho (got " +
                                          std::to_string(means.size()) + " means, " + std::to_string(spreads.size()) +
                                          " spreads)");
-  if (!means.empty() && vm.count("std") + vm.count("var") + vm.count("log-std") > 1)
-    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var or --log-std) per call");
+  if (!means.empty() && options_used > 1)
+    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var, --log-std or --rho) per call");
   for (size_t i = 0; i < means.size(); ++i) {
     std::string name = means[i];
     if (!name.empty() && name[0] == '/') name.erase(0, 1);
@@ -109,6 +114,7 @@ static int run_compress(const std::vector<std::string>& args) {
       ("std", po::value<std::vector<std::string>>(), "  ... with its std dataset")
       ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
       ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
+      ("rho", po::value<std::vector<std::string>>(), "  ... with its softplus rho dataset (std = log(1 + e^rho))")
       ("prior", po::value<std::string>()->default_value("gauss"),
        "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
