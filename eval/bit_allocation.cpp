@@ -122,10 +122,13 @@ void write_bit_allocation_csv(const std::string& path, const BitAllocation& a, b
 
 void plot_bit_allocation(const std::string& svg_path, const BitAllocation& a, const std::string& title) {
   ScratchDir dir;
+  // Columns: bin centre, vbq bits, uniform bits, lo, hi, count.
   auto series = [&](const std::vector<BitBin>& bins, const std::string& name) {
     std::ofstream out(dir.file(name));
     out.precision(8);
-    for (const BitBin& b : bins) out << std::sqrt(b.lo * b.hi) << "," << b.vbq << "," << b.uniform << "\n";
+    for (const BitBin& b : bins)
+      out << std::sqrt(b.lo * b.hi) << "," << b.vbq << "," << b.uniform << "," << b.lo << "," << b.hi << "," << b.count
+          << "\n";
     return dir.file(name);
   };
   char label[160];
@@ -135,23 +138,38 @@ void plot_bit_allocation(const std::string& svg_path, const BitAllocation& a, co
                 8.0 * double(a.uniform_bytes) / double(a.dimensions));
   const std::string uniform_title = label;
   const bool ranks = !a.by_rank.empty();
+  // The bars: how many coordinates (or words) each bin holds, on a log right axis,
+  // so a reader sees which bins carry the model and which are a handful of outliers.
+  auto panel = [&](const std::vector<BitBin>& bins, const std::string& file, const std::string& what, const std::string& vbq_label,
+                   const std::string& uniform_label) {
+    std::ostringstream p;
+    double lo = 0, hi = 0;  // the bins' extent: log autoscale would pad to whole decades
+    for (const BitBin& b : bins) lo = lo > 0 ? std::min(lo, b.lo) : b.lo, hi = std::max(hi, b.hi);
+    if (hi > lo && lo > 0) p << "set xrange [" << lo << ":" << hi << "]\n";
+    p << "set y2label '" << what << " per bin (grey bars, log scale)'\nset y2tics nomirror tc rgb 'gray40'\n"
+      << "set logscale y2\nset y2range [0.8:*]\nset ytics nomirror\n"
+      << "plot '" << file << "' using 1:6:4:5:(0.8):6 axes x1y2 with boxxyerror fs solid 0.3 noborder lc rgb 'gray55' "
+      << "title '" << what << " per bin', "
+      << "'' using 1:2 with linespoints lw 3 lc rgb '#d62728' pt 7 ps 0.7 title '" << vbq_label << "', "
+      << "'' using 1:3 with linespoints lw 2 lc rgb '#000000' dt (10,5) pt 5 ps 0.6 title '" << uniform_label << "'\n";
+    return p.str();
+  };
   std::ostringstream gp;
-  gp << "set datafile separator ','\nset grid\nset logscale x\nset key top right noenhanced\n"
+  gp << "set datafile separator ','\nset grid\nset logscale x\nset key below noenhanced\n"
      << "set multiplot layout 1," << (ranks ? 2 : 1) << " title \"" << title << "\" noenhanced\n"
      << "set encoding utf8\nset xlabel 'posterior std / prior std (σ/σ_0)'\nset ylabel 'bits per coordinate'\n"
-     << "plot '" << series(a.by_sigma, "sigma.csv") << "' using 1:2 with linespoints lw 3 pt 7 ps 0.6 title '"
-     << vbq_title << "', '' using 1:3 with linespoints lw 1.5 pt 4 ps 0.6 title '" << uniform_title << "'\n";
+     << "set yrange [0:*]\n"
+     << panel(a.by_sigma, series(a.by_sigma, "sigma.csv"), "coordinates", vbq_title, uniform_title);
   if (ranks) {
     char shares[160];
     std::snprintf(shares, sizeof shares, "rarer half of the words: %.0f%% of the VBQ bits, %.0f%% of the uniform bits",
                   100 * a.vbq_rare_share, 100 * a.uniform_rare_share);
     gp << "set xlabel 'word frequency rank'\nset ylabel 'bits per word (all tensors)'\n"
-       << "set label 1 '" << shares << "' at graph 0.97, graph 0.78 right noenhanced\n"
-       << "plot '" << series(a.by_rank, "rank.csv") << "' using 1:2 with linespoints lw 3 pt 7 ps 0.6 title 'VBQ', "
-       << "'' using 1:3 with linespoints lw 1.5 pt 4 ps 0.6 title 'uniform+rANS'\n";
+       << "set label 1 '" << shares << "' at graph 0.97, graph 0.6 right noenhanced\n"
+       << panel(a.by_rank, series(a.by_rank, "rank.csv"), "words", "VBQ", "uniform+rANS");
   }
   gp << "unset multiplot\n";
-  render_plot(svg_path, gp.str(), dir, ranks ? 1400 : 800, 600);
+  render_plot(svg_path, gp.str(), dir, ranks ? 1500 : 900, 620);
 }
 
 std::string bit_allocation_summary(const BitAllocation& a) {

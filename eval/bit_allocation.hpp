@@ -37,7 +37,8 @@ BitAllocation analyze_bit_allocation(const Model& model, CompressSettings settin
 // after comment lines with the totals. Written atomically.
 void write_bit_allocation_csv(const std::string& path, const BitAllocation& a, bool force);
 
-// Bits per coordinate against sigma / sigma0, and bits per word against rank.
+// Bits per coordinate against sigma / sigma0, and bits per word against rank,
+// each over grey bars of how many coordinates (words) the bin holds (log right axis).
 void plot_bit_allocation(const std::string& svg_path, const BitAllocation& a, const std::string& title);
 
 std::string bit_allocation_summary(const BitAllocation& a);

@@ -30,6 +30,17 @@ ScratchDir::~ScratchDir() {
 
 std::string ScratchDir::file(const std::string& name) const { return (path_ / name).string(); }
 
+std::string series_style(size_t i) {
+  // Series i and i + 8 share a dash pattern, so their colours are far apart.
+  // Pure red and black are left for emphasised series.
+  static const char* const colours[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b", "#008080", "#000080",
+                                        "#e377c2", "#800000", "#ff7f0e", "#ff1493", "#bcbd22", "#17becf",
+                                        "#7f7f7f", "#b8860b", "#556b2f", "#87ceeb"};
+  static const char* const dashes[] = {"1", "(10,5)", "(3,4)", "(12,4,3,4)", "(6,3,2,3,2,3)", "(18,6)", "(2,2)",
+                                       "(14,3,3,3,3,3)"};
+  return std::string("lc rgb '") + colours[i % 16] + "' dt " + dashes[i % 8];
+}
+
 void render_plot(const std::string& svg_path, const std::string& commands, const ScratchDir& dir, int width,
                  int height) {
   const std::string svg_tmp = svg_path + ".tmp.svg", script = dir.file("plot.gp"), err = dir.file("gnuplot.err");

@@ -1,6 +1,7 @@
 // Plots people can look at: gnuplot renders SVG, rsvg-convert a PNG beside it.
 #pragma once
 #include <filesystem>
+#include <cstddef>
 #include <string>
 
 namespace vbq {
@@ -19,6 +20,11 @@ class ScratchDir {
   std::filesystem::path path_;
   bool keep_;
 };
+
+// Style of series i among many: 16 colours that stay apart on white and 8 dash
+// patterns, so that up to 16 series differ in colour and neighbours in dash too. Gnuplot
+// syntax fragments: "lc rgb '#1f77b4' dt (8,4)".
+std::string series_style(size_t i);
 
 // Runs gnuplot on `commands` (everything after the terminal and output lines,
 // e.g. labels and a plot command reading files in `dir`) at width x height

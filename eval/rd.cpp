@@ -8,7 +8,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <exception>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -150,6 +152,155 @@ std::vector<int> paper_grid(size_t count, int hi) {
   return {q.begin(), q.end()};
 }
 
+// ---- the method table -------------------------------------------------------
+
+namespace {
+
+// One method's file at one knob setting, read back from disk: its size and the
+// means it decodes to.
+struct Encoded {
+  uint64_t bytes = 0;
+  Model means;
+};
+
+// Writes `c` to `path`, reads it back and decodes it.
+Encoded container_file(const std::string& path, const Container& c, int threads) {
+  write_container(path, c, true);
+  return {fs::file_size(path), restore_model(read_container(path), threads)};
+}
+
+// The paper's grid through a general-purpose compressor: the file holds the
+// compressed int8/int16 grid, which must decompress to the same bytes.
+Encoded general_file(GeneralCompressor coder, const std::string& method, const std::string& path, const Model& model,
+                     int q_max) {
+  std::string grid;
+  Model means;
+  for (const Tensor& t : model.tensors) {
+    double scale = 0;
+    const std::vector<int32_t> q = grid_values(t.mu, q_max, &scale);
+    grid += grid_bytes(q, q_max);
+    Tensor r;
+    r.name = t.name, r.shape = t.shape, r.mean_path = t.mean_path, r.float32 = t.float32;
+    r.mu.resize(q.size());
+    for (size_t i = 0; i < q.size(); ++i) r.mu[i] = double(q[i]) / scale;  // as the grid decoder reconstructs
+    means.tensors.push_back(std::move(r));
+  }
+  const uint64_t bytes = write_file(path, compress_bytes(coder, grid));
+  if (decompress_bytes(coder, read_file_bytes(path)) != grid)
+    throw Error(ErrorKind::corrupt, method + " did not round-trip the grid at q=" + std::to_string(q_max));
+  return {bytes, std::move(means)};
+}
+
+enum class Knob { lambda, grid_q_max, kmeans_k };
+
+// A method of the sweep: its CSV label, its knob, and how it writes one file.
+struct MethodSpec {
+  std::string name;
+  Knob knob;
+  std::function<Encoded(const Model& model, double setting, const std::string& path, int threads)> encode;
+};
+
+// The baselines, in legend order. A new baseline is one entry here.
+const std::vector<MethodSpec>& baseline_table() {
+  static const std::vector<MethodSpec> table = [] {
+    std::vector<MethodSpec> t;
+    t.push_back({"uniform+rans", Knob::grid_q_max, [](const Model& m, double q, const std::string& path, int threads) {
+                   Container c;
+                   for (const Tensor& x : m.tensors)
+                     c.tensors.push_back(labelled(encode_grid(x.mu, int(q), threads, x.shape), x));
+                   return container_file(path, c, threads);
+                 }});
+    for (GeneralCompressor coder : kAllGeneralCompressors) {
+      const std::string name = coder_method(coder);
+      t.push_back({name, Knob::grid_q_max, [coder, name](const Model& m, double q, const std::string& path, int) {
+                     return general_file(coder, name, path, m, int(q));
+                   }});
+    }
+    t.push_back({"kmeans+rans", Knob::kmeans_k, [](const Model& m, double k, const std::string& path, int threads) {
+                   Container c;
+                   for (const Tensor& x : m.tensors)
+                     c.tensors.push_back(
+                         labelled(encode_codebook(x.mu, kmeans_1d(x.mu, int(k), 1000, 1), threads, x.shape), x));
+                   return container_file(path, c, threads);
+                 }});
+    return t;
+  }();
+  return table;
+}
+
+MethodSpec vbq_method(const VbqVariant& v) {
+  return {v.method, Knob::lambda, [v](const Model& m, double lambda, const std::string& path, int threads) {
+            CompressSettings cs;
+            cs.vbq.lambda = lambda;
+            cs.vbq.prior = v.prior;
+            cs.vbq.refine_passes = v.refine_passes;
+            cs.vbq.block_tables = v.block_tables;
+            cs.vbq.threads = threads;
+            cs.include_vocab = false;
+            return container_file(path, compress_model(m, cs), threads);
+          }};
+}
+
+bool is_general_coder(const std::string& method) {
+  for (GeneralCompressor c : kAllGeneralCompressors)
+    if (coder_method(c) == method) return true;
+  return false;
+}
+
+std::string setting_label(Knob knob, double setting) {
+  switch (knob) {
+    case Knob::lambda: return format_setting("lambda", setting);
+    case Knob::grid_q_max: return "q=" + std::to_string(int(setting));
+    case Knob::kmeans_k: return "k=" + std::to_string(int(setting));
+  }
+  return "?";
+}
+
+// Identity of a reconstruction: methods that decode to the same means (the grid
+// under every coder) share one quality evaluation.
+uint64_t means_hash(const Model& m) {
+  uint64_t h = 0x243f6a8885a308d3ULL;
+  for (const Tensor& t : m.tensors)
+    for (double x : t.mu) {
+      h ^= std::bit_cast<uint64_t>(x);
+      h *= 0x9e3779b97f4a7c15ULL;
+      h ^= h >> 29;
+    }
+  return h;
+}
+
+}  // namespace
+
+std::vector<std::string> rd_baseline_methods() {
+  std::vector<std::string> names;
+  for (const MethodSpec& m : baseline_table()) names.push_back(m.name);
+  return names;
+}
+
+RdOptions default_rd_options(RdTaskKind kind) {
+  RdOptions o;
+  if (kind == RdTaskKind::analogy) {  // PROTOCOL.md: the paper's sweep
+    o.lambdas = paper_lambdas();
+    o.grid_q_max = paper_grid();  // no k-means sizes: its baseline runs only when asked for
+    return o;
+  }
+  // Classifiers lose everything above lambda ~ 3 (accuracy at chance) and keep
+  // 99% of it only within a decade of 0.03, so the sweep covers 1e-3..10 and
+  // refines where each curve crosses the summary fractions.
+  o.lambdas = paper_lambdas(17, 1e-3, 10);
+  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+refine", 3), parse_vbq_variant("vbq+auto+refine", 3)};
+  o.grid_q_max = paper_grid(24, 255);
+  o.kmeans_k = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
+  o.refine_fractions = default_rd_fractions(kind);
+  o.refine_rounds = 3;
+  return o;
+}
+
+std::vector<double> default_rd_fractions(RdTaskKind kind) {
+  if (kind == RdTaskKind::analogy) return {0.5, 0.75, 0.9, 0.95, 0.975};
+  return {0.9, 0.95, 0.975, 0.99};
+}
+
 // ---- the sweep --------------------------------------------------------------
 
 RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptions& opt) {
@@ -161,89 +312,115 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (auto& t : model.tensors) res.dimensions += t.size();
   const double dims = double(res.dimensions);
   for (const VbqVariant& v : opt.variants) check_prior_spec(v.prior, model.tensors[0].mu);  // fail now, not late
+  for (const std::string& b : opt.baselines)
+    if (std::none_of(baseline_table().begin(), baseline_table().end(), [&](auto& m) { return m.name == b; }))
+      throw Error(ErrorKind::argument, "rd sweep: unknown baseline '" + b + "'");
   res.uncompressed = task.evaluate(model);
 
-  std::vector<GeneralCompressor> coders;
-  if (opt.general_compressors)
-    coders = {GeneralCompressor::gzip9, GeneralCompressor::bzip2_9, GeneralCompressor::xz9e,
-              GeneralCompressor::lzma_alone9e, GeneralCompressor::zstd19, GeneralCompressor::zstd22};
+  // Families: methods swept over one knob together. Each VBQ variant is its own;
+  // the grid methods share their q values, the codebook methods their k.
+  struct Family {
+    Knob knob;
+    std::vector<MethodSpec> methods;
+    std::vector<double> settings;
+    std::map<double, double> quality;  // setting -> primary metric
+  };
+  std::vector<Family> families;
+  for (const VbqVariant& v : opt.variants) families.push_back({Knob::lambda, {vbq_method(v)}, opt.lambdas, {}});
+  Family grid{Knob::grid_q_max, {}, {}, {}}, kmeans{Knob::kmeans_k, {}, {}, {}};
+  for (int q : opt.grid_q_max) grid.settings.push_back(q);
+  for (int k : opt.kmeans_k) kmeans.settings.push_back(k);
+  for (const MethodSpec& m : baseline_table()) {
+    if (!opt.baselines.empty() && std::find(opt.baselines.begin(), opt.baselines.end(), m.name) == opt.baselines.end())
+      continue;
+    if (!opt.general_compressors && is_general_coder(m.name)) continue;
+    (m.knob == Knob::grid_q_max ? grid : kmeans).methods.push_back(m);
+  }
+  for (Family* f : {&grid, &kmeans})
+    if (!f->methods.empty() && !f->settings.empty()) families.push_back(std::move(*f));
+
   ScratchDir dir(opt.keep_dir);
-  ProgressBar bar("rd sweep",
-                  double(opt.variants.size() * opt.lambdas.size() + opt.grid_q_max.size() + opt.kmeans_k.size()),
-                  opt.progress);
+  double planned = 0;
+  for (const Family& f : families)
+    planned += double(f.settings.size() + size_t(opt.refine_rounds) * opt.refine_fractions.size());
+  ProgressBar bar("rd sweep", planned, opt.progress);
   size_t done = 0;
 
-  // Writes a container, reads it back from disk, decodes and scores it.
-  auto measure_container = [&](const std::string& method, const std::string& setting, Container c) {
-    std::string path = dir.file(method + "-" + setting + ".vbq");
-    write_container(path, c, true);
-    RdRow row{method, setting, fs::file_size(path), 0, 0, {}};
-    Model restored = restore_model(read_container(path), threads);
-    restored.vocab = model.vocab;
-    double ideal = 0;
-    for (auto& t : restored.tensors) ideal += entropy_bits_of_values(t.mu);
-    row.bits_per_dim = 8.0 * double(row.bytes) / dims;
-    row.ideal_bits_per_dim = ideal / dims;
-    row.metrics = task.evaluate(restored);
-    res.rows.push_back(row);
-    return row;
+  struct Scored {
+    std::vector<double> metrics;
+    double ideal_bits = 0;
   };
-  auto describe = [&](const RdRow& r) {
-    char buf[160];
-    std::snprintf(buf, sizeof buf, "%s %s: %.3f bits/dim, %s %.4f", r.method.c_str(), r.setting.c_str(),
-                  r.bits_per_dim, res.metric_names[res.primary].c_str(), r.metrics[res.primary]);
-    return std::string(buf);
+  std::map<uint64_t, Scored> scored;                       // by means_hash
+  std::map<std::string, std::map<double, RdRow>> by_method;  // method -> setting -> row
+  std::vector<std::string> order;                             // methods, in table order
+
+  // Measures every method of family f at one setting: files written in parallel
+  // (each single-threaded) when the family has several, then scored.
+  auto measure = [&](Family& f, double setting) {
+    const std::string label = setting_label(f.knob, setting);
+    std::vector<Encoded> enc(f.methods.size());
+    const int outer = f.methods.size() > 1 ? std::min<int>(threads, int(f.methods.size())) : 1;
+    std::vector<std::exception_ptr> failed(f.methods.size());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(outer)
+    for (size_t i = 0; i < f.methods.size(); ++i) {
+      try {
+        const MethodSpec& m = f.methods[i];
+        enc[i] = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+    }
+    for (auto& e : failed)
+      if (e) std::rethrow_exception(e);
+    for (size_t i = 0; i < f.methods.size(); ++i) {
+      const uint64_t h = means_hash(enc[i].means);
+      auto it = scored.find(h);
+      if (it == scored.end()) {
+        Scored s;
+        for (const Tensor& t : enc[i].means.tensors) s.ideal_bits += entropy_bits_of_values(t.mu);
+        enc[i].means.vocab = model.vocab;
+        s.metrics = task.evaluate(enc[i].means);
+        it = scored.emplace(h, std::move(s)).first;
+      }
+      enc[i].means = Model();  // free the memory early
+      const std::string& name = f.methods[i].name;
+      RdRow row{name, label, enc[i].bytes, 8.0 * double(enc[i].bytes) / dims, it->second.ideal_bits / dims,
+                it->second.metrics};
+      if (!by_method.count(name)) order.push_back(name);
+      by_method[name][setting] = row;
+      if (i == 0) f.quality[setting] = row.metrics[res.primary];
+    }
+    const RdRow& first = by_method[f.methods[0].name][setting];
+    char status[160];
+    std::snprintf(status, sizeof status, "%s %s: %.3f bits/dim, %s %.4f", first.method.c_str(), label.c_str(),
+                  first.bits_per_dim, res.metric_names[res.primary].c_str(), first.metrics[res.primary]);
+    bar.update(double(++done), status);
   };
 
-  for (const VbqVariant& v : opt.variants)
-    for (double lambda : opt.lambdas) {
-      CompressSettings cs;
-      cs.vbq.lambda = lambda;
-      cs.vbq.prior = v.prior;
-      cs.vbq.refine_passes = v.refine_passes;
-      cs.vbq.block_tables = v.block_tables;
-      cs.vbq.threads = threads;
-      cs.include_vocab = false;
-      RdRow r = measure_container(v.method, format_setting("lambda", lambda), compress_model(model, cs));
-      bar.update(double(++done), describe(r));
-    }
+  for (Family& f : families)
+    for (double setting : f.settings)
+      if (!f.quality.count(setting)) measure(f, setting);
 
-  for (int q_max : opt.grid_q_max) {
-    std::string setting = "q=" + std::to_string(q_max);
-    Container c;
-    std::string grid;
-    for (auto& t : model.tensors) {
-      c.tensors.push_back(labelled(encode_grid(t.mu, q_max, threads, t.shape), t));
-      grid += grid_bytes(grid_values(t.mu, q_max), q_max);
+  // Adaptive refinement: where a curve crosses a summary fraction between two
+  // neighbouring settings, measure halfway (geometrically) between them, so the
+  // interpolated bits at that fraction rest on close points.
+  for (int round = 0; round < opt.refine_rounds; ++round)
+    for (Family& f : families) {
+      std::set<double> extra;
+      for (auto a = f.quality.begin(), b = std::next(a); a != f.quality.end() && b != f.quality.end(); ++a, ++b)
+        for (double fraction : opt.refine_fractions) {
+          const double target = fraction * res.uncompressed[res.primary];
+          if ((a->second >= target) == (b->second >= target)) continue;
+          double mid = std::sqrt(a->first * b->first);
+          if (f.knob != Knob::lambda) mid = std::round(mid);
+          if (mid > a->first && mid < b->first) extra.insert(mid);
+        }
+      for (double setting : extra) measure(f, setting);
     }
-    RdRow base = measure_container("uniform+rans", setting, std::move(c));
-    std::vector<RdRow> coded(coders.size());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-    for (size_t i = 0; i < coders.size(); ++i) {
-      std::string packed = compress_bytes(coders[i], grid);
-      std::string name = coder_method(coders[i]);
-      std::string path = dir.file(name + "-" + setting + ".bin");
-      RdRow row = base;
-      row.method = name;
-      row.bytes = write_file(path, packed);
-      if (decompress_bytes(coders[i], read_file_bytes(path)) != grid)
-        throw Error(ErrorKind::corrupt, name + " did not round-trip the grid at " + setting);
-      row.bits_per_dim = 8.0 * double(row.bytes) / dims;
-      coded[i] = row;
-    }
-    res.rows.insert(res.rows.end(), coded.begin(), coded.end());
-    bar.update(double(++done), describe(base));
-  }
-
-  for (int k : opt.kmeans_k) {
-    Container c;
-    for (auto& t : model.tensors) {
-      c.tensors.push_back(labelled(encode_codebook(t.mu, kmeans_1d(t.mu, k, 1000, 1), threads, t.shape), t));
-    }
-    RdRow r = measure_container("kmeans+rans", "k=" + std::to_string(k), std::move(c));
-    bar.update(double(++done), describe(r));
-  }
   bar.finish();
+
+  for (const std::string& name : order)
+    for (auto& [setting, row] : by_method[name]) res.rows.push_back(row);
   return res;
 }
 
@@ -252,30 +429,16 @@ RateControlled compress_model_to_quality(const Model& model, const QualityTask& 
   std::vector<std::string> names = task.metric_names();
   size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
   if (m == names.size()) throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "'");
-  RateControlled out;
-  auto probe = [&](double lambda) {
-    settings.vbq.lambda = lambda;
-    Container c = compress_model(model, settings);
+  LambdaSearch search;  // feasible below the boundary; grows down to full precision if needed
+  search.feasible_above = false;
+  search.lo = 1e-3, search.hi = 1e6;
+  search.tight_ratio = 1.02;
+  return control_rate(model, settings, search, [&](const Container& c) {
     Model restored = restore_model(c, settings.vbq.threads);
     restored.vocab = model.vocab;
-    double quality = task.evaluate(restored)[m];
-    bool ok = quality >= target;
-    if (ok && (!out.met || lambda > out.lambda)) {
-      out.bytes = serialize_container(c).size();
-      out.container = std::move(c), out.lambda = lambda, out.met = true;
-    }
-    return LambdaProbe{lambda, quality, ok};
-  };
-  // Done once the bracket around the boundary is tight: the newest feasible probe
-  // sits within 2% of the nearest infeasible one seen so far.
-  auto done = [&](const LambdaProbe& p) {
-    for (auto& q : out.probes)
-      if (!q.feasible && q.lambda > p.lambda && q.lambda < p.lambda * 1.02) return true;
-    return false;
-  };
-  LambdaProbe best = search_lambda(probe, false, done, 1e-3, 1e6, 24, &out.probes);
-  if (!out.met) out.lambda = best.lambda;
-  return out;
+    const double quality = task.evaluate(restored)[m];
+    return LambdaProbe{0, quality, quality >= target, 0};
+  });
 }
 
 // ---- reports ----------------------------------------------------------------
@@ -299,6 +462,63 @@ void write_rd_csv(const std::string& path, const RdResult& r, bool force) {
   std::string text = s.str();
   out.write_all(text.data(), text.size());
   out.commit();
+}
+
+RdResult read_rd_csv(const std::string& path) {
+  std::istringstream in(read_file_bytes(path));
+  RdResult r;
+  std::string line;
+  auto bad = [&](size_t n, const std::string& why) {
+    return Error(ErrorKind::format, path + ": line " + std::to_string(n) + ": " + why);
+  };
+  auto number = [&](const std::string& text, size_t n) {
+    size_t used = 0;
+    double v = NAN;
+    try {
+      v = std::stod(text, &used);
+    } catch (const std::logic_error&) {
+      used = 0;
+    }
+    if (used == 0 || used != text.size()) throw bad(n, "'" + text + "' is not a number");
+    return v;
+  };
+  std::map<std::string, double> uncompressed;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    if (line.rfind("# uncompressed", 0) == 0) {  // "# uncompressed a=1 b=2; dimensions=N"
+      std::istringstream fields(line.substr(14));
+      std::string field;
+      while (fields >> field) {
+        if (!field.empty() && field.back() == ';') field.pop_back();
+        const size_t eq = field.find('=');
+        if (eq == std::string::npos) continue;
+        if (field.substr(0, eq) == "dimensions") r.dimensions = uint64_t(number(field.substr(eq + 1), n));
+        else uncompressed[field.substr(0, eq)] = number(field.substr(eq + 1), n);
+      }
+      continue;
+    }
+    if (line[0] == '#') continue;
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
+    if (cells.size() >= 5 && cells[0] == "method") {
+      r.metric_names.assign(cells.begin() + 5, cells.end());
+      continue;
+    }
+    if (r.metric_names.empty()) throw bad(n, "a point before the header line 'method,setting,bytes,...'");
+    if (cells.size() != 5 + r.metric_names.size()) throw bad(n, "expected " + std::to_string(5 + r.metric_names.size()) + " columns");
+    RdRow row{cells[0], cells[1], uint64_t(number(cells[2], n)), number(cells[3], n), number(cells[4], n), {}};
+    for (size_t i = 5; i < cells.size(); ++i) row.metrics.push_back(number(cells[i], n));
+    r.rows.push_back(std::move(row));
+  }
+  if (r.metric_names.empty()) throw Error(ErrorKind::format, path + ": no header line 'method,setting,bytes,...'");
+  for (const std::string& m : r.metric_names) {
+    if (!uncompressed.count(m)) throw Error(ErrorKind::format, path + ": the '# uncompressed' line has no " + m);
+    r.uncompressed.push_back(uncompressed[m]);
+  }
+  auto hits10 = std::find(r.metric_names.begin(), r.metric_names.end(), "hits10");
+  r.primary = hits10 == r.metric_names.end() ? 0 : size_t(hits10 - r.metric_names.begin());
+  return r;
 }
 
 static std::vector<std::string> method_order(const RdResult& r) {
@@ -325,14 +545,16 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   std::snprintf(buf, sizeof buf, "bits per latent dimension to keep a fraction of uncompressed %s = %.4f (%llu dims)\n",
                 metric.c_str(), full, (unsigned long long)r.dimensions);
   s << buf;
-  std::snprintf(buf, sizeof buf, "%-18s", "method");
+  int width = 18;  // the label column fits the longest "<variant> / best"
+  for (const std::string& m : method_order(r)) width = std::max(width, int(m.size() + 8));
+  std::snprintf(buf, sizeof buf, "%-*s", width, "method");
   s << buf;
   for (double f : fractions) std::snprintf(buf, sizeof buf, " %9.1f%%", 100 * f), s << buf;
   s << "\n";
   std::map<std::string, std::vector<double>> need;
   for (auto& m : method_order(r)) {
     std::vector<RdPoint> c = curve(r, m);
-    std::snprintf(buf, sizeof buf, "%-18s", m.c_str());
+    std::snprintf(buf, sizeof buf, "%-*s", width, m.c_str());
     s << buf;
     for (double f : fractions) {
       double b = bits_to_reach(c, f * full);
@@ -346,7 +568,7 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   auto is_vbq = [](const std::string& m) { return m.rfind("vbq", 0) == 0; };
   for (auto& [variant, bits] : need) {
     if (!is_vbq(variant)) continue;
-    std::snprintf(buf, sizeof buf, "%-18s", (variant + " / best").c_str());
+    std::snprintf(buf, sizeof buf, "%-*s", width, (variant + " / best").c_str());
     s << buf;
     for (size_t i = 0; i < fractions.size(); ++i) {
       double best = NAN;
@@ -363,7 +585,7 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   if (need.count("vbq"))
     for (auto& [variant, bits] : need) {
       if (!is_vbq(variant) || variant == "vbq") continue;
-      std::snprintf(buf, sizeof buf, "%-18s", (variant + " / vbq").c_str());
+      std::snprintf(buf, sizeof buf, "%-*s", width, (variant + " / vbq").c_str());
       s << buf;
       for (size_t i = 0; i < fractions.size(); ++i) {
         double ratio = bits[i] / need["vbq"][i];
@@ -386,34 +608,55 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   return s.str();
 }
 
+// The baseline (method not named vbq...) that needs the fewest bits to keep the
+// middle summary fraction (falling back to lower ones when none reaches it); "" if none.
+static std::string best_baseline(const RdResult& r, const std::vector<double>& fractions) {
+  std::vector<double> order(fractions.begin(), fractions.end());
+  std::sort(order.begin(), order.end());
+  for (size_t i = order.size() / 2 + 1; i-- > 0;) {
+    std::string best;
+    double best_bits = NAN;
+    for (const std::string& m : method_order(r)) {
+      if (m.rfind("vbq", 0) == 0) continue;
+      const double b = bits_to_reach(curve(r, m), order[i] * r.uncompressed[r.primary]);
+      if (!std::isnan(b) && (std::isnan(best_bits) || b < best_bits)) best = m, best_bits = b;
+    }
+    if (!best.empty()) return best;
+  }
+  return "";
+}
+
 void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& title, const std::string& reference_csv,
-             const std::string& reference_label) {
+             const std::string& reference_label, const std::vector<double>& fractions) {
   ScratchDir dir("");
-  std::vector<std::string> methods = method_order(r);
-  std::ostringstream gp;
-  gp << "set title \"" << title << "\" noenhanced\n"
-     << "set xlabel 'bits per latent dimension (real file bytes)'\n"
-     << "set ylabel '" << r.metric_names[r.primary] << "' noenhanced\n"
-     << "set key bottom right noenhanced\nset grid\nset xrange [0:*]\nset datafile separator ','\n";
-  std::string plots;
-  int style = 1;
-  for (auto& m : methods) {
-    std::string data = dir.file("m" + std::to_string(style) + ".csv");
+  const std::vector<std::string> methods = method_order(r);
+  const double full = r.uncompressed[r.primary];
+  const std::string best = best_baseline(r, fractions);
+
+  // One data file per method, sorted by rate; styles: the paper's VBQ and the
+  // best baseline thick and solid, everything else thin with colour + dash.
+  std::string series;
+  size_t styled = 0;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const std::string& m = methods[i];
+    const std::string data = dir.file("m" + std::to_string(i) + ".csv");
     std::ofstream out(data);
     out.precision(8);
     std::vector<RdPoint> c = curve(r, m);
     std::sort(c.begin(), c.end(), [](auto& a, auto& b) { return a.bits_per_dim < b.bits_per_dim; });
     for (auto& p : c) out << p.bits_per_dim << "," << p.quality << "\n";
-    bool vbq = m.rfind("vbq", 0) == 0;
-    plots += (plots.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints lw " +
-             (vbq ? "3" : "1.5") + " pt " + std::to_string(vbq ? 5 + 2 * (style % 3) : style % 12 + 1) + " ps 0.6 title '" + m + "'";
-    ++style;
+    std::string style, label = m;
+    if (m == "vbq") style = "lc rgb '#d62728' dt 1 lw 4 pt 7 ps 0.7", label += " (paper)";
+    else if (m == best) style = "lc rgb '#000000' dt 1 lw 4 pt 5 ps 0.6", label += " (best baseline)";
+    else style = series_style(styled++) + " lw 2 pt " + std::to_string(1 + int(i % 12)) + " ps 0.5";
+    series += (series.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style +
+              " title '" + label + "'";
   }
   if (!reference_csv.empty()) {
     // Reference rows "method,setting,bits,quality,...": one open-symbol series per method.
     std::ifstream in(reference_csv);
     if (!in) throw Error(ErrorKind::io, "cannot open reference curve '" + reference_csv + "'");
-    std::map<std::string, std::ofstream> series;
+    std::map<std::string, std::ofstream> files;
     std::vector<std::string> order;
     std::string line;
     while (std::getline(in, line)) {
@@ -422,24 +665,62 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
       std::string method, setting, bits, quality;
       std::getline(ls, method, ','), std::getline(ls, setting, ','), std::getline(ls, bits, ',');
       std::getline(ls, quality, ',');
-      if (!series.count(method)) {
+      if (!files.count(method)) {
         order.push_back(method);
-        series[method].open(dir.file("ref" + std::to_string(order.size()) + ".csv"));
+        files[method].open(dir.file("ref" + std::to_string(order.size()) + ".csv"));
       }
-      series[method] << bits << "," << quality << "\n";
+      files[method] << bits << "," << quality << "\n";
     }
     for (size_t i = 0; i < order.size(); ++i) {
-      series[order[i]].close();
-      plots += ", '" + dir.file("ref" + std::to_string(i + 1) + ".csv") + "' using 1:2 with points pt " +
-               std::to_string(4 + 2 * (i % 4)) + " ps 0.5 lc rgb 'gray" + std::to_string(30 + 10 * (i % 5)) +
-               "' title '" + reference_label + ": " + order[i] + "'";
+      files[order[i]].close();
+      series += ", '" + dir.file("ref" + std::to_string(i + 1) + ".csv") + "' using 1:2 with points pt " +
+                std::to_string(4 + 2 * (i % 4)) + " ps 0.5 lc rgb 'gray" + std::to_string(30 + 10 * (i % 5)) +
+                "' title '" + reference_label + ": " + order[i] + "'";
     }
   }
   char unc[64];
-  std::snprintf(unc, sizeof unc, "%.6g", r.uncompressed[r.primary]);
-  plots += std::string(", ") + unc + " with lines dt 3 lw 2 lc rgb 'black' title 'uncompressed'";
-  gp << "plot " << plots << "\n";
-  render_plot(svg_path, gp.str(), dir);
+  std::snprintf(unc, sizeof unc, "%.6g", full);
+  series += std::string(", ") + unc + " with lines dt 3 lw 2 lc rgb 'gray40' title 'uncompressed (" + unc + ")'";
+
+  // The zoom: qualities from just below the lowest summary fraction to the top,
+  // over the rates at which the methods reach that band.
+  std::vector<double> sorted(fractions.begin(), fractions.end());
+  std::sort(sorted.begin(), sorted.end());
+  double x_lo = NAN, x_hi = NAN, y_top = full;
+  for (const RdRow& row : r.rows) y_top = std::max(y_top, row.metrics[r.primary]);
+  if (!sorted.empty())
+    for (const std::string& m : methods) {
+      const double lo = bits_to_reach(curve(r, m), sorted.front() * full);
+      const double hi = bits_to_reach(curve(r, m), sorted.back() * full);
+      if (!std::isnan(lo)) x_lo = std::isnan(x_lo) ? lo : std::min(x_lo, lo);
+      if (!std::isnan(hi)) x_hi = std::isnan(x_hi) ? hi : std::max(x_hi, hi);
+    }
+  const bool zoom = !std::isnan(x_lo) && !std::isnan(x_hi) && x_hi > x_lo;
+  const double y_lo = sorted.empty() ? 0 : sorted.front() * full - 0.02 * full;
+
+  std::ostringstream gp;
+  gp << "set datafile separator ','\nset grid\nset logscale x 2\nset format x '%.3g'\n"
+     << "set xlabel 'bits per latent dimension (real file bytes, log scale)'\n"
+     << "set ylabel '" << r.metric_names[r.primary] << "' noenhanced\n"
+     << "set multiplot title \"" << title << "\" noenhanced\n";
+  // Left: the whole sweep. Right: the band where the methods differ, with the key.
+  gp << "set title 'all points'\nset yrange [0:" << 1.04 * y_top << "]\n";
+  if (zoom) {
+    gp << "set size 0.42,0.95\nset origin 0,0\nset key off\nplot " << series << "\n";
+    gp << "set size 0.42,0.95\nset origin 0.40,0\n"
+       << "set title 'zoom: " << 100 * sorted.front() << "-100% of uncompressed (dotted: the summary fractions)'\n"
+       << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << y_lo << ":"
+       << full + 0.2 * (full - y_lo) << "]\n";
+    for (size_t i = 0; i < sorted.size(); ++i)
+      gp << "set arrow " << i + 1 << " from graph 0, first " << sorted[i] * full << " to graph 1, first "
+         << sorted[i] * full << " nohead dt 2 lc rgb 'gray60'\n"
+         << "set label " << i + 1 << " '" << 100 * sorted[i] << "%' at graph 0.01, first " << sorted[i] * full
+         << " offset 0,0.5 font ',10' tc rgb 'gray40'\n";
+  }
+  gp << "set key outside right top vertical Left reverse noenhanced spacing 1.1 font ',11' samplen 3\n"
+     << "set size " << (zoom ? 0.6 : 1.0) << ",0.95\nset origin " << (zoom ? 0.40 : 0.0) << ",0\n";
+  gp << "plot " << series << "\nunset multiplot\n";
+  render_plot(svg_path, gp.str(), dir, 1500, 680);
 }
 
 }  // namespace vbq

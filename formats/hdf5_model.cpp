@@ -134,11 +134,22 @@ const char* type_class_name(H5T_class_t c) {
   }
 }
 
+}  // namespace
+
+double sigma_from_rho(double rho) {
+  // log(1 + e^rho) = max(rho, 0) + log1p(e^-|rho|): e^-|rho| <= 1 never overflows,
+  // and log1p keeps e^rho's precision when it is tiny.
+  return std::max(rho, 0.0) + std::log1p(std::exp(-std::fabs(rho)));
+}
+
+namespace {
+
 const char* spread_name(Spread s) {
   switch (s) {
     case Spread::std_dev: return "std";
     case Spread::variance: return "var";
     case Spread::log_std: return "log_std";
+    case Spread::softplus_rho: return "rho";
   }
   return "spread";
 }
@@ -296,6 +307,10 @@ class Reader {
         case Spread::log_std:
           if (!std::isfinite(raw)) bad = "is not finite";
           else t.sigma[i] = std::exp(raw);
+          break;
+        case Spread::softplus_rho:
+          if (!std::isfinite(raw)) bad = "is not finite";
+          else t.sigma[i] = sigma_from_rho(raw);
           break;
       }
       // Conversion can still underflow to 0 or overflow to inf (e.g. log_std = -800).
@@ -460,8 +475,8 @@ std::vector<TensorSpec> detect(const Reader& r, const std::set<std::string>& dat
   std::vector<TensorSpec> found;
   std::vector<std::string> means_only;  // groups with `mean` but no spread, for the message
   static const std::pair<const char*, Spread> kSpreads[] = {
-      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log_std", Spread::log_std}};
-  // 1. default: <group>/mean + exactly one of std / var / log_std.
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log_std", Spread::log_std}, {"rho", Spread::softplus_rho}};
+  // 1. default: <group>/mean + exactly one of std / var / log_std / rho.
   for (const std::string& d : datasets) {
     if (basename_of(d) != "mean") continue;
     std::string group = dirname_of(d);
@@ -501,7 +516,7 @@ std::vector<TensorSpec> detect(const Reader& r, const std::set<std::string>& dat
   if (found.empty()) {
     std::string msg =
         "no tensor found; tried the default convention (a group holding 'mean' plus one of 'std', 'var', "
-        "'log_std') and the paper convention ('q/mean_u' + 'q/log_std_u', 'q/mean_v' + 'q/log_std_v')";
+        "'log_std', 'rho') and the paper convention ('q/mean_u' + 'q/log_std_u', 'q/mean_v' + 'q/log_std_v')";
     if (!means_only.empty()) {
       msg += "; means without a spread: ";
       for (size_t i = 0; i < means_only.size(); ++i) msg += (i ? ", '" : "'") + means_only[i] + "'";

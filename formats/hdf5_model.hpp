@@ -2,7 +2,8 @@
 //
 // Auto-detected conventions (in this order):
 //  1. "default": a group per tensor holding `mean` plus exactly one of `std`,
-//     `var` or `log_std` (same shape). The tensor's name is the group path
+//     `var`, `log_std` or `rho` (same shape). `rho` is the softplus
+//     parameterisation of Bayes-by-Backprop libraries: sigma = log(1 + e^rho). The tensor's name is the group path
 //     without the leading '/', e.g. "word", "layer1/weight".
 //  2. "paper": the VBQ paper's training code, `q/mean_u` with `q/log_std_u`
 //     (tensor "u") and `q/mean_v` with `q/log_std_v` (tensor "v").
@@ -19,12 +20,16 @@
 
 namespace vbq {
 
-enum class Spread { std_dev, variance, log_std };
+enum class Spread { std_dev, variance, log_std, softplus_rho };
+
+// sigma = log(1 + e^rho), without overflow or cancellation: rho for large rho,
+// e^rho for very negative rho (0 once e^rho underflows).
+double sigma_from_rho(double rho);
 
 struct TensorSpec {  // explicit mapping given on the command line
   std::string name;         // tensor name used in the container
   std::string mean_path;    // HDF5 dataset path of the mean
-  std::string spread_path;  // HDF5 dataset path of std / var / log_std
+  std::string spread_path;  // HDF5 dataset path of std / var / log_std / rho
   Spread spread = Spread::log_std;
 };
 

@@ -34,20 +34,36 @@ Container compress_model(const Model& model, const CompressSettings& settings) {
   return c;
 }
 
-RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes) {
+RateControlled control_rate(const Model& model, CompressSettings settings, const LambdaSearch& search,
+                            const std::function<LambdaProbe(const Container&)>& measure) {
   RateControlled out;
+  double kept_lambda = 0;  // lambda of out.container
   auto probe = [&](double lambda) {
     settings.vbq.lambda = lambda;
     Container c = compress_model(model, settings);
-    uint64_t bytes = serialize_container(c).size();
-    bool fits = bytes <= target_bytes;
-    if (fits && (!out.met || lambda < out.lambda)) out.container = std::move(c), out.lambda = lambda, out.bytes = bytes, out.met = true;
-    return LambdaProbe{lambda, double(bytes), fits};
+    LambdaProbe p = measure(c);
+    if (p.bytes == 0) p.bytes = serialize_container(c).size();
+    if (p.feasible) out.container = std::move(c), kept_lambda = lambda;
+    return p;
   };
-  LambdaProbe best = search_lambda(probe, true, [&](const LambdaProbe& p) { return p.value >= 0.99 * double(target_bytes); },
-                                   1e-4, 1e8, 40, &out.probes);
-  if (!out.met) out.lambda = best.lambda, out.bytes = uint64_t(best.value);
+  LambdaSearchResult r = search_lambda(probe, search);
+  out.lambda = r.best.lambda, out.bytes = r.best.bytes, out.value = r.best.value, out.met = r.met;
+  out.probes = std::move(r.probes);
+  if (!out.met) out.container = {};
+  else if (kept_lambda != out.lambda) settings.vbq.lambda = out.lambda, out.container = compress_model(model, settings);
   return out;
+}
+
+RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes) {
+  LambdaSearch search;
+  search.feasible_above = true;
+  search.lo = 1e-4, search.hi = 1e8;
+  search.tight_ratio = 1.0001;
+  search.done = [&](const LambdaProbe& p) { return p.value >= 0.99 * double(target_bytes); };
+  return control_rate(model, settings, search, [&](const Container& c) {
+    const uint64_t bytes = serialize_container(c).size();
+    return LambdaProbe{0, double(bytes), bytes <= target_bytes, bytes};
+  });
 }
 
 Model restore_model(const Container& c, int threads, const std::string& file) {

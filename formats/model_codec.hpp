@@ -1,6 +1,7 @@
 // Whole models through the codec: a Model (formats/hdf5_model) becomes a
 // Container of encoded tensors, and a Container becomes a means-only Model again.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,16 +25,25 @@ EncodedTensor labelled(EncodedTensor encoded, const Tensor& t);
 // Throws ErrorKind::argument if a tensor has no posterior spread.
 Container compress_model(const Model& model, const CompressSettings& settings);
 
-// Rate control: the smallest lambda whose container fits in target_bytes (whole
-// file, vocabulary included), found by bisection; stops within 1% below the
-// target. If even the largest lambda does not fit, `met` is false.
+// Rate control: compress_model at the lambda that `search` finds, where
+// `measure` judges each probe's container (value, feasible; bytes are filled in
+// when it leaves them 0). On success `container` holds the chosen encoding; when
+// no lambda meets the target it is empty, and lambda / bytes / value describe the
+// probe that came closest (the best quality reachable, the smallest file).
 struct RateControlled {
   Container container;
   double lambda = 0;
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // whole file, vocabulary included when settings store it
+  double value = 0;    // what `measure` reported at lambda (bytes, quality, ...)
   bool met = false;
   std::vector<LambdaProbe> probes;
 };
+RateControlled control_rate(const Model& model, CompressSettings settings, const LambdaSearch& search,
+                            const std::function<LambdaProbe(const Container&)>& measure);
+
+// The smallest lambda whose container fits in target_bytes (whole file,
+// vocabulary included), searched from [1e-4, 1e8] outwards as far as needed;
+// stops within 1% below the target. Not met: no lambda gives a file that small.
 RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes);
 
 // Decodes every tensor to its reconstructed means (sigma left empty), with the

@@ -11,7 +11,7 @@ pkgs=(
   libopenblas-dev libopenblas0-pthread
   gnuplot-nox librsvg2-bin
   dataset-fashion-mnist
-  python3-numpy
+  python3-numpy python3-h5py  # python3-h5py: tests read a file h5py wrote
   xz-utils bzip2 gzip zstd
   clang-14 libclang-rt-14-dev libomp-14-dev  # scripts/fuzz.sh (libFuzzer + OpenMP under clang)
 )

@@ -4,6 +4,7 @@
 #include <hdf5.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -323,6 +324,23 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     });
     expect_error(read, ErrorKind::format, {"model.h5", "log_std[1] = -800"});
   }
+  SUBCASE("rho NaN, infinite, or so negative that std underflows to 0") {
+    make([&](H5Fixture& f) {
+      f.f64("layer/w/mean", {2, 2}, {1, 2, 3, 4});
+      f.f64("layer/w/rho", {2, 2}, {0, 0, nan, 0});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "'layer/w'", "rho[2] (row 1, col 0) = nan", "not finite", "layer/w/rho"});
+    make([&](H5Fixture& f) {
+      f.f64("w/mean", {3}, {1, 2, 3});
+      f.f64("w/rho", {3}, {0, inf, 0});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "rho[1] = inf", "not finite", "w/rho"});
+    make([&](H5Fixture& f) {
+      f.f64("w/mean", {3}, {1, 2, 3});
+      f.f64("w/rho", {3}, {0, 0, -800});
+    });
+    expect_error(read, ErrorKind::format, {"model.h5", "rho[2] = -800", "gives a std that is not finite and > 0"});
+  }
   SUBCASE("empty tensor") {
     make([&](H5Fixture& f) {
       f.f64("w/mean", {0, 5}, {});
@@ -476,4 +494,99 @@ TEST_CASE("hdf5 large float32 tensor is read whole and widened exactly") {
   for (size_t i = 0; i < t.sigma.size(); ++i)
     sigma_close = sigma_close && std::fabs(r.tensors[0].sigma[i] / t.sigma[i] - 1) < 1e-6;
   CHECK(sigma_close);
+}
+
+TEST_CASE("hdf5 rho: sigma = log(1 + e^rho), stable at both ends") {
+  // The softplus spread of Bayes-by-Backprop libraries, against long double.
+  for (double rho : {-700.0, -50.0, -30.0, -5.0, -1.0, -1e-3, 0.0, 1e-3, 1.0, 5.0, 30.0, 50.0, 700.0, 1e300}) {
+    CAPTURE(rho);
+    const double expected = rho > 40 ? rho + double(std::exp(-(long double)rho))
+                                     : double(std::log1p(std::exp((long double)rho)));
+    CHECK(vbq::sigma_from_rho(rho) == doctest::Approx(expected).epsilon(1e-15));
+  }
+  CHECK(vbq::sigma_from_rho(0) == doctest::Approx(std::log(2.0)).epsilon(1e-16));
+  CHECK(vbq::sigma_from_rho(-50) == doctest::Approx(std::exp(-50.0)).epsilon(1e-15));  // e^rho, not 0
+  CHECK(vbq::sigma_from_rho(-700) > 0);
+  CHECK(vbq::sigma_from_rho(1e300) == 1e300);  // no overflow of e^rho
+  CHECK(vbq::sigma_from_rho(-800) == 0);       // e^-800 underflows: the reader rejects it
+
+  // Read from a file written here (always runs): float32 and float64 rho.
+  TempDir tmp("hdf5");
+  const std::string path = tmp.file("rho.h5");
+  {
+    H5Fixture f(path);
+    f.f32("fc1/weight/mean", {2, 2}, {0.1f, -0.2f, 0.3f, -0.4f});
+    f.f32("fc1/weight/rho", {2, 2}, {-5.0f, 0.0f, 3.0f, -50.0f});
+    f.f64("fc1/bias/mean", {2}, {0.5, -0.5});
+    f.f64("fc1/bias/rho", {2}, {100.0, -30.0});
+  }
+  vbq::Model m = vbq::read_model(path);
+  REQUIRE(m.tensors.size() == 2);
+  CHECK(m.tensors[0].name == "fc1/bias");
+  CHECK(m.tensors[0].sigma[0] == 100.0);
+  CHECK(m.tensors[0].sigma[1] == doctest::Approx(std::exp(-30.0)).epsilon(1e-12));
+  CHECK(m.tensors[1].name == "fc1/weight");
+  CHECK(m.tensors[1].float32);
+  const std::vector<double> rho = {-5, 0, 3, -50};
+  for (size_t i = 0; i < rho.size(); ++i) CHECK(m.tensors[1].sigma[i] == vbq::sigma_from_rho(rho[i]));
+
+  // rho beside another spread is ambiguous, as for std / var / log_std.
+  {
+    H5Fixture f(path);
+    f.f64("w/mean", {1}, {1});
+    f.f64("w/rho", {1}, {0});
+    f.f64("w/std", {1}, {1});
+  }
+  expect_error([&] { vbq::read_model(path); }, ErrorKind::format, {"'w' is ambiguous", "w/rho", "w/std"});
+
+  // An explicit mapping with Spread::softplus_rho.
+  {
+    H5Fixture f(path);
+    f.f64("params/mu", {2}, {1, 2});
+    f.f64("params/rho_raw", {2}, {-3, 2});
+  }
+  vbq::ReadOptions o;
+  o.explicit_tensors = {{"p", "params/mu", "params/rho_raw", vbq::Spread::softplus_rho}};
+  vbq::Model e = vbq::read_model(path, o);
+  REQUIRE(e.tensors.size() == 1);
+  CHECK(e.tensors[0].sigma == std::vector<double>{vbq::sigma_from_rho(-3), vbq::sigma_from_rho(2)});
+}
+
+TEST_CASE("hdf5 rho: a file written by h5py, as Bayes-by-Backprop code exports it") {
+  // Runs only where Debian's python3-h5py is installed (scripts/setup.sh installs it);
+  // the C++-written rho fixture above covers the same reader everywhere.
+  if (std::system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") != 0) {
+    MESSAGE("skipped: /usr/bin/python3 has no h5py (apt-get install python3-h5py)");
+    return;
+  }
+  TempDir tmp("hdf5");
+  const std::string path = tmp.file("bbb.h5"), script = tmp.file("write.py");
+  std::ofstream(script) << "import sys, h5py, numpy as np\n"
+                           "with h5py.File(sys.argv[1], 'w') as f:\n"
+                           "    f['layer1/weight/mean'] = np.array([[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]], np.float32)\n"
+                           "    f['layer1/weight/rho'] = np.array([[-6.0, -3.0, 0.0], [2.0, 25.0, -40.0]], np.float32)\n"
+                           "    f['layer1/bias/mean'] = np.zeros(3)\n"
+                           "    f['layer1/bias/rho'] = np.full(3, -4.0)\n"
+                           "    f.attrs['framework'] = 'bayes-by-backprop'\n";
+  REQUIRE(std::system(("/usr/bin/python3 '" + script + "' '" + path + "'").c_str()) == 0);
+  vbq::Model m = vbq::read_model(path);
+  REQUIRE(m.tensors.size() == 2);
+  CHECK(m.tensors[1].name == "layer1/weight");
+  CHECK(m.tensors[1].shape == std::vector<uint64_t>{2, 3});
+  CHECK(m.tensors[1].float32);
+  const std::vector<double> rho = {-6, -3, 0, 2, 25, -40};
+  for (size_t i = 0; i < rho.size(); ++i) {
+    CAPTURE(i);
+    CHECK(m.tensors[1].sigma[i] == vbq::sigma_from_rho(rho[i]));
+    CHECK(m.tensors[1].sigma[i] == doctest::Approx(std::log1p(std::exp(rho[i]))).epsilon(1e-12));
+  }
+  CHECK(m.tensors[0].sigma == std::vector<double>(3, vbq::sigma_from_rho(-4)));
+
+  // A NaN rho from h5py is named like the others.
+  std::ofstream(script) << "import sys, h5py, numpy as np\n"
+                           "with h5py.File(sys.argv[1], 'w') as f:\n"
+                           "    f['w/mean'] = np.ones(4)\n"
+                           "    f['w/rho'] = np.array([0.0, 0.0, 0.0, np.nan])\n";
+  REQUIRE(std::system(("/usr/bin/python3 '" + script + "' '" + path + "'").c_str()) == 0);
+  expect_error([&] { vbq::read_model(path); }, ErrorKind::format, {"bbb.h5", "'w'", "rho[3] = nan", "w/rho"});
 }

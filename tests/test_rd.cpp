@@ -3,52 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
+#include "tests/quality_fixture.hpp"
 #include "tests/support.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
 namespace fs = std::filesystem;
 
-namespace {
-// Quality of decompressed means: 1 / (1 + 100 mse) against the original.
-class Fidelity final : public QualityTask {
- public:
-  explicit Fidelity(const Model& original) : original_(original) {}
-  std::vector<std::string> metric_names() const override { return {"fidelity"}; }
-  size_t primary_metric() const override { return 0; }
-  std::vector<double> evaluate(const Model& m) const override {
-    double se = 0, n = 0;
-    for (size_t k = 0; k < m.tensors.size(); ++k)
-      for (size_t i = 0; i < m.tensors[k].mu.size(); ++i) {
-        const double d = m.tensors[k].mu[i] - original_.tensors[k].mu[i];
-        se += d * d, ++n;
-      }
-    return {1 / (1 + 100 * se / n)};
-  }
-
- private:
-  const Model& original_;
-};
-
-Model posterior(size_t rows, size_t cols) {
-  std::mt19937_64 rng(21);
-  std::normal_distribution<double> z(0.0, 0.3);
-  std::uniform_real_distribution<double> ls(std::log(0.005), std::log(0.5));
-  Model m;
-  Tensor t;
-  t.name = "word";
-  t.mean_path = "word/mean";
-  t.shape = {rows, cols};
-  for (size_t i = 0; i < rows * cols; ++i) t.mu.push_back(z(rng)), t.sigma.push_back(std::exp(ls(rng)));
-  m.tensors.push_back(t);
-  return m;
-}
-}  // namespace
+using vbq::testing::Fidelity;
+using vbq::testing::posterior;
 
 TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   Model model = posterior(400, 50);
@@ -99,6 +68,23 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(csv.find("method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim,fidelity") != std::string::npos);
   CHECK(std::count(csv.begin(), csv.end(), '\n') == long(r.rows.size()) + 2);
   CHECK_THROWS_AS(write_rd_csv(dir + "/rd.csv", r, false), Error);  // no overwrite without force
+  const RdResult back = read_rd_csv(dir + "/rd.csv");  // re-plot / re-summarise without a sweep
+  CHECK(back.metric_names == r.metric_names);
+  CHECK(back.uncompressed == r.uncompressed);
+  CHECK(back.dimensions == r.dimensions);
+  REQUIRE(back.rows.size() == r.rows.size());
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    CHECK(back.rows[i].method == r.rows[i].method);
+    CHECK(back.rows[i].setting == r.rows[i].setting);
+    CHECK(back.rows[i].bytes == r.rows[i].bytes);
+    CHECK(back.rows[i].metrics[0] == doctest::Approx(r.rows[i].metrics[0]).epsilon(1e-7));
+  }
+  CHECK(rd_summary(back, {0.5, 0.9}) == summary);
+  {
+    std::ofstream(dir + "/bad.csv") << "# uncompressed fidelity=1; dimensions=3\nmethod,setting,bytes,bits_per_dim,"
+                                       "ideal_entropy_bits_per_dim,fidelity\nvbq,lambda=1,12,x,1,0.5\n";
+    vbq::testing::expect_error([&] { read_rd_csv(dir + "/bad.csv"); }, ErrorKind::format, {"bad.csv", "line 3", "'x'"});
+  }
   plot_rd(dir + "/rd.svg", r, "test");
   CHECK(fs::file_size(dir + "/rd.svg") > 1000);
   CHECK(fs::file_size(dir + "/rd.png") > 1000);
@@ -123,4 +109,83 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
+}
+
+TEST_CASE("rd: default sweeps, by task") {
+  const std::vector<std::string> baselines = rd_baseline_methods();
+  for (const char* name : {"uniform+rans", "uniform+gzip", "uniform+bzip2", "uniform+xz", "uniform+lzma",
+                           "uniform+zstd19", "uniform+zstd22", "kmeans+rans"})
+    CHECK(std::count(baselines.begin(), baselines.end(), std::string(name)) == 1);
+  for (const std::string& b : baselines) CHECK(b.rfind("vbq", 0) != 0);  // only Algorithm 1 methods are vbq...
+
+  const RdOptions c = default_rd_options(RdTaskKind::classifier);
+  std::vector<std::string> variants;
+  for (const VbqVariant& v : c.variants) variants.push_back(v.method);
+  CHECK(variants == std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine"});
+  CHECK(c.variants[0].prior == "gauss");
+  CHECK(c.variants[0].refine_passes == 0);
+  CHECK_FALSE(c.variants[0].block_tables);  // the paper's configuration
+  CHECK(c.variants[2].prior == "auto");
+  CHECK(c.variants[2].refine_passes == 3);
+  CHECK(c.baselines.empty());  // all of them
+  CHECK(c.general_compressors);
+  CHECK_FALSE(c.kmeans_k.empty());
+  CHECK(c.grid_q_max.front() == 1);
+  CHECK(c.refine_rounds > 0);
+  CHECK(c.refine_fractions == std::vector<double>{0.9, 0.95, 0.975, 0.99});
+  CHECK(default_rd_fractions(RdTaskKind::classifier) == c.refine_fractions);
+
+  const RdOptions a = default_rd_options(RdTaskKind::analogy);  // PROTOCOL.md
+  CHECK(a.lambdas == paper_lambdas());
+  CHECK(a.grid_q_max == paper_grid());
+  REQUIRE(a.variants.size() == 1);
+  CHECK(a.variants[0].method == "vbq");
+  CHECK(a.kmeans_k.empty());
+  CHECK(a.refine_rounds == 0);
+  CHECK(default_rd_fractions(RdTaskKind::analogy) == std::vector<double>{0.5, 0.75, 0.9, 0.95, 0.975});
+}
+
+TEST_CASE("rd: refinement measures between the settings that bracket each fraction") {
+  Model model = posterior(200, 20);
+  Fidelity task(model);
+  RdOptions o;
+  o.lambdas = {1e-3, 1e-1, 10};
+  o.grid_q_max = {1, 31};
+  o.baselines = {"uniform+rans", "uniform+xz"};
+  o.refine_fractions = {0.9};
+  o.refine_rounds = 3;
+  o.progress = false;
+  o.threads = 2;
+  RdResult r = run_rd_sweep(model, task, o);
+  auto settings_of = [&](const std::string& method) {
+    std::vector<std::pair<double, double>> s;  // knob, fidelity
+    for (const RdRow& row : r.rows)
+      if (row.method == method) s.push_back({std::stod(row.setting.substr(row.setting.find('=') + 1)), row.metrics[0]});
+    return s;
+  };
+  for (const std::string method : {"vbq", "uniform+rans"}) {
+    CAPTURE(method);
+    const auto s = settings_of(method);
+    REQUIRE(s.size() > 3);  // refined
+    for (size_t i = 1; i < s.size(); ++i) CHECK(s[i].first > s[i - 1].first);  // rows sorted by knob
+    // The neighbours that bracket 0.9 are now close: 3 rounds of halving in log.
+    size_t crossings = 0;
+    for (size_t i = 1; i < s.size(); ++i)
+      if ((s[i - 1].second >= 0.9) != (s[i].second >= 0.9)) {
+        ++crossings;
+        if (method == "vbq") CHECK(s[i].first / s[i - 1].first <= std::pow(100.0, 1.0 / 8) * 1.0001);
+        else CHECK(s[i].first / s[i - 1].first <= std::pow(31.0, 1.0 / 8) + 0.2);  // q rounds to integers
+      }
+    CHECK(crossings >= 1);
+  }
+  // Only the baselines asked for; the grid's coders share its settings and quality.
+  std::map<std::string, int> per_method;
+  for (const RdRow& row : r.rows) ++per_method[row.method];
+  CHECK(per_method.size() == 3);
+  CHECK(per_method["uniform+xz"] == per_method["uniform+rans"]);
+  const auto rans = settings_of("uniform+rans"), xz = settings_of("uniform+xz");
+  CHECK(rans == xz);
+
+  o.baselines = {"uniform+nonsense"};
+  vbq::testing::expect_error([&] { run_rd_sweep(model, task, o); }, ErrorKind::argument, {"uniform+nonsense"});
 }

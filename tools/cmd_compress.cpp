@@ -18,15 +18,20 @@ static std::vector<TensorSpec> explicit_specs(const po::variables_map& vm) {
   std::vector<TensorSpec> specs;
   auto means = vm.count("mean") ? vm["mean"].as<std::vector<std::string>>() : std::vector<std::string>{};
   std::vector<std::pair<std::string, Spread>> spreads;
-  for (auto [opt, kind] : {std::pair{"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}})
+  static const std::pair<const char*, Spread> kinds[] = {
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}, {"rho", Spread::softplus_rho}};
+  size_t options_used = 0;
+  for (auto [opt, kind] : kinds) {
+    options_used += vm.count(opt);
     if (vm.count(opt))
       for (auto& p : vm[opt].as<std::vector<std::string>>()) spreads.push_back({p, kind});
+  }
   if (means.size() != spreads.size())
-    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var or --log-std (got " +
+    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var, --log-std or --rho (got " +
                                          std::to_string(means.size()) + " means, " + std::to_string(spreads.size()) +
                                          " spreads)");
-  if (!means.empty() && vm.count("std") + vm.count("var") + vm.count("log-std") > 1)
-    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var or --log-std) per call");
+  if (!means.empty() && options_used > 1)
+    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var, --log-std or --rho) per call");
   for (size_t i = 0; i < means.size(); ++i) {
     std::string name = means[i];
     if (!name.empty() && name[0] == '/') name.erase(0, 1);
@@ -66,11 +71,33 @@ static std::pair<std::string, double> parse_quality_target(const std::string& te
   }
 }
 
-static void report_rate_control(const RateControlled& r, const char* what, double target) {
-  std::fprintf(stderr, "rate control (%s target %.6g): %zu probes, chose lambda %.6g (%llu bytes)%s\n", what, target,
-               r.probes.size(), r.lambda, (unsigned long long)r.bytes, r.met ? "" : " -- target NOT met");
-  for (auto& p : r.probes)
-    std::fprintf(stderr, "  lambda %12.6g -> %.6g %s\n", p.lambda, p.value, p.feasible ? "ok" : "");
+// One line on the choice (every probe with --verbose). An unreachable target is
+// an error that says how close the search came. what: "bytes" or a quality metric.
+static void report_rate_control(const RateControlled& r, const std::string& what, double target, bool verbose) {
+  const bool size = what == "bytes";
+  if (verbose)
+    for (auto& p : r.probes)
+      std::fprintf(stderr, "  lambda %12.6g -> %s %.6g, %llu bytes%s\n", p.lambda, what.c_str(), p.value,
+                   (unsigned long long)p.bytes, p.feasible ? " (meets the target)" : "");
+  char line[320];
+  if (!r.met) {
+    if (size)
+      std::snprintf(line, sizeof line,
+                    "the target of %.0f bytes cannot be met at any lambda: the smallest file is %llu bytes "
+                    "(lambda %.6g, %zu probes)", target, (unsigned long long)r.bytes, r.lambda, r.probes.size());
+    else
+      std::snprintf(line, sizeof line,
+                    "the target %s >= %.6g cannot be met at any lambda: the best %s reachable is %.6g at lambda "
+                    "%.6g (%llu bytes, %zu probes)", what.c_str(), target, what.c_str(), r.value, r.lambda,
+                    (unsigned long long)r.bytes, r.probes.size());
+    throw Error(ErrorKind::argument, line);
+  }
+  if (size)
+    std::fprintf(stderr, "rate control (target %.0f bytes): lambda %.6g, %llu bytes, %zu probes\n", target, r.lambda,
+                 (unsigned long long)r.bytes, r.probes.size());
+  else
+    std::fprintf(stderr, "rate control (%s target %.6g): lambda %.6g, %s %.6g, %llu bytes, %zu probes\n",
+                 what.c_str(), target, r.lambda, what.c_str(), r.value, (unsigned long long)r.bytes, r.probes.size());
 }
 
 static int run_compress(const std::vector<std::string>& args) {
@@ -87,6 +114,7 @@ static int run_compress(const std::vector<std::string>& args) {
       ("std", po::value<std::vector<std::string>>(), "  ... with its std dataset")
       ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
       ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
+      ("rho", po::value<std::vector<std::string>>(), "  ... with its softplus rho dataset (std = log(1 + e^rho))")
       ("prior", po::value<std::string>()->default_value("gauss"),
        "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
@@ -105,7 +133,7 @@ static int run_compress(const std::vector<std::string>& args) {
        "a word2vec vocab file (word count per line), or zipf (count ~ 1/rank)")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
-      ("verbose,v", "print the per-tensor report");
+      ("verbose,v", "print the per-tensor report and every rate-control probe");
   add_task_options(opts, false);  // compress has its own --tensor
   po::positional_options_description pos;
   pos.add("input", 1);
@@ -145,7 +173,7 @@ static int run_compress(const std::vector<std::string>& args) {
     uint64_t target = vm.count("target-size") ? parse_size(vm["target-size"].as<std::string>())
                                               : uint64_t(vm["target-bits-per-dim"].as<double>() * double(elements) / 8);
     RateControlled r = compress_model_to_size(model, settings, target);
-    report_rate_control(r, "bytes", double(target));
+    report_rate_control(r, "bytes", double(target), vm.count("verbose"));
     container = std::move(r.container);
     lambda = r.lambda;
   } else if (vm.count("target-quality")) {
@@ -157,13 +185,12 @@ static int run_compress(const std::vector<std::string>& args) {
     double full = setup.task->evaluate(model)[m];
     RateControlled r = compress_model_to_quality(model, *setup.task, metric, fraction * full, settings);
     std::fprintf(stderr, "uncompressed %s = %.4f, target %.4f\n", metric.c_str(), full, fraction * full);
-    report_rate_control(r, metric.c_str(), fraction * full);
+    report_rate_control(r, metric, fraction * full, vm.count("verbose"));
     container = std::move(r.container);
     lambda = r.lambda;
   } else {
     container = compress_model(model, settings);
   }
-  if (container.tensors.empty()) throw Error(ErrorKind::argument, "the target cannot be met for any lambda");
   ContainerLayout layout;
   write_container(output, container, vm.count("force"), &layout);
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

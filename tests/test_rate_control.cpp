@@ -1,0 +1,319 @@
+// Rate control: search_lambda on synthetic monotone measurements, and whole
+// models compressed to a size or a quality target (a fidelity metric, and a real
+// classifier on a synthetic dataset: no download needed).
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "eval/mlp.hpp"
+#include "eval/rd.hpp"
+#include "formats/model_codec.hpp"
+#include "tests/quality_fixture.hpp"
+#include "tests/support.hpp"
+#include "vbq/rate_control.hpp"
+
+using namespace vbq;
+using vbq::testing::Fidelity;
+using vbq::testing::kind_of;
+using vbq::testing::posterior;
+
+namespace {
+
+// A quality-like measurement: falls from `top` (lambda -> 0) to 0 around lambda = knee.
+struct Quality {
+  double top = 1, knee = 1, target = 0.5;
+  LambdaProbe operator()(double lambda) const {
+    const double q = top / (1 + lambda / knee);
+    return {lambda, q, q >= target, 0};
+  }
+  double boundary() const { return knee * (top / target - 1); }  // q(boundary) = target
+};
+
+// A size-like measurement: bytes = floor_bytes + 1e6 / sqrt(lambda), fits if <= target.
+struct Size {
+  double floor_bytes = 100, target = 1e4;
+  LambdaProbe operator()(double lambda) const {
+    const double b = floor_bytes + 1e6 / std::sqrt(lambda);
+    return {lambda, b, b <= target, uint64_t(b)};
+  }
+  double boundary() const { return std::pow(1e6 / (target - floor_bytes), 2); }
+};
+
+LambdaSearch quality_search() {
+  LambdaSearch s;
+  s.feasible_above = false;
+  s.lo = 1e-3, s.hi = 1e6;
+  return s;
+}
+
+LambdaSearch size_search() {
+  LambdaSearch s;
+  s.feasible_above = true;
+  s.lo = 1e-4, s.hi = 1e8;
+  return s;
+}
+
+void check_bracketed(const LambdaSearchResult& r, double boundary, double ratio) {
+  REQUIRE(r.met);
+  CHECK(r.best.feasible);
+  CHECK(r.best.lambda >= boundary / ratio);
+  CHECK(r.best.lambda <= boundary * ratio);
+}
+
+}  // namespace
+
+TEST_CASE("rate control: a boundary inside the first bracket is found to within tight_ratio") {
+  Quality q{1, 1, 0.8};  // boundary 0.25
+  LambdaSearchResult r = search_lambda(q, quality_search());
+  check_bracketed(r, q.boundary(), 1.02);
+  CHECK(r.best.lambda <= q.boundary());  // the feasible side
+  CHECK(r.probes.size() < 30);
+  CHECK(r.probes.front().lambda == 1e-3);  // the feasible end first
+
+  Size s{100, 1e4};
+  LambdaSearchResult z = search_lambda(s, size_search());
+  check_bracketed(z, s.boundary(), 1.02);
+  CHECK(z.best.lambda >= s.boundary());
+  CHECK(z.best.bytes <= 1e4);
+}
+
+TEST_CASE("rate control: a quality target met only below the first bracket is found there") {
+  // The old search gave up at lambda 1e-3 here although 1e-6 meets the target.
+  Quality q{1, 1e-7, 0.09};  // q(1e-3) ~ 1e-4; boundary ~ 1e-6
+  LambdaSearchResult r = search_lambda(q, quality_search());
+  check_bracketed(r, q.boundary(), 1.02);
+  CHECK(r.best.lambda < 1e-3);
+}
+
+TEST_CASE("rate control: a size target met only above the first bracket is found there") {
+  Size s{100, 150};  // needs lambda = 4e8 > hi = 1e8
+  LambdaSearchResult r = search_lambda(s, size_search());
+  check_bracketed(r, s.boundary(), 1.02);
+  CHECK(r.best.lambda > 1e8);
+}
+
+TEST_CASE("rate control: an unreachable quality target reports the best quality and stops once it saturates") {
+  // Quality saturates at 0.9 below lambda 1e-5 (e.g. outliers clipped at any rate).
+  auto saturating = [](double lambda) {
+    const double q = 0.9 / (1 + std::max(lambda, 1e-5) / 1e-2);
+    return LambdaProbe{lambda, q, q >= 0.95, uint64_t(1e6 / (1 + lambda))};
+  };
+  LambdaSearch s = quality_search();
+  LambdaSearchResult r = search_lambda(saturating, s);
+  CHECK_FALSE(r.met);
+  CHECK_FALSE(r.best.feasible);
+  CHECK(r.best.value == doctest::Approx(0.9 / (1 + 1e-3)));  // the best quality reached
+  CHECK(r.best.lambda == doctest::Approx(1e-5));             // where it was first reached
+  // 1e-3, then 1e-4, 1e-5 improve, 1e-6 and 1e-7 do not: patience 2 stops there.
+  REQUIRE(r.probes.size() == 5);
+  CHECK(r.probes.back().lambda == doctest::Approx(1e-7));
+
+  s.patience = 4;  // more patience, more probes, same answer
+  LambdaSearchResult longer = search_lambda(saturating, s);
+  CHECK(longer.probes.size() == 7);
+  CHECK(longer.best.lambda == r.best.lambda);
+}
+
+TEST_CASE("rate control: an unreachable quality target stops at min_lambda") {
+  Quality q{0.5, 1, 0.9};  // never above 0.5, still improving as lambda falls
+  LambdaSearch s = quality_search();
+  s.min_lambda = 1e-6;
+  LambdaSearchResult r = search_lambda(q, s);
+  CHECK_FALSE(r.met);
+  CHECK(r.best.lambda == doctest::Approx(1e-6));
+  CHECK(r.probes.size() == 4);  // 1e-3 .. 1e-6
+}
+
+TEST_CASE("rate control: a size target below the smallest file is reported with that file") {
+  Size s{100, 50};  // every file has more than 100 bytes
+  LambdaSearchResult r = search_lambda(s, size_search());
+  CHECK_FALSE(r.met);
+  CHECK(r.best.value > 100);
+  CHECK(r.best.value < 100.2);  // the smallest file the growth reached
+  CHECK(r.best.lambda > 1e8);
+}
+
+TEST_CASE("rate control: a target met across the first bracket is followed outwards") {
+  // Quality: met even at hi; the search walks up until the target fails.
+  Quality q{1, 1e8, 0.5};  // boundary 1e8 > hi
+  LambdaSearchResult r = search_lambda(q, quality_search());
+  check_bracketed(r, q.boundary(), 1.02);
+
+  // Size: fits even at lo; the search walks down (better quality) until it no longer fits.
+  Size s{100, 1e9};  // boundary ~ 1e-6 < lo
+  LambdaSearchResult z = search_lambda(s, size_search());
+  check_bracketed(z, s.boundary(), 1.02);
+  CHECK(z.best.lambda < 1e-4);
+
+  // Met everywhere up to max_lambda: the largest lambda allowed.
+  LambdaSearch capped = quality_search();
+  capped.max_lambda = 1e7;
+  LambdaSearchResult all = search_lambda(Quality{1, 1e12, 0.5}, capped);
+  CHECK(all.met);
+  CHECK(all.best.lambda == doctest::Approx(1e7));
+}
+
+TEST_CASE("rate control: done stops the bisection early, max_probes bounds it") {
+  Size s{100, 1e4};
+  LambdaSearch search = size_search();
+  search.tight_ratio = 1 + 1e-12;
+  search.done = [](const LambdaProbe& p) { return p.value >= 0.99 * 1e4; };
+  LambdaSearchResult r = search_lambda(s, search);
+  REQUIRE(r.met);
+  CHECK(r.best.value >= 0.99e4);
+  CHECK(r.best.value <= 1e4);
+
+  search.done = nullptr;
+  search.max_probes = 6;
+  LambdaSearchResult few = search_lambda(s, search);
+  CHECK(few.probes.size() == 6);
+  CHECK(few.met);  // still a feasible answer, just a looser one
+  CHECK(few.best.value <= 1e4);
+}
+
+TEST_CASE("rate control: a noisy quality curve still yields a lambda that meets the target") {
+  // A dip at lambda ~ 1e-3 below a later plateau: bisection may stop at any
+  // crossing, but what it returns must meet the target.
+  auto noisy = [](double lambda) {
+    double q = 1 / (1 + lambda);
+    if (lambda > 5e-4 && lambda < 2e-3) q -= 0.3;
+    return LambdaProbe{lambda, q, q >= 0.8, 0};
+  };
+  LambdaSearchResult r = search_lambda(noisy, quality_search());
+  REQUIRE(r.met);
+  CHECK(noisy(r.best.lambda).feasible);
+  CHECK(r.best.lambda < 1e-3);
+}
+
+TEST_CASE("rate control: invalid search settings are argument errors") {
+  Quality q;
+  for (auto bad : {+[](LambdaSearch& s) { s.lo = 0; }, +[](LambdaSearch& s) { s.hi = s.lo; },
+                   +[](LambdaSearch& s) { s.min_lambda = 1; }, +[](LambdaSearch& s) { s.max_lambda = 1; },
+                   +[](LambdaSearch& s) { s.step = 1; }, +[](LambdaSearch& s) { s.patience = 0; },
+                   +[](LambdaSearch& s) { s.max_probes = 1; }, +[](LambdaSearch& s) { s.tight_ratio = 1; }}) {
+    LambdaSearch s = quality_search();
+    bad(s);
+    CHECK(kind_of([&] { search_lambda(q, s); }) == ErrorKind::argument);
+  }
+}
+
+// ---- whole models -------------------------------------------------------------
+
+namespace {
+
+CompressSettings settings() {
+  CompressSettings s;
+  s.vbq.threads = 2;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("rate control: compress_model_to_size fits the target and says when it cannot") {
+  Model m = posterior(4000, 1, 3);
+  RateControlled r = compress_model_to_size(m, settings(), 1500);
+  REQUIRE(r.met);
+  CHECK(serialize_container(r.container).size() == r.bytes);
+  CHECK(r.bytes <= 1500);
+  CHECK(r.bytes >= 1400);  // close to the target, not just any fitting lambda
+  CHECK(r.container.tensors.at(0).lambda == r.lambda);
+
+  // Larger than the full-precision file of the first bracket's lo = 1e-4: the
+  // search goes below it and spends the bytes.
+  CompressSettings s = settings();
+  s.vbq.lambda = 1e-4;
+  const uint64_t at_lo = serialize_container(compress_model(m, s)).size();
+  RateControlled big = compress_model_to_size(m, settings(), 2 * at_lo);
+  REQUIRE(big.met);
+  CHECK(big.lambda < 1e-4);
+  CHECK(big.bytes > at_lo);
+  CHECK(big.bytes <= 2 * at_lo);
+
+  RateControlled none = compress_model_to_size(m, settings(), 10);
+  CHECK_FALSE(none.met);
+  CHECK(none.container.tensors.empty());
+  CHECK(none.bytes > 10);
+  CHECK(none.bytes < 200);  // the smallest file: header and a one-symbol table
+}
+
+TEST_CASE("rate control: compress_model_to_quality searches below lambda 1e-3 when it must") {
+  Model m = posterior(3000, 1, 5);
+  Fidelity task(m);
+  // A loose target: met inside the first bracket.
+  RateControlled loose = compress_model_to_quality(m, task, "fidelity", 0.9, settings());
+  REQUIRE(loose.met);
+  CHECK(loose.value >= 0.9);
+  CHECK(loose.lambda > 1e-3);
+  CHECK(serialize_container(loose.container).size() == loose.bytes);
+
+  // Fidelity at lambda 1e-3, then a target just above it: only smaller lambdas meet it.
+  CompressSettings s = settings();
+  s.vbq.lambda = 1e-3;
+  const double at_lo = task.evaluate(restore_model(compress_model(m, s)))[0];
+  REQUIRE(at_lo < 1);
+  const double target = at_lo + (1 - at_lo) / 2;
+  RateControlled tight = compress_model_to_quality(m, task, "fidelity", target, settings());
+  REQUIRE(tight.met);
+  CHECK(tight.lambda < 1e-3);
+  CHECK(tight.value >= target);
+  CHECK(task.evaluate(restore_model(tight.container))[0] == tight.value);  // the container kept is the one measured
+
+  // Above the uncompressed quality: unreachable, reported with the best reached.
+  RateControlled never = compress_model_to_quality(m, task, "fidelity", 1.5, settings());
+  CHECK_FALSE(never.met);
+  CHECK(never.container.tensors.empty());
+  CHECK(never.value > target);  // the search went as far as the quality kept improving
+  CHECK(never.value <= 1);
+  CHECK(never.bytes > tight.bytes);
+
+  CHECK(kind_of([&] { compress_model_to_quality(m, task, "hits10", 0.5, settings()); }) == ErrorKind::argument);
+}
+
+TEST_CASE("rate control: a classifier's accuracy target on a synthetic dataset") {
+  // A 6-8-3 MLP with random weights; the labels are its own predictions, so the
+  // uncompressed accuracy is 1 and compression can only lose.
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> z(0.0, 1.0);
+  Model m;
+  auto add = [&](const std::string& name, std::vector<uint64_t> shape) {
+    Tensor t;
+    t.name = name;
+    t.shape = shape;
+    uint64_t n = 1;
+    for (uint64_t d : shape) n *= d;
+    for (uint64_t i = 0; i < n; ++i) t.mu.push_back(z(rng)), t.sigma.push_back(0.05);
+    m.tensors.push_back(t);
+  };
+  add("layer1/weight", {6, 8});
+  add("layer1/bias", {8});
+  add("layer2/weight", {8, 3});
+  add("layer2/bias", {3});
+  Dataset d;
+  d.rows = 400, d.cols = 6, d.num_classes = 3;
+  std::uniform_real_distribution<float> u(0, 1);
+  for (size_t i = 0; i < d.rows * d.cols; ++i) d.x.push_back(u(rng));
+  MlpWeights w = mlp_from_model(m);
+  d.y.assign(d.rows, 0);
+  for (size_t i = 0; i < d.rows; ++i) {  // label = argmax of the model's logits, one example at a time
+    Dataset one{1, d.cols, 3, {d.x.begin() + long(i * d.cols), d.x.begin() + long((i + 1) * d.cols)}, {0}};
+    for (uint8_t c = 0; c < 3; ++c) {
+      one.y = {c};
+      if (evaluate_mlp(w, one).accuracy == 1) d.y[i] = c;
+    }
+  }
+  auto task = make_classifier_task(d);
+  REQUIRE(task->evaluate(m)[0] == 1.0);
+
+  RateControlled r = compress_model_to_quality(m, *task, "accuracy", 0.95, settings());
+  REQUIRE(r.met);
+  CHECK(r.value >= 0.95);
+  Model restored = restore_model(r.container);
+  CHECK(task->evaluate(restored)[0] == r.value);
+
+  RateControlled exact = compress_model_to_quality(m, *task, "accuracy", 1.0, settings());
+  REQUIRE(exact.met);  // full precision is reachable: some lambda keeps every prediction
+  CHECK(exact.value == 1.0);
+  CHECK(exact.lambda <= r.lambda);
+}
