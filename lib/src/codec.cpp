@@ -100,6 +100,38 @@ static void mark_escapes(const Prior& prior, std::span<const double> mu, std::sp
   }
 }
 
+// Escapes the code points so rare that their table entry costs more than
+// sending their elements' means: a code point used c times costs its table entry
+// (key, one frequency, a float32 value) plus c log2(N / c) payload bits; escaped,
+// each element costs a float32 plus log2(N / E) bits for the escape symbol, E
+// the escapes so far. The distortion only falls (an escape is exact). Rarest
+// first, so that E grows as it would.
+static void escape_rare_code_points(CodeKeys& keys, int threads) {
+  const SymbolCounts counts = symbol_counts(keys);
+  const double n = double(keys.size());
+  std::vector<size_t> order(counts.symbols.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return counts.counts[a] < counts.counts[b]; });
+  double escaped = counts.symbols.front() == kEscapeSymbol ? double(counts.counts.front()) : 0.0;
+  std::vector<uint64_t> rare;
+  for (size_t i : order) {
+    const uint64_t key = counts.symbols[i];
+    const double c = double(counts.counts[i]);
+    if (key == kEscapeSymbol || c >= n) continue;
+    const uint64_t delta = i > 0 ? key - counts.symbols[i - 1] : key;
+    const double kept = 8.0 * (varint_bytes(delta) + 1 + 4) + c * std::log2(n / c);
+    const double sent = c * (32 + std::log2(n / (escaped + c)));
+    if (sent >= kept) break;  // commoner code points only cost less to keep
+    rare.push_back(key), escaped += c;
+  }
+  if (rare.empty()) return;
+  std::sort(rare.begin(), rare.end());
+  const int64_t m = int64_t(keys.size());
+#pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < m; ++i)
+    if (std::binary_search(rare.begin(), rare.end(), keys[i])) keys[i] = kEscapeSymbol;
+}
+
 // The escaped means of a vbq tensor in element order, and their count per block.
 static void collect_escapes(EncodedTensor& t, std::span<const double> mu, std::span<const uint64_t> keys) {
   if (!has_escape(t)) return;
@@ -122,6 +154,7 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
                               settings.threads, nullptr,
                               settings.block_tables ? row_block_symbols(tensor_shape(shape, mu.size())) : 0);
   mark_escapes(prior, mu, sigma, settings.lambda, keys, settings.threads);
+  escape_rare_code_points(keys, settings.threads);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables);
   collect_escapes(t, mu, keys);
   t.levels.resize(t.symbols.alphabet.size());
