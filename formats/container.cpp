@@ -1,5 +1,6 @@
 #include "formats/container.hpp"
 
+#include <lzma.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -51,6 +52,11 @@ struct Writer {
     for (int i = 0; i < bytes; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
   }
   void f64(double v) { fixed(std::bit_cast<uint64_t>(v), 8); }
+  // A value in the tensor's dtype: f32 or f64.
+  void value(double v, bool float32) {
+    if (float32) fixed(std::bit_cast<uint32_t>(float(v)), 4);
+    else f64(v);
+  }
   void varint(uint64_t v) {
     while (v >= 0x80) out.push_back(char((v & 0x7f) | 0x80)), v >>= 7;
     out.push_back(char(v));
@@ -83,6 +89,15 @@ struct Reader {
   }
   uint8_t u8() { return uint8_t(fixed(1)); }
   double f64() { return std::bit_cast<double>(fixed(8)); }
+  // A value in the tensor's dtype, finite (a writer never stores anything else).
+  double value(bool float32, const char* what) {
+    const double v = float32 ? double(std::bit_cast<float>(uint32_t(fixed(4)))) : f64();
+    if (!std::isfinite(v)) {
+      pos -= float32 ? 4 : 8;
+      fail(std::string("non-finite ") + what);
+    }
+    return v;
+  }
   uint64_t varint() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
@@ -110,11 +125,16 @@ struct Reader {
   std::string str(const char* what) { return std::string(bytes(count(1, what))); }
 };
 
-void write_table(Writer& w, const SymbolStream& s) {
+void write_table(Writer& w, const EncodedTensor& t) {
+  const SymbolStream& s = t.symbols;
   w.varint(s.alphabet.size());
   w.u8(uint8_t(s.tables.at(0).precision_bits));
   uint64_t prev = 0;
   for (size_t i = 0; i < s.alphabet.size(); ++i) w.varint(s.alphabet[i] - (i ? prev : 0)), prev = s.alphabet[i];
+  if (t.quantizer == QuantizerKind::vbq) {
+    const std::vector<double> values = alphabet_values(t);
+    for (size_t i = has_escape(t); i < values.size(); ++i) w.value(values[i], t.float32);
+  }
   w.varint(s.tables.size());
   for (const FrequencyTable& t : s.tables)
     for (uint32_t f : t.freq) w.varint(f);
@@ -141,14 +161,27 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
       for (double v : t.values) w.f64(v);
       break;
   }
+  if (t.coder != 0)
+    throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': coder " + std::to_string(t.coder) +
+                                            " cannot be written yet");
+  w.u8(t.coder);
   size_t table_start = w.out.size();
-  write_table(w, t.symbols);
+  write_table(w, t);
   *table_bytes = w.out.size() - table_start;
   w.varint(t.symbols.count);
   w.varint(t.symbols.block_symbols);
   for (auto& b : t.symbols.blocks) w.varint(b.size());
   if (t.symbols.tables.size() > 1)
     for (uint32_t k : t.symbols.block_table) w.varint(k);
+  if (has_escape(t)) {
+    uint64_t listed = 0;
+    for (uint64_t n : t.block_escapes) listed += n;
+    if (t.block_escapes.size() != t.symbols.blocks.size() || listed != t.escapes.size())
+      throw Error(ErrorKind::argument, "tensor '" + t.name + "': escape counts do not match the blocks or the " +
+                                           "escaped values");
+    for (uint64_t n : t.block_escapes) w.varint(n);
+    for (double v : t.escapes) w.value(v, t.float32);
+  }
   for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
@@ -207,6 +240,12 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
   } else {
     t.values = read_doubles(UINT64_MAX);
   }
+  if (major >= 4) {
+    t.coder = r.u8();
+    if (t.coder != 0)
+      throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown coder " + std::to_string(t.coder));
+  }
+  const uint64_t value_bytes = t.float32 ? 4 : 8;
   // Code-point table.
   SymbolStream& s = t.symbols;
   uint64_t n = r.count(2, "alphabet");
@@ -217,6 +256,13 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
     uint64_t delta = r.varint();
     if (i > 0 && (delta == 0 || s.alphabet[i - 1] > UINT64_MAX - delta)) r.fail("code-point table not increasing");
     s.alphabet[i] = (i ? s.alphabet[i - 1] : 0) + delta;
+  }
+  // 4.0: the vbq reconstruction values, the escape symbol (if any) excepted.
+  const bool escape = major >= 4 && has_escape(t);
+  if (major >= 4 && t.quantizer == QuantizerKind::vbq) {
+    r.need((n - escape) * value_bytes);
+    t.levels.assign(n, 0.0);
+    for (uint64_t i = escape; i < n; ++i) t.levels[i] = r.value(t.float32, "reconstruction value");
   }
   // Frequency tables: one before 3.0, then a count (each table >= 1 byte per symbol).
   const uint64_t tables = major < 3 ? 1 : r.varint();
@@ -257,6 +303,20 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
                             std::to_string(tables));
     s.block_table[b] = uint32_t(k);
   }
+  if (escape) {  // 4.0: escaped elements per block, then their values
+    t.block_escapes.resize(blocks);
+    uint64_t listed = 0;
+    for (uint64_t b = 0; b < blocks; ++b) {
+      t.block_escapes[b] = r.varint();
+      if (t.block_escapes[b] > std::min(s.block_symbols, s.count - b * s.block_symbols))
+        r.fail("block " + std::to_string(b) + " claims " + std::to_string(t.block_escapes[b]) +
+               " escaped elements, more than it holds");
+      listed += t.block_escapes[b];
+    }
+    if (listed > r.remaining() / value_bytes) r.fail("escape list larger than the section");
+    t.escapes.resize(listed);
+    for (double& v : t.escapes) v = r.value(t.float32, "escaped value");
+  }
   s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
     std::string_view bytes = r.bytes(sizes[b]);
@@ -266,12 +326,26 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
   return t;
 }
 
+// The LZMA2 dictionary for a word list: the smallest power of two that holds it
+// (>= 4 KiB), so that a reader allocates no more than about twice the list.
+uint32_t vocab_dictionary_bytes(uint64_t raw) {
+  return uint32_t(std::bit_ceil(std::max<uint64_t>(raw, 4096)));
+}
+
 std::string write_vocab_body(const std::vector<std::string>& vocab) {
   Writer words;
   for (auto& w : vocab) words.str(w);
-  std::string packed(ZSTD_compressBound(words.out.size()), '\0');
-  size_t n = ZSTD_compress(packed.data(), packed.size(), words.out.data(), words.out.size(), 19);
-  if (ZSTD_isError(n)) throw Error(ErrorKind::io, std::string("zstd: ") + ZSTD_getErrorName(n));
+  if (words.out.size() > (uint64_t(1) << 31)) throw Error(ErrorKind::argument, "vocabulary larger than 2 GiB");
+  lzma_options_lzma options;
+  if (lzma_lzma_preset(&options, 9 | LZMA_PRESET_EXTREME)) throw Error(ErrorKind::io, "xz: no preset 9e");
+  options.dict_size = vocab_dictionary_bytes(words.out.size());
+  lzma_filter filters[] = {{LZMA_FILTER_LZMA2, &options}, {LZMA_VLI_UNKNOWN, nullptr}};
+  std::string packed(lzma_stream_buffer_bound(words.out.size()), '\0');
+  size_t n = 0;
+  lzma_ret ret = lzma_stream_buffer_encode(filters, LZMA_CHECK_NONE, nullptr,
+                                           reinterpret_cast<const uint8_t*>(words.out.data()), words.out.size(),
+                                           reinterpret_cast<uint8_t*>(packed.data()), &n, packed.size());
+  if (ret != LZMA_OK) throw Error(ErrorKind::io, "xz: compressing the vocabulary failed (" + std::to_string(ret) + ")");
   packed.resize(n);
   Writer w;
   w.varint(vocab.size());
@@ -280,17 +354,33 @@ std::string write_vocab_body(const std::vector<std::string>& vocab) {
   return std::move(w.out);
 }
 
-std::vector<std::string> read_vocab_body(Reader& r) {
-  uint64_t count = r.varint();
-  uint64_t raw = r.varint();
+// The word list of a vocabulary section: an xz stream (4.0) or a zstd frame
+// (before), which must decompress to exactly `raw` bytes.
+std::string unpack_words(Reader& r, uint8_t major, uint64_t count, uint64_t raw) {
   std::string_view packed = r.bytes(r.remaining());
-  unsigned long long frame = ZSTD_getFrameContentSize(packed.data(), packed.size());
-  // The raw size is bounded by the frame header and by zstd's maximum ratio.
-  if (frame == ZSTD_CONTENTSIZE_ERROR || frame != raw || raw > packed.size() * 1024 || count > raw)
-    r.fail("invalid vocabulary frame");
+  // The raw size is bounded by the codecs' maximum ratio (and, for zstd, by the frame header).
+  if (raw > packed.size() * 1024 || count > raw) r.fail("invalid vocabulary frame");
   std::string words(raw, '\0');
+  if (major >= 4) {
+    uint64_t memlimit = 2 * uint64_t(vocab_dictionary_bytes(raw)) + (uint64_t(1) << 20);
+    size_t in = 0, out = 0;
+    lzma_ret ret = lzma_stream_buffer_decode(&memlimit, 0, nullptr, reinterpret_cast<const uint8_t*>(packed.data()),
+                                             &in, packed.size(), reinterpret_cast<uint8_t*>(words.data()), &out,
+                                             words.size());
+    if (ret != LZMA_OK || in != packed.size() || out != raw) r.fail("vocabulary does not decompress (xz)");
+    return words;
+  }
+  unsigned long long frame = ZSTD_getFrameContentSize(packed.data(), packed.size());
+  if (frame == ZSTD_CONTENTSIZE_ERROR || frame != raw) r.fail("invalid vocabulary frame");
   size_t n = ZSTD_decompress(words.data(), words.size(), packed.data(), packed.size());
   if (ZSTD_isError(n) || n != raw) r.fail("vocabulary does not decompress");
+  return words;
+}
+
+std::vector<std::string> read_vocab_body(Reader& r, uint8_t major) {
+  uint64_t count = r.varint();
+  uint64_t raw = r.varint();
+  std::string words = unpack_words(r, major, count, raw);
   Reader wr{words, 0, r.source, "vocabulary"};
   std::vector<std::string> vocab(count);
   for (auto& w : vocab) w = wr.str("word");
@@ -363,7 +453,7 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   if (flags & kFlagVocab) {
     size_t before = r.pos;
     Reader body = read_section(r, "vocabulary section");
-    c.vocab = read_vocab_body(body);
+    c.vocab = read_vocab_body(body, major);
     lay.vocab_bytes = r.pos - before;
   }
   r.where = "end of file";

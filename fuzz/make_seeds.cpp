@@ -69,6 +69,15 @@ static void container_seeds(const fs::path& dir, const fs::path& src) {
     c.tensors[0].shape = {8, 8};
     put(dir, "vbq-lambda" + std::to_string(lambda), vbq::serialize_container(c));
   }
+  {  // Escapes (4.0): two means beyond the prior's reach.
+    tensor(64, mu, sigma);
+    mu[5] = 1e4, mu[60] = -1e4;
+    vbq::Container c;
+    c.tensors.push_back(vbq::encode_vbq(mu, sigma, vbq::VbqSettings{}));
+    c.tensors[0].name = "e";
+    c.tensors[0].shape = {8, 8};
+    put(dir, "vbq-escapes", vbq::serialize_container(c));
+  }
   tensor(40, mu, sigma);
   vbq::Container c;
   c.tensors.push_back(vbq::encode_grid(mu, 3));
@@ -89,7 +98,7 @@ static void container_seeds(const fs::path& dir, const fs::path& src) {
   c.tensors[0].shape = {256};
   put(dir, "block-tables", vbq::serialize_container(c));
   std::error_code ec;
-  for (const char* golden : {"small-v1.0.vbq", "small-v2.0.vbq", "small-v3.0.vbq"})
+  for (const char* golden : {"small-v1.0.vbq", "small-v2.0.vbq", "small-v3.0.vbq", "small-v4.0.vbq"})
     fs::copy_file(src / "tests/golden" / golden, dir / ("golden-" + std::string(golden)),
                   fs::copy_options::overwrite_existing, ec);
 }

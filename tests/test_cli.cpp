@@ -243,10 +243,10 @@ std::vector<Row> bad_input_table() {
   rows.push_back({"future major version",
                   [](const CliDir& d) {
                     std::string b = container_bytes();
-                    b[4] = 4;
+                    b[4] = 5;
                     put(d.file("in.vbq"), b);
                   },
-                  "decompress in.vbq -o out.h5", 5, {"in.vbq", "version 4."}, "out.h5"});
+                  "decompress in.vbq -o out.h5", 5, {"in.vbq", "version 5."}, "out.h5"});
   rows.push_back({"get: unknown tensor", [](const CliDir& d) { put(d.file("in.vbq"), container_bytes()); },
                   "get in.vbq 3 --tensor nope", 1, {"in.vbq", "no tensor 'nope'"}, ""});
   rows.push_back({"get: row out of range", [](const CliDir& d) { put(d.file("in.vbq"), container_bytes()); },

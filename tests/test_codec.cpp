@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -26,7 +27,7 @@ Posterior random_posterior(size_t n, uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("codec: vbq round trip rebuilds exactly F^{-1} of the chosen code points") {
+TEST_CASE("codec: vbq round trip rebuilds F^{-1} of the chosen code points in the dtype") {
   Posterior p = random_posterior(300000, 1);
   VbqSettings s;
   s.lambda = 0.5;
@@ -36,8 +37,22 @@ TEST_CASE("codec: vbq round trip rebuilds exactly F^{-1} of the chosen code poin
   CodeKeys keys = quantize(prior, p.mu, p.sigma, s.lambda);
   std::vector<double> restored = decode_tensor(t);
   REQUIRE(restored.size() == keys.size());
-  size_t mismatches = 0;
-  for (size_t i = 0; i < keys.size(); ++i) mismatches += restored[i] != reconstruct(prior, keys[i]);
+  // Code points used once or twice became escapes (their mean itself, cheaper than a table entry).
+  std::vector<uint32_t> index(keys.size());
+  decode_symbol_indices(t.symbols, index);
+  size_t mismatches = 0, escaped = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const bool escape = t.symbols.alphabet[index[i]] == kEscapeSymbol;
+    escaped += escape;
+    mismatches += restored[i] != double(float(escape ? p.mu[i] : reconstruct(prior, keys[i])));
+  }
+  CHECK(mismatches == 0);
+  CHECK(escaped == t.escapes.size());
+  CHECK(escaped < 50);
+  t.float32 = false;  // a float64 tensor restores the doubles themselves
+  restored = decode_tensor(t);
+  for (size_t i = 0; i < keys.size(); ++i)
+    mismatches += restored[i] != (t.symbols.alphabet[index[i]] == kEscapeSymbol ? p.mu[i] : reconstruct(prior, keys[i]));
   CHECK(mismatches == 0);
   // The file pays close to the ideal entropy of the code points (table aside).
   double ideal = empirical_entropy_bits(keys) / 8;
@@ -141,6 +156,30 @@ TEST_CASE("codec: decode_rows equals the full decode, row by row") {
     CHECK_THROWS_AS(decode_rows(t, 2990, 11), Error);
     CHECK(decode_rows(t, 3000, 0).empty());
   }
+  SUBCASE("escaped means in every block") {
+    std::vector<double> mu = p.mu;
+    for (size_t i = 777; i < mu.size(); i += 100003) mu[i] = i % 2 ? 1e3 : -1e3;  // beyond any code point
+    const uint64_t shape[] = {22000, 100};
+    VbqSettings s;
+    s.threads = 2;
+    EncodedTensor t = encode_vbq(mu, p.sigma, s, shape);
+    REQUIRE(t.symbols.blocks.size() == 3);
+    CHECK(t.escapes.size() >= 22);  // the 22 outliers and a few code points used once
+    REQUIRE(t.block_escapes.size() == 3);  // 1048500 elements per block: 11, 10 and 1 outliers
+    CHECK(t.block_escapes[0] >= 11);
+    CHECK(t.block_escapes[1] >= 10);
+    CHECK(t.block_escapes[2] >= 1);
+    CHECK(t.block_escapes[0] + t.block_escapes[1] + t.block_escapes[2] == t.escapes.size());
+    std::vector<double> all = decode_tensor(t);
+    for (size_t i = 777; i < mu.size(); i += 100003) CHECK(all[i] == mu[i]);
+    for (uint64_t row : {0, 7, 1000, 10484, 10485, 10486, 21000, 21999}) {
+      CAPTURE(row);
+      std::vector<double> one = decode_rows(t, row);
+      CHECK(std::equal(one.begin(), one.end(), all.begin() + row * 100));
+    }
+    std::vector<double> span = decode_rows(t, 10400, 200);  // across a block boundary
+    CHECK(std::equal(span.begin(), span.end(), all.begin() + 10400 * 100));
+  }
   SUBCASE("rows wider than a block") {
     const uint64_t shape[] = {2, 1100000};
     EncodedTensor t = encode_grid(p.mu, 50, 0, shape);
@@ -193,4 +232,59 @@ TEST_CASE("codec: prior auto keeps the candidate with the smallest Lagrangian") 
   CHECK(matches >= 1);
   CHECK_NOTHROW(check_prior_spec("auto", mu));
   CHECK_THROWS_AS(check_prior_spec("gaussian", mu), Error);
+}
+
+// Means far out in the tails, under every prior: Algorithm 1 alone clips a mean
+// beyond the outermost code point (about 8.2 sigma_0 for a Gaussian prior) and
+// returned such means hundreds of posterior stds off. With the escape as one
+// more code point of rate kEscapeBits, no element can land farther than
+// sqrt(2 lambda kEscapeBits) stds from its mean (plus float32 rounding).
+TEST_CASE("codec: every mean comes back within sqrt(2 lambda kEscapeBits) posterior stds, for every prior") {
+  std::mt19937_64 rng(21);
+  std::student_t_distribution<double> t5(5.0);
+  std::uniform_real_distribution<double> ls(std::log(0.01), std::log(1.0));
+  const size_t n = 200000;
+  std::vector<double> mu(n), sigma(n);
+  for (size_t i = 0; i < n; ++i) mu[i] = 0.3 * t5(rng), sigma[i] = std::exp(ls(rng));
+  const double outliers[] = {1e3, -1e3, 60.0, -40.0, 9.0, -7.5};
+  for (size_t k = 0; k < std::size(outliers); ++k) mu[1000 * k + 5] = outliers[k], sigma[1000 * k + 5] = 0.01;
+  for (double lambda : {1.0, 30.0}) {
+    const double bound = std::sqrt(2 * lambda * kEscapeBits);
+    for (const std::string& prior : auto_prior_candidates()) {
+      VbqSettings s;
+      s.lambda = lambda;
+      s.prior = prior;
+      s.threads = 1;
+      EncodedTensor t = encode_vbq(mu, sigma, s);
+      std::vector<double> x = decode_tensor(t);
+      double worst = 0;
+      for (size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(x[i] - mu[i]) / sigma[i]);
+      CAPTURE(prior);
+      CAPTURE(lambda);
+      CHECK(worst <= bound * (1 + 1e-6));
+      if (prior == "gauss") CHECK(t.escapes.size() >= 2);  // +-1e3 lie far beyond 8.2 sigma_0
+      CHECK(t.escapes.size() <= n / 1000);  // escapes stay rare
+      s.threads = 3;
+      EncodedTensor u = encode_vbq(mu, sigma, s);
+      CHECK(u.symbols.blocks == t.symbols.blocks);
+      CHECK(u.escapes == t.escapes);
+    }
+  }
+}
+
+// A code point used once costs its table entry (key, frequency, float32 value)
+// plus its payload bits; as an escape it costs a float32 and the escape symbol.
+// The encoder escapes it then: fewer bytes, and the mean comes back exactly.
+TEST_CASE("codec: a code point used once becomes an escape") {
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> z(0.0, 0.3);
+  std::vector<double> mu(50000), sigma(mu.size(), 0.2);
+  for (double& m : mu) m = z(rng);
+  mu[1234] = 0.123456, sigma[1234] = 1e-5;  // alone at ~16 bits: far below the escape's 48
+  VbqSettings s;
+  s.threads = 1;
+  EncodedTensor t = encode_vbq(mu, sigma, s);
+  CHECK(std::count(t.escapes.begin(), t.escapes.end(), 0.123456) == 1);
+  CHECK(t.escapes.size() < 10);  // and a few rare tail code points
+  CHECK(decode_tensor(t)[1234] == double(float(0.123456)));
 }

@@ -1,8 +1,10 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <random>
 
 #include "formats/atomic_file.hpp"
@@ -35,20 +37,51 @@ Container sample_container(size_t rows = 200, size_t cols = 10) {
   for (size_t i = 0; i < rows; ++i) c.vocab.push_back("w" + std::to_string(i) + (i % 7 ? "" : "\xc3\xa9"));
   return c;
 }
+
+// `e` with the name, mean path and dtype of `like`.
+EncodedTensor labelled_copy(EncodedTensor e, const EncodedTensor& like) {
+  e.name = like.name, e.mean_path = like.mean_path, e.float32 = like.float32;
+  return e;
+}
+
+// sample_container(40, 5) with what 4.0 added: two outliers beyond the prior's
+// range (escaped), and a float64 Student-t tensor with one more escape.
+Container sample_container_v4() {
+  Container c = sample_container(40, 5);
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> z(0.0, 0.4);
+  std::vector<double> mu(120), sigma(120);
+  for (size_t i = 0; i < mu.size(); ++i) mu[i] = z(rng), sigma[i] = 0.01 + 0.1 * std::fabs(z(rng));
+  std::vector<double> word_mu(mu.begin(), mu.end()), word_sigma(200, 0.05);
+  word_mu.resize(200, 0.1);
+  word_mu[3] = 1e4, word_mu[177] = -1e4;  // 10 sigma_0 of the fitted Gaussian: beyond its 8.2
+  VbqSettings s;
+  s.lambda = 0.3;
+  const uint64_t word_shape[] = {40, 5}, ctx_shape[] = {30, 4};
+  c.tensors[0] = labelled_copy(encode_vbq(word_mu, word_sigma, s, word_shape), c.tensors[0]);
+  mu[50] = 1e3, sigma[50] = 1e-6;  // representable, but only at a rate above the escape's
+  s.prior = "student";
+  EncodedTensor ctx = encode_vbq(mu, sigma, s, ctx_shape);
+  ctx.name = "context";
+  ctx.float32 = false;
+  c.tensors.push_back(std::move(ctx));
+  return c;
+}
 }  // namespace
 
 TEST_CASE("container: round trip keeps every field and decodes identically") {
-  Container c = sample_container();
+  for (const Container& c : {sample_container(), sample_container_v4()}) {
   ContainerLayout lay;
   std::string bytes = serialize_container(c, &lay);
   CHECK(lay.total_bytes == bytes.size());
-  CHECK(lay.header_bytes + lay.tensor_bytes[0] + lay.tensor_bytes[1] + lay.vocab_bytes == bytes.size());
+  CHECK(lay.header_bytes + std::accumulate(lay.tensor_bytes.begin(), lay.tensor_bytes.end(), uint64_t(0)) +
+            lay.vocab_bytes == bytes.size());
   ContainerLayout parsed_lay;
   Container d = parse_container(bytes, "mem", &parsed_lay);
   CHECK(parsed_lay.tensor_bytes == lay.tensor_bytes);
-  REQUIRE(d.tensors.size() == 2);
+  REQUIRE(d.tensors.size() == c.tensors.size());
   CHECK(d.vocab == c.vocab);
-  for (size_t i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < c.tensors.size(); ++i) {
     CHECK(d.tensors[i].name == c.tensors[i].name);
     CHECK(d.tensors[i].mean_path == c.tensors[i].mean_path);
     CHECK(d.tensors[i].shape == c.tensors[i].shape);
@@ -56,13 +89,49 @@ TEST_CASE("container: round trip keeps every field and decodes identically") {
     CHECK(d.tensors[i].quantizer == c.tensors[i].quantizer);
     CHECK(d.tensors[i].prior_parameters == c.tensors[i].prior_parameters);
     CHECK(d.tensors[i].lambda == c.tensors[i].lambda);
+    CHECK(d.tensors[i].coder == 0);
+    CHECK(d.tensors[i].block_escapes == c.tensors[i].block_escapes);
+    CHECK(d.tensors[i].levels.size() == c.tensors[i].levels.size());
+    std::vector<double> escapes = c.tensors[i].escapes;
+    for (double& v : escapes) v = to_dtype(c.tensors[i], v);
+    CHECK(d.tensors[i].escapes == escapes);  // stored in the dtype
     CHECK(decode_tensor(d.tensors[i]) == decode_tensor(c.tensors[i]));
   }
   CHECK(serialize_container(d) == bytes);  // compressing twice gives the same bytes
+  }
+}
+
+TEST_CASE("container: the coder byte, escape counts and values are checked") {
+  Container c = sample_container_v4();
+  c.tensors[0].coder = 1;
+  CHECK(kind_of([&] { serialize_container(c); }) == ErrorKind::unsupported);
+  c.tensors[0].coder = 0;
+  c.tensors[0].block_escapes[0] += 1;
+  CHECK(kind_of([&] { serialize_container(c); }) == ErrorKind::argument);
+  CHECK(kind_of([&] { decode_tensor(c.tensors[0]); }) == ErrorKind::corrupt);
+  c.tensors[0].block_escapes[0] -= 1;
+  c.tensors[0].escapes.push_back(1.0);  // one more value than escape symbols
+  c.tensors[0].block_escapes[0] += 1;
+  expect_error([&] { decode_tensor(c.tensors[0]); }, ErrorKind::corrupt, {"block 0", "fewer escape symbols"});
+  expect_error([&] { decode_rows(c.tensors[0], 2); }, ErrorKind::corrupt, {"block 0"});
+
+  // A 4.0 reader rejects coders it does not know: one grid tensor "g" of shape {3},
+  // whose coder byte follows name, path, dtype, rank, dim, quantizer, varint 1, f64.
+  Container g;
+  g.tensors.push_back(encode_grid(std::vector<double>{0.5, -1.0, 0.25}, 3));
+  g.tensors[0].name = "g";
+  std::string bytes = serialize_container(g);
+  const size_t body = 16 + 8, coder = body + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 8;
+  REQUIRE(bytes[coder] == 0);
+  bytes[coder] = 7;
+  const uint64_t length = bytes.size() - body - 4;
+  const uint32_t crc = crc32c(std::string_view(bytes).substr(body, length));
+  for (int i = 0; i < 4; ++i) bytes[body + length + i] = char(crc >> (8 * i));
+  expect_error([&] { parse_container(bytes, "coder.vbq"); }, ErrorKind::unsupported, {"coder.vbq", "coder 7"});
 }
 
 TEST_CASE("container: every truncation and every flipped byte is detected") {
-  Container c = sample_container(40, 5);
+  Container c = sample_container_v4();
   std::string bytes = serialize_container(c);
   for (size_t n = 0; n < bytes.size(); ++n) {
     CAPTURE(n);
@@ -83,30 +152,55 @@ TEST_CASE("container: errors name the file and have the right category") {
                {"model.vbq", "byte offset"});
   CHECK(kind_of([] { parse_container("PK\x03\x04 not ours", "zip.vbq"); }) == ErrorKind::format);
   std::string future = bytes;
-  future[4] = 4;  // major version 4
+  future[4] = 5;  // major version 5
   CHECK(kind_of([&] { parse_container(future, "future.vbq"); }) == ErrorKind::unsupported);
 }
+
 
 // Golden files written from sample_container(40, 5): small-v1.0.vbq by vbq 0.1.0
 // (container 1.0, CRC-32), small-v2.0.vbq by container 2.0 (CRC-32C),
 // small-v3.0.vbq by container 3.0 (block tables). Their decoded means must never
-// change, and today's writer must reproduce 3.0 byte for byte.
+// change: they come from F^{-1} of the stored prior, as when they were written.
+// small-v4.0.vbq holds sample_container_v4() (values in the table, escapes, xz
+// vocabulary); today's writer must reproduce it byte for byte.
 // VBQ_WRITE_GOLDEN=1 rewrites the current version's file (by hand, once).
 TEST_CASE("container: golden files keep decoding") {
   const std::string dir = std::string(VBQ_SOURCE_DIR) + "/tests/golden/";
-  Container fresh = sample_container(40, 5);
-  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(dir + "small-v3.0.vbq", fresh, true);
+  Container fresh = sample_container(40, 5), fresh4 = sample_container_v4();
+  if (std::getenv("VBQ_WRITE_GOLDEN")) write_container(dir + "small-v4.0.vbq", fresh4, true);
+  // Where today's encoder escapes a rare code point, the old files keep their code point.
+  std::vector<uint32_t> index(fresh.tensors[0].symbols.count);
+  decode_symbol_indices(fresh.tensors[0].symbols, index);
+  const std::vector<double> today = decode_tensor(fresh.tensors[0]);
+  std::vector<double> v1;
   for (const char* name : {"small-v1.0.vbq", "small-v2.0.vbq", "small-v3.0.vbq"}) {
     CAPTURE(name);
     ContainerLayout layout;
     Container golden = read_container(dir + name, &layout);
     CHECK(layout.major == name[7] - '0');
     REQUIRE(golden.tensors.size() == 2);
-    CHECK(decode_tensor(golden.tensors[0]) == decode_tensor(fresh.tensors[0]));
+    CHECK(golden.tensors[0].levels.empty());  // values from F^{-1} of the prior, as when written
+    const std::vector<double> old = decode_tensor(golden.tensors[0]);
+    if (v1.empty()) v1 = old;
+    CHECK(old == v1);
+    size_t same = 0;
+    for (size_t i = 0; i < old.size(); ++i)  // the float32 values decompress restores
+      same += fresh.tensors[0].symbols.alphabet[index[i]] == kEscapeSymbol || double(float(old[i])) == today[i];
+    CHECK(same == old.size());
     CHECK(decode_tensor(golden.tensors[1]) == decode_tensor(fresh.tensors[1]));
     CHECK(golden.vocab == fresh.vocab);
   }
-  CHECK(read_file_bytes(dir + "small-v3.0.vbq") == serialize_container(fresh));
+  ContainerLayout layout;
+  Container golden = read_container(dir + "small-v4.0.vbq", &layout);
+  CHECK(layout.major == 4);
+  REQUIRE(golden.tensors.size() == 3);
+  auto escaped = [](const EncodedTensor& t, double v) { return std::count(t.escapes.begin(), t.escapes.end(), v); };
+  CHECK(escaped(golden.tensors[0], 1e4) == 1);
+  CHECK(escaped(golden.tensors[0], -1e4) == 1);
+  CHECK(escaped(golden.tensors[2], 1e3) == 1);
+  for (size_t i = 0; i < 3; ++i) CHECK(decode_tensor(golden.tensors[i]) == decode_tensor(fresh4.tensors[i]));
+  CHECK(golden.vocab == fresh4.vocab);
+  CHECK(read_file_bytes(dir + "small-v4.0.vbq") == serialize_container(fresh4));
 }
 
 TEST_CASE("container: CRC-32C known values, hardware and table paths agree") {

@@ -59,13 +59,15 @@ void check_prior_spec(const std::string& spec, std::span<const double> sample) {
   if (spec != "auto") (void)fit_prior(spec, sample);
 }
 
-// Lagrangian of an encoding in bits: payload + tables (~3 bytes per code point,
-// ~2 more per extra frequency table) + prior parameters + distortion / (2 lambda sigma^2).
+// Lagrangian of an encoding in bits: payload + tables (~3 bytes per code point
+// plus its float32 value, ~2 more per extra frequency table) + escaped values +
+// prior parameters + distortion / (2 lambda sigma^2).
 static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu, std::span<const double> sigma,
                               int threads) {
   std::vector<double> x = decode_tensor(t, threads);
   const uint64_t points = t.symbols.alphabet.size(), tables = t.symbols.tables.size();
-  double bits = 8.0 * double(t.symbols.payload_bytes() + (3 + 2 * (tables - 1)) * points + 8 * t.prior_parameters.size());
+  double bits = 8.0 * double(t.symbols.payload_bytes() + (7 + 2 * (tables - 1)) * points + 4 * t.escapes.size() +
+                             8 * t.prior_parameters.size());
   for (size_t i = 0; i < x.size(); ++i) bits += (x[i] - mu[i]) * (x[i] - mu[i]) / (2 * t.lambda * sigma[i] * sigma[i]);
   return bits;
 }
@@ -83,6 +85,61 @@ EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sig
   return best;
 }
 
+// Replaces a code point by the escape where the escape wins Algorithm 1's
+// objective (codec.hpp, kEscapeBits): means beyond the prior's outermost code
+// point, or so far out that no code point comes close at an affordable rate.
+static void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
+                         CodeKeys& keys, int threads) {
+  const CodePointTable table(prior);
+  const int64_t n = int64_t(keys.size());
+#pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < n; ++i) {
+    const double penalty = 2.0 * lambda * sigma[i] * sigma[i];
+    const double d = table.reconstruct(keys[i]) - mu[i], e = double(float(mu[i])) - mu[i];
+    if (e * e + penalty * kEscapeBits < d * d + penalty * rate_bits(keys[i])) keys[i] = kEscapeSymbol;
+  }
+}
+
+// Escapes the code points so rare that their table entry costs more than
+// sending their elements' means: a code point used c times costs its table entry
+// (key, one frequency, a float32 value) plus c log2(N / c) payload bits; escaped,
+// each element costs a float32 plus log2(N / E) bits for the escape symbol, E
+// the escapes so far. The distortion only falls (an escape is exact). Rarest
+// first, so that E grows as it would.
+static void escape_rare_code_points(CodeKeys& keys, int threads) {
+  const SymbolCounts counts = symbol_counts(keys);
+  const double n = double(keys.size());
+  std::vector<size_t> order(counts.symbols.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return counts.counts[a] < counts.counts[b]; });
+  double escaped = counts.symbols.front() == kEscapeSymbol ? double(counts.counts.front()) : 0.0;
+  std::vector<uint64_t> rare;
+  for (size_t i : order) {
+    const uint64_t key = counts.symbols[i];
+    const double c = double(counts.counts[i]);
+    if (key == kEscapeSymbol || c >= n) continue;
+    const uint64_t delta = i > 0 ? key - counts.symbols[i - 1] : key;
+    const double kept = 8.0 * (varint_bytes(delta) + 1 + 4) + c * std::log2(n / c);
+    const double sent = c * (32 + std::log2(n / (escaped + c)));
+    if (sent >= kept) break;  // commoner code points only cost less to keep
+    rare.push_back(key), escaped += c;
+  }
+  if (rare.empty()) return;
+  std::sort(rare.begin(), rare.end());
+  const int64_t m = int64_t(keys.size());
+#pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
+  for (int64_t i = 0; i < m; ++i)
+    if (std::binary_search(rare.begin(), rare.end(), keys[i])) keys[i] = kEscapeSymbol;
+}
+
+// The escaped means of a vbq tensor in element order, and their count per block.
+static void collect_escapes(EncodedTensor& t, std::span<const double> mu, std::span<const uint64_t> keys) {
+  if (!has_escape(t)) return;
+  t.block_escapes.assign(t.symbols.blocks.size(), 0);
+  for (size_t i = 0; i < keys.size(); ++i)
+    if (keys[i] == kEscapeSymbol) t.escapes.push_back(mu[i]), ++t.block_escapes[i / t.symbols.block_symbols];
+}
+
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                          const VbqSettings& settings, std::span<const uint64_t> shape) {
   EncodedTensor t;
@@ -96,7 +153,15 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
                               settings.threads, nullptr,
                               settings.block_tables ? row_block_symbols(tensor_shape(shape, mu.size())) : 0);
+  mark_escapes(prior, mu, sigma, settings.lambda, keys, settings.threads);
+  escape_rare_code_points(keys, settings.threads);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables);
+  collect_escapes(t, mu, keys);
+  t.levels.resize(t.symbols.alphabet.size());
+  for (size_t i = 0; i < t.levels.size(); ++i) {
+    const uint64_t key = t.symbols.alphabet[i];
+    t.levels[i] = key == kEscapeSymbol ? 0.0 : reconstruct(prior, key);
+  }
   return t;
 }
 
@@ -148,13 +213,20 @@ std::vector<double> alphabet_values(const EncodedTensor& t) {
   std::vector<double> values(alphabet.size());
   switch (t.quantizer) {
     case QuantizerKind::vbq: {
+      // Levels come with escapes (4.0); without them, the escape symbol is invalid.
+      const bool levels = !t.levels.empty();
+      if (levels && t.levels.size() != alphabet.size())
+        throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': " + std::to_string(t.levels.size()) +
+                                            " reconstruction values for " + std::to_string(alphabet.size()) +
+                                            " symbols");
       std::unique_ptr<Prior> prior = make_prior(t.prior_family, t.prior_parameters);
       for (size_t i = 0; i < alphabet.size(); ++i) {
         uint64_t key = alphabet[i];
+        if (levels && i == 0 && key == kEscapeSymbol) continue;
         if (key < 2 || rate_bits(key) > kMaxRateBits || (key & 1) == 0)
           throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': invalid code point " + std::to_string(key) +
                                               " at table index " + std::to_string(i));
-        values[i] = reconstruct(*prior, key);
+        values[i] = levels ? t.levels[i] : reconstruct(*prior, key);
       }
       return values;
     }
@@ -177,14 +249,64 @@ std::vector<double> alphabet_values(const EncodedTensor& t) {
   throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': unknown quantizer");
 }
 
-// Reconstructed values of the alphabet indices, in parallel.
-static std::vector<double> reconstruct_indices(const EncodedTensor& t, std::span<const uint32_t> indices,
-                                               int threads) {
+double to_dtype(const EncodedTensor& t, double v) { return t.float32 ? double(float(v)) : v; }
+
+bool has_escape(const EncodedTensor& t) {
+  return t.quantizer == QuantizerKind::vbq && !t.symbols.alphabet.empty() && t.symbols.alphabet[0] == kEscapeSymbol;
+}
+
+// Reconstructed values of the alphabet indices of whole blocks [first_block,
+// first_block + #blocks), in parallel over the blocks: the symbol's value, or for
+// the escape symbol the block's next escaped mean in the dtype.
+static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t first_block,
+                                              std::span<const uint32_t> indices, int threads) {
+  // vbq levels are values of the dtype (as a 4.0 file stores them); computed ones
+  // (older files, grid, codebook) stay as computed.
   std::vector<double> values = alphabet_values(t);
+  if (!t.levels.empty())
+    for (double& v : values) v = to_dtype(t, v);
+  const SymbolStream& s = t.symbols;
+  const bool escape = has_escape(t);
+  // escape_start[b]: index in t.escapes of block b's first escaped mean
+  std::vector<uint64_t> escape_start(s.blocks.size() + 1, 0);
+  if (escape) {
+    if (t.block_escapes.size() != s.blocks.size())
+      throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': escape counts for " +
+                                          std::to_string(t.block_escapes.size()) + " of " +
+                                          std::to_string(s.blocks.size()) + " blocks");
+    for (size_t b = 0; b < s.blocks.size(); ++b) escape_start[b + 1] = escape_start[b] + t.block_escapes[b];
+    if (escape_start.back() != t.escapes.size())
+      throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': escape counts add up to " +
+                                          std::to_string(escape_start.back()) + ", the list holds " +
+                                          std::to_string(t.escapes.size()));
+  }
   std::vector<double> out(indices.size());
-  const int64_t n = int64_t(indices.size());
+  const int64_t blocks = int64_t((indices.size() + s.block_symbols - 1) / s.block_symbols);
+  std::string first_error;
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
-  for (int64_t i = 0; i < n; ++i) out[i] = values[indices[i]];
+  for (int64_t k = 0; k < blocks; ++k) {
+    const uint64_t b = first_block + uint64_t(k), begin = uint64_t(k) * s.block_symbols;
+    const uint64_t end = std::min<uint64_t>(begin + s.block_symbols, indices.size());
+    uint64_t next = escape_start[b];
+    bool more = false;  // more escape symbols than escaped means
+    for (uint64_t i = begin; i < end && !more; ++i) {
+      const uint32_t x = indices[i];
+      if (escape && x == 0) {
+        more = next == escape_start[b + 1];
+        if (!more) out[i] = to_dtype(t, t.escapes[next++]);
+      } else {
+        out[i] = values[x];
+      }
+    }
+    if (more || next != escape_start[b + 1]) {
+#pragma omp critical
+      if (first_error.empty())
+        first_error = "tensor '" + t.name + "': block " + std::to_string(b) + " lists " +
+                      std::to_string(t.block_escapes[b]) + " escaped values but decodes " +
+                      (more ? "more" : "fewer") + " escape symbols";
+    }
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::corrupt, first_error);
   return out;
 }
 
@@ -198,7 +320,7 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
   check_symbol_count(t);
   std::vector<uint32_t> indices(t.symbols.count);
   decode_symbol_indices(t.symbols, indices, threads);
-  return reconstruct_indices(t, indices, threads);
+  return reconstruct_blocks(t, 0, indices, threads);
 }
 
 std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
@@ -226,10 +348,17 @@ std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t
     throw Error(ErrorKind::argument, "tensor '" + t.name + "': rows " + std::to_string(first) + ".." +
                                          std::to_string(first + count) + " out of range (it has " +
                                          std::to_string(rows) + " rows)");
-  const uint64_t len = row_length(t);
-  std::vector<uint32_t> indices(count * len);
-  decode_symbol_range(t.symbols, first * len, (first + count) * len, indices);
-  return reconstruct_indices(t, indices, 1);
+  const uint64_t len = row_length(t), begin = first * len, end = (first + count) * len;
+  if (begin == end) return {};
+  // The whole blocks that hold the rows: a block's escaped means are found by
+  // counting its escape symbols from its start.
+  const SymbolStream& s = t.symbols;
+  const uint64_t first_block = begin / s.block_symbols, block_begin = first_block * s.block_symbols;
+  const uint64_t block_end = std::min(((end - 1) / s.block_symbols + 1) * s.block_symbols, s.count);
+  std::vector<uint32_t> indices(block_end - block_begin);
+  decode_symbol_range(s, block_begin, block_end, indices);
+  std::vector<double> values = reconstruct_blocks(t, first_block, indices, 1);
+  return std::vector<double>(values.begin() + (begin - block_begin), values.begin() + (end - block_begin));
 }
 
 }  // namespace vbq

@@ -248,6 +248,11 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
   }
 }
 
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols) {
+  const Alphabet alphabet(symbols);
+  return {alphabet.symbols(), alphabet.counts()};
+}
+
 double empirical_entropy_bits(std::span<const uint64_t> symbols) {
   const Alphabet alphabet(symbols);
   double n = double(symbols.size()), bits = 0;

@@ -4,7 +4,10 @@
 //
 // Three quantizers share the entropy stage (SymbolStream):
 //  - vbq:      symbols are code points (CodeKey) chosen by Algorithm 1; a symbol
-//              reconstructs to F^{-1}(xi) under the stored prior.
+//              reconstructs to F^{-1}(xi) under the stored prior. The values travel
+//              with the table (container 4.0), so every decoder restores the same
+//              floats. Symbol 0 (kEscapeSymbol) is the escape: its elements carry
+//              their mean itself, for means Algorithm 1 cannot represent well.
 //  - grid:     uniform quantization, the paper's baseline: symbol = zigzag(q),
 //              reconstruction q / scale.
 //  - codebook: symbol = index into stored centroids (k-means baseline).
@@ -22,6 +25,18 @@ namespace vbq {
 
 enum class QuantizerKind : uint8_t { vbq = 1, grid = 2, codebook = 3 };
 
+// The vbq escape symbol (never a code point: those are >= 3). An escaped element
+// reconstructs to its own mean, listed in EncodedTensor::escapes.
+inline constexpr uint64_t kEscapeSymbol = 0;
+
+// What an escape costs in Algorithm 1's objective, in bits: a float32 value plus
+// about 16 bits for the escape symbol in the rANS payload. The encoder escapes an
+// element when (F^{-1}(xi*) - mu)^2 + 2 lambda sigma^2 R(xi*) exceeds
+// (fl32(mu) - mu)^2 + 2 lambda sigma^2 kEscapeBits, i.e. treats the escape as one
+// more code point of rate kEscapeBits: no mean ends up farther than about
+// sqrt(2 lambda kEscapeBits) sigma from its reconstruction, whatever the prior's range.
+inline constexpr double kEscapeBits = 48;
+
 struct EncodedTensor {
   std::string name;             // tensor name
   std::string mean_path;        // where the mean came from (restored there)
@@ -38,6 +53,18 @@ struct EncodedTensor {
   std::vector<double> values;
 
   SymbolStream symbols;
+
+  // vbq: the reconstruction value of each alphabet symbol (0 for the escape
+  // symbol). The encoder fills it with F^{-1}(xi); a 4.0 file carries it, rounded
+  // to the dtype; empty for older files, whose values come from the prior.
+  std::vector<double> levels;
+  // vbq: the means of the escaped elements, in element order, and how many of
+  // them each block holds (one count per block; empty when nothing escapes).
+  std::vector<double> escapes;
+  std::vector<uint64_t> block_escapes;
+  // Entropy coder of the payload: 0 = blocked rANS (symbol_stream.hpp), the only
+  // one so far. Stored in the container so that others can be added.
+  uint8_t coder = 0;
 
   uint64_t element_count() const;
 };
@@ -86,11 +113,24 @@ std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* 
 EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads = 0,
                               std::span<const uint64_t> shape = {});
 
-// Reconstructed value of every alphabet symbol. Throws ErrorKind::corrupt on
-// invalid parameters or symbols.
+// Reconstructed value of every alphabet symbol, in double precision (levels, or
+// from the quantizer's parameters when there are none; 0 for the escape symbol).
+// Throws ErrorKind::corrupt on invalid parameters or symbols.
 std::vector<double> alphabet_values(const EncodedTensor& tensor);
 
-// Decodes all symbols and reconstructs the means (element_count() values).
+// Whether a vbq tensor's alphabet holds the escape symbol (as its first symbol:
+// it sorts first).
+bool has_escape(const EncodedTensor& tensor);
+
+// v as the tensor stores it: rounded to float32 for float32 tensors.
+double to_dtype(const EncodedTensor& tensor, double v);
+
+// Decodes all symbols and reconstructs the means (element_count() values). A vbq
+// tensor with levels (encoded now, or read from a 4.0 file) reconstructs to its
+// levels and escaped means rounded to its dtype (to_dtype), exactly as a 4.0 file
+// stores them; others (grid, codebook, vbq of 1.x-3.x files) to the doubles their
+// parameters give, F^{-1}(xi) for vbq. Throws ErrorKind::corrupt if a block's
+// escape symbols and escape count disagree.
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
 
 // What each element costs in the payload: -log2(freq / 2^precision) of its

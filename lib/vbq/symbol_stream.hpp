@@ -63,4 +63,10 @@ void decode_symbol_range(const SymbolStream& stream, uint64_t begin, uint64_t en
 // Ideal empirical entropy of the message in bits: sum over symbols of -log2(count/N).
 double empirical_entropy_bits(std::span<const uint64_t> symbols);
 
+// The distinct symbols of a message, ascending, and how often each occurs.
+struct SymbolCounts {
+  std::vector<uint64_t> symbols, counts;
+};
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols);
+
 }  // namespace vbq
