@@ -710,7 +710,7 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     gp << "set size 0.42,0.95\nset origin 0.40,0\n"
        << "set title 'zoom: " << 100 * sorted.front() << "-100% of uncompressed (dotted: the summary fractions)'\n"
        << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << y_lo << ":"
-       << full + 0.2 * (full - y_lo) << "]\n";
+       << std::max(full + 0.05 * (full - y_lo), y_top + 0.02 * (full - y_lo)) << "]\n";
     for (size_t i = 0; i < sorted.size(); ++i)
       gp << "set arrow " << i + 1 << " from graph 0, first " << sorted[i] * full << " to graph 1, first "
          << sorted[i] * full << " nohead dt 2 lc rgb 'gray60'\n"
