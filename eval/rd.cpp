@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -355,37 +356,43 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   std::vector<std::string> order;                             // methods, in table order
 
   // Measures every method of family f at one setting: files written in parallel
-  // (each single-threaded) when the family has several, then scored.
+  // (each single-threaded) when the family has several, then scored. Only one
+  // copy of each distinct reconstruction is kept until it is scored (a grid's
+  // seven files decode to one set of means), so memory stays at a few models.
   auto measure = [&](Family& f, double setting) {
     const std::string label = setting_label(f.knob, setting);
-    std::vector<Encoded> enc(f.methods.size());
-    const int outer = f.methods.size() > 1 ? std::min<int>(threads, int(f.methods.size())) : 1;
-    std::vector<std::exception_ptr> failed(f.methods.size());
+    const size_t n = f.methods.size();
+    std::vector<uint64_t> bytes(n), hashes(n);
+    std::map<uint64_t, Model> pending;  // unscored reconstructions, by means_hash
+    std::mutex pending_mutex;
+    const int outer = n > 1 ? std::min<int>(threads, int(n)) : 1;
+    std::vector<std::exception_ptr> failed(n);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(outer)
-    for (size_t i = 0; i < f.methods.size(); ++i) {
+    for (size_t i = 0; i < n; ++i) {
       try {
         const MethodSpec& m = f.methods[i];
-        enc[i] = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+        Encoded e = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+        bytes[i] = e.bytes, hashes[i] = means_hash(e.means);
+        std::lock_guard<std::mutex> lock(pending_mutex);
+        if (!scored.count(hashes[i]) && !pending.count(hashes[i])) pending.emplace(hashes[i], std::move(e.means));
       } catch (...) {
         failed[i] = std::current_exception();
       }
     }
     for (auto& e : failed)
       if (e) std::rethrow_exception(e);
-    for (size_t i = 0; i < f.methods.size(); ++i) {
-      const uint64_t h = means_hash(enc[i].means);
-      auto it = scored.find(h);
-      if (it == scored.end()) {
-        Scored s;
-        for (const Tensor& t : enc[i].means.tensors) s.ideal_bits += entropy_bits_of_values(t.mu);
-        enc[i].means.vocab = model.vocab;
-        s.metrics = task.evaluate(enc[i].means);
-        it = scored.emplace(h, std::move(s)).first;
-      }
-      enc[i].means = Model();  // free the memory early
+    for (auto& [h, means] : pending) {
+      Scored s;
+      for (const Tensor& t : means.tensors) s.ideal_bits += entropy_bits_of_values(t.mu);
+      means.vocab = model.vocab;
+      s.metrics = task.evaluate(means);
+      scored.emplace(h, std::move(s));
+      means = Model();  // free the memory early
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const Scored& s = scored.at(hashes[i]);
       const std::string& name = f.methods[i].name;
-      RdRow row{name, label, enc[i].bytes, 8.0 * double(enc[i].bytes) / dims, it->second.ideal_bits / dims,
-                it->second.metrics};
+      RdRow row{name, label, bytes[i], 8.0 * double(bytes[i]) / dims, s.ideal_bits / dims, s.metrics};
       if (!by_method.count(name)) order.push_back(name);
       by_method[name][setting] = row;
       if (i == 0) f.quality[setting] = row.metrics[res.primary];
