@@ -642,7 +642,9 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
 
   // One data file per method, sorted by rate; styles: the paper's VBQ and the
   // best baseline thick and solid, everything else thin with colour + dash.
-  std::string series;
+  // The emphasised two are drawn last, on top of any series they coincide with
+  // (they come last in the key too).
+  std::string series, emphasised;
   size_t styled = 0;
   for (size_t i = 0; i < methods.size(); ++i) {
     const std::string& m = methods[i];
@@ -656,9 +658,11 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     if (m == "vbq") style = "lc rgb '#d62728' dt 1 lw 4 pt 7 ps 0.7", label += " (paper)";
     else if (m == best) style = "lc rgb '#000000' dt 1 lw 4 pt 5 ps 0.6", label += " (best baseline)";
     else style = series_style(styled++) + " lw 2 pt " + std::to_string(1 + int(i % 12)) + " ps 0.5";
-    series += (series.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style +
-              " title '" + label + "'";
+    std::string& to = m == "vbq" || m == best ? emphasised : series;
+    to += (to.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style + " title '" +
+          label + "'";
   }
+  if (!emphasised.empty()) series += (series.empty() ? "" : ", ") + emphasised;
   if (!reference_csv.empty()) {
     // Reference rows "method,setting,bits,quality,...": one open-symbol series per method.
     std::ifstream in(reference_csv);
