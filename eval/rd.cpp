@@ -12,6 +12,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <sstream>
 
@@ -355,37 +356,43 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   std::vector<std::string> order;                             // methods, in table order
 
   // Measures every method of family f at one setting: files written in parallel
-  // (each single-threaded) when the family has several, then scored.
+  // (each single-threaded) when the family has several, then scored. Only one
+  // copy of each distinct reconstruction is kept until it is scored (a grid's
+  // seven files decode to one set of means), so memory stays at a few models.
   auto measure = [&](Family& f, double setting) {
     const std::string label = setting_label(f.knob, setting);
-    std::vector<Encoded> enc(f.methods.size());
-    const int outer = f.methods.size() > 1 ? std::min<int>(threads, int(f.methods.size())) : 1;
-    std::vector<std::exception_ptr> failed(f.methods.size());
+    const size_t n = f.methods.size();
+    std::vector<uint64_t> bytes(n), hashes(n);
+    std::map<uint64_t, Model> pending;  // unscored reconstructions, by means_hash
+    std::mutex pending_mutex;
+    const int outer = n > 1 ? std::min<int>(threads, int(n)) : 1;
+    std::vector<std::exception_ptr> failed(n);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(outer)
-    for (size_t i = 0; i < f.methods.size(); ++i) {
+    for (size_t i = 0; i < n; ++i) {
       try {
         const MethodSpec& m = f.methods[i];
-        enc[i] = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+        Encoded e = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+        bytes[i] = e.bytes, hashes[i] = means_hash(e.means);
+        std::lock_guard<std::mutex> lock(pending_mutex);
+        if (!scored.count(hashes[i]) && !pending.count(hashes[i])) pending.emplace(hashes[i], std::move(e.means));
       } catch (...) {
         failed[i] = std::current_exception();
       }
     }
     for (auto& e : failed)
       if (e) std::rethrow_exception(e);
-    for (size_t i = 0; i < f.methods.size(); ++i) {
-      const uint64_t h = means_hash(enc[i].means);
-      auto it = scored.find(h);
-      if (it == scored.end()) {
-        Scored s;
-        for (const Tensor& t : enc[i].means.tensors) s.ideal_bits += entropy_bits_of_values(t.mu);
-        enc[i].means.vocab = model.vocab;
-        s.metrics = task.evaluate(enc[i].means);
-        it = scored.emplace(h, std::move(s)).first;
-      }
-      enc[i].means = Model();  // free the memory early
+    for (auto& [h, means] : pending) {
+      Scored s;
+      for (const Tensor& t : means.tensors) s.ideal_bits += entropy_bits_of_values(t.mu);
+      means.vocab = model.vocab;
+      s.metrics = task.evaluate(means);
+      scored.emplace(h, std::move(s));
+      means = Model();  // free the memory early
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const Scored& s = scored.at(hashes[i]);
       const std::string& name = f.methods[i].name;
-      RdRow row{name, label, enc[i].bytes, 8.0 * double(enc[i].bytes) / dims, it->second.ideal_bits / dims,
-                it->second.metrics};
+      RdRow row{name, label, bytes[i], 8.0 * double(bytes[i]) / dims, s.ideal_bits / dims, s.metrics};
       if (!by_method.count(name)) order.push_back(name);
       by_method[name][setting] = row;
       if (i == 0) f.quality[setting] = row.metrics[res.primary];
@@ -635,7 +642,9 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
 
   // One data file per method, sorted by rate; styles: the paper's VBQ and the
   // best baseline thick and solid, everything else thin with colour + dash.
-  std::string series;
+  // The emphasised two are drawn last, on top of any series they coincide with
+  // (they come last in the key too).
+  std::string series, emphasised;
   size_t styled = 0;
   for (size_t i = 0; i < methods.size(); ++i) {
     const std::string& m = methods[i];
@@ -649,9 +658,11 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     if (m == "vbq") style = "lc rgb '#d62728' dt 1 lw 4 pt 7 ps 0.7", label += " (paper)";
     else if (m == best) style = "lc rgb '#000000' dt 1 lw 4 pt 5 ps 0.6", label += " (best baseline)";
     else style = series_style(styled++) + " lw 2 pt " + std::to_string(1 + int(i % 12)) + " ps 0.5";
-    series += (series.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style +
-              " title '" + label + "'";
+    std::string& to = m == "vbq" || m == best ? emphasised : series;
+    to += (to.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style + " title '" +
+          label + "'";
   }
+  if (!emphasised.empty()) series += (series.empty() ? "" : ", ") + emphasised;
   if (!reference_csv.empty()) {
     // Reference rows "method,setting,bits,quality,...": one open-symbol series per method.
     std::ifstream in(reference_csv);
@@ -710,7 +721,7 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     gp << "set size 0.42,0.95\nset origin 0.40,0\n"
        << "set title 'zoom: " << 100 * sorted.front() << "-100% of uncompressed (dotted: the summary fractions)'\n"
        << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << y_lo << ":"
-       << full + 0.2 * (full - y_lo) << "]\n";
+       << std::max(full + 0.05 * (full - y_lo), y_top + 0.02 * (full - y_lo)) << "]\n";
     for (size_t i = 0; i < sorted.size(); ++i)
       gp << "set arrow " << i + 1 << " from graph 0, first " << sorted[i] * full << " to graph 1, first "
          << sorted[i] * full << " nohead dt 2 lc rgb 'gray60'\n"

@@ -107,12 +107,14 @@ TEST_CASE("rate control: an unreachable quality target reports the best quality 
   CHECK(r.best.value == doctest::Approx(0.9 / (1 + 1e-3)));  // the best quality reached
   CHECK(r.best.lambda == doctest::Approx(1e-5));             // where it was first reached
   // 1e-3, then 1e-4, 1e-5 improve, 1e-6 and 1e-7 do not: patience 2 stops there.
-  REQUIRE(r.probes.size() == 5);
-  CHECK(r.probes.back().lambda == doctest::Approx(1e-7));
+  // Then the scan inside the bracket: 10^-2.5 and 1e-2, both lower: stop.
+  REQUIRE(r.probes.size() == 7);
+  CHECK(r.probes[4].lambda == doctest::Approx(1e-7));
+  CHECK(r.probes[6].lambda == doctest::Approx(1e-2));
 
   s.patience = 4;  // more patience, more probes, same answer
   LambdaSearchResult longer = search_lambda(saturating, s);
-  CHECK(longer.probes.size() == 7);
+  CHECK(longer.probes.size() == 11);
   CHECK(longer.best.lambda == r.best.lambda);
 }
 
@@ -123,7 +125,20 @@ TEST_CASE("rate control: an unreachable quality target stops at min_lambda") {
   LambdaSearchResult r = search_lambda(q, s);
   CHECK_FALSE(r.met);
   CHECK(r.best.lambda == doctest::Approx(1e-6));
-  CHECK(r.probes.size() == 4);  // 1e-3 .. 1e-6
+  CHECK(r.probes.size() == 6);  // 1e-3 .. 1e-6, then 10^-2.5 and 1e-2 inside the bracket
+}
+
+TEST_CASE("rate control: a quality target missed at both ends but met inside the bracket is found") {
+  // As on a real BNN: accuracy at small lambda stalls below the target (clipped
+  // outliers), while quantization noise lifts it above at moderate lambda.
+  auto bump = [](double lambda) {
+    const double q = lambda < 2e-3 ? 0.85 : lambda < 0.05 ? 0.87 : 0.87 / (1 + (lambda - 0.05) * 10);
+    return LambdaProbe{lambda, q, q >= 0.86, 0};
+  };
+  LambdaSearchResult r = search_lambda(bump, quality_search());
+  REQUIRE(r.met);
+  CHECK(bump(r.best.lambda).feasible);
+  check_bracketed(r, 0.05 + (0.87 / 0.86 - 1) / 10, 1.02);  // the largest lambda meeting it
 }
 
 TEST_CASE("rate control: a size target below the smallest file is reported with that file") {

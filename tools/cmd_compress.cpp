@@ -79,17 +79,20 @@ static void report_rate_control(const RateControlled& r, const std::string& what
     for (auto& p : r.probes)
       std::fprintf(stderr, "  lambda %12.6g -> %s %.6g, %llu bytes%s\n", p.lambda, what.c_str(), p.value,
                    (unsigned long long)p.bytes, p.feasible ? " (meets the target)" : "");
-  char line[320];
+  char line[400];
   if (!r.met) {
+    double lo = r.lambda, hi = r.lambda;
+    for (auto& p : r.probes) lo = std::min(lo, p.lambda), hi = std::max(hi, p.lambda);
     if (size)
       std::snprintf(line, sizeof line,
-                    "the target of %.0f bytes cannot be met at any lambda: the smallest file is %llu bytes "
-                    "(lambda %.6g, %zu probes)", target, (unsigned long long)r.bytes, r.lambda, r.probes.size());
+                    "the target of %.0f bytes cannot be met at any lambda: the smallest file found is %llu bytes "
+                    "(lambda %.6g; %zu probes, lambda %.3g to %.3g)", target, (unsigned long long)r.bytes, r.lambda,
+                    r.probes.size(), lo, hi);
     else
       std::snprintf(line, sizeof line,
-                    "the target %s >= %.6g cannot be met at any lambda: the best %s reachable is %.6g at lambda "
-                    "%.6g (%llu bytes, %zu probes)", what.c_str(), target, what.c_str(), r.value, r.lambda,
-                    (unsigned long long)r.bytes, r.probes.size());
+                    "the target %s >= %.6g cannot be met at any lambda: the best %s found is %.6g at lambda %.6g "
+                    "(%llu bytes; %zu probes, lambda %.3g to %.3g)", what.c_str(), target, what.c_str(), r.value,
+                    r.lambda, (unsigned long long)r.bytes, r.probes.size(), lo, hi);
     throw Error(ErrorKind::argument, line);
   }
   if (size)

@@ -52,12 +52,42 @@ LambdaSearchResult search_lambda(const std::function<LambdaProbe(double)>& probe
   const bool up = s.feasible_above;  // direction towards feasibility
   LambdaProbe good = run(up ? s.hi : s.lo), bad;
   if (!good.feasible) {
-    Walk w = walk(good, up, true);
-    if (!w.last.feasible) {
-      out.best = w.extreme;
-      return out;
+    const LambdaProbe start = good;
+    Walk w = walk(start, up, true);
+    if (w.last.feasible) {
+      good = w.last, bad = w.previous;
+    } else {
+      // Quality is monotone only up to noise (quantization can even help a
+      // little), so before calling the target unreachable scan the first bracket
+      // inwards from `start` in finer steps, until the value has moved away from
+      // the target (or stayed flat) `patience` probes in a row.
+      LambdaProbe closest = w.extreme, previous = start, found;
+      const double fine = std::sqrt(s.step);
+      for (int away = 0; away < s.patience && budget_left();) {
+        const double next = up ? previous.lambda / fine : previous.lambda * fine;
+        if (up ? next < s.lo : next > s.hi) break;
+        const LambdaProbe p = run(next);
+        if (p.feasible) {
+          found = p;
+          break;
+        }
+        if (up ? p.value < closest.value : p.value > closest.value) closest = p;
+        const bool receding = up ? p.value >= previous.value : p.value <= previous.value;  // or flat
+        away = receding ? away + 1 : 0;
+        previous = p;
+      }
+      if (!found.feasible) {
+        out.best = closest;
+        return out;
+      }
+      // Follow the feasible stretch inwards to where the target fails again.
+      Walk inner = walk(found, !up, false);
+      if (inner.last.feasible) {
+        out.best = inner.last, out.met = true;
+        return out;
+      }
+      good = inner.previous, bad = inner.last;
     }
-    good = w.last, bad = w.previous;
   } else if (s.done && s.done(good)) {
     out.best = good, out.met = true;
     return out;

@@ -9,7 +9,11 @@
 // at a larger one), so the search grows the bracket outwards until the target is
 // met or the measured value stops moving: towards small lambda Algorithm 1 ends
 // at full precision (every coordinate at its max rate), towards large lambda at
-// one code point per tensor. Only then is a target declared unreachable.
+// one code point per tensor. Because measured quality is monotone only up to
+// noise, a target still unmet there is looked for once more inside the first
+// bracket (steps of sqrt(step) from its feasible end, until the value recedes
+// from the target, or stays flat, `patience` probes in a row). Only then is it
+// unreachable.
 #pragma once
 #include <cstdint>
 #include <functional>
