@@ -52,8 +52,10 @@ struct Writer {
     for (int i = 0; i < bytes; ++i) out.push_back(char((v >> (8 * i)) & 0xff));
   }
   void f64(double v) { fixed(std::bit_cast<uint64_t>(v), 8); }
-  // A value in the tensor's dtype: f32 or f64.
+  // A value in the tensor's dtype: f32 or f64. Readers refuse non-finite values.
   void value(double v, bool float32) {
+    if (!std::isfinite(float32 ? double(float(v)) : v))
+      throw Error(ErrorKind::argument, "value " + std::to_string(v) + " does not fit the tensor's dtype");
     if (float32) fixed(std::bit_cast<uint32_t>(float(v)), 4);
     else f64(v);
   }

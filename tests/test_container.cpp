@@ -115,6 +115,10 @@ TEST_CASE("container: the coder byte, escape counts and values are checked") {
   expect_error([&] { decode_tensor(c.tensors[0]); }, ErrorKind::corrupt, {"block 0", "fewer escape symbols"});
   expect_error([&] { decode_rows(c.tensors[0], 2); }, ErrorKind::corrupt, {"block 0"});
 
+  Container big = sample_container_v4();
+  big.tensors[0].levels.back() = 1e39;  // beyond float32: the writer refuses rather than store inf
+  CHECK(kind_of([&] { serialize_container(big); }) == ErrorKind::argument);
+
   // A 4.0 reader rejects coders it does not know: one grid tensor "g" of shape {3},
   // whose coder byte follows name, path, dtype, rank, dim, quantizer, varint 1, f64.
   Container g;
