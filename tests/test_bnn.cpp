@@ -46,7 +46,8 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
   // the variance path (2A ⊙ dV·S²ᵀ) is exercised; log_std near -1 so the noise
   // terms are not negligible.
   const size_t B = 6, D = 5, N = 40;
-  const double prior = 0.7, beta = 0.5;  // beta: KL weight, so its scaling is checked too
+  const vbq::BnnPriorSpec prior{vbq::BnnPrior::gauss, 0.7};
+  const double beta = 0.5;  // KL weight, so its scaling is checked too
   auto p = vbq::bnn_init<double>(D, {4, 3}, 3, -1.0, 11);
   std::mt19937 rng(3);
   std::normal_distribution<double> g(0, 1);
@@ -133,7 +134,7 @@ TEST_CASE("bnn learns a separable problem with its posterior means") {
   cfg.epochs = 15;
   cfg.batch = 32;
   cfg.lr = 1e-2;
-  cfg.prior_std = 1.0;
+  cfg.prior.std = 1.0;
   cfg.threads = 1;
   auto r = vbq::train_bnn(train, &test, cfg);
   REQUIRE(r.has_test);
@@ -210,7 +211,7 @@ TEST_CASE("bnn rejects bad settings") {
   cfg.epochs = 0;
   CHECK_THROWS_AS(vbq::train_bnn(train, nullptr, cfg), vbq::Error);
   cfg.epochs = 1;
-  cfg.prior_std = 0;
+  cfg.prior.std = 0;
   CHECK_THROWS_AS(vbq::train_bnn(train, nullptr, cfg), vbq::Error);
 }
 

@@ -44,20 +44,47 @@ namespace vbq {
 struct BnnLoss {
   double objective = 0;  // nll + kl_weight * kl / num_train (what the gradient is of)
   double nll = 0;        // mean over the batch of -log p(y | x, sampled w)
-  double kl = 0;         // KL(q || p), summed over all parameters
+  double kl = 0;         // KL(q || p), summed over all parameters (0 for a deterministic net)
   size_t correct = 0;    // argmax of the sampled logits == label
 };
+
+// Prior on every weight and bias (see the top of this file).
+enum class BnnPrior {
+  gauss,        // N(0, prior_std^2), closed-form KL
+  log_uniform,  // p(|w|) ~ 1/|w| (sparse variational dropout), KL by Molchanov et al.'s fit
+};
+const char* bnn_prior_name(BnnPrior prior);  // "gauss" or "log-uniform"
+BnnPrior parse_bnn_prior(const std::string& name);  // throws ErrorKind::argument
+
+struct BnnPriorSpec {
+  BnnPrior kind = BnnPrior::gauss;
+  double std = 0.1;  // gauss only
+};
+
+// Molchanov et al. (2017), Eq. 14: -KL(q || log-uniform) ~= k1 sigmoid(k2 + k3 log alpha)
+// - 0.5 log(1 + 1/alpha) - k1 with alpha = sigma^2 / mu^2, fitted to within 0.01 nats.
+inline constexpr double kSvdK1 = 0.63576, kSvdK2 = 1.87320, kSvdK3 = 1.48695;
+// log alpha is clipped to this range, as in the authors' code: outside it the KL
+// (and its gradient) is held constant, so mu -> 0 cannot blow log alpha up.
+inline constexpr double kSvdLogAlphaMax = 10.0;
 
 struct BnnConfig {
   std::vector<size_t> hidden{400, 400};  // hidden layer widths (may be empty: softmax regression)
   int epochs = 10;
   size_t batch = 128;
   double lr = 1e-3;             // Adam step size (beta1 0.9, beta2 0.999, eps 1e-8)
-  double prior_std = 0.1;       // std of the N(0, prior_std^2) prior on every weight and bias
+  bool cosine_lr = true;        // lr * (1 + cos(pi t / T)) / 2 over the T steps; false: constant lr
+  BnnPriorSpec prior;
   double init_log_std = -5.0;   // initial log sigma: small, so training starts nearly deterministic
   // Weight of the KL term: 1 = the exact ELBO (default). < 1 tempers the posterior
   // (a "cold" posterior): less noise, higher accuracy of the means, not a true ELBO.
   double kl_weight = 1.0;
+  // The KL weight ramps linearly from 0 to kl_weight over this many epochs (0 = no
+  // warm-up); the epochs after it optimize the (kl_weight-)ELBO itself.
+  double kl_warmup_epochs = 0;
+  // Reference network: the same MLP and training loop with the posterior noise
+  // and the KL term switched off (sigma is ignored), i.e. plain maximum likelihood.
+  bool deterministic = false;
   uint64_t seed = 1;
   int threads = 1;              // OpenBLAS threads (>= 1)
   bool progress = false;        // progress bar on stderr (only drawn on a terminal)
@@ -87,6 +114,11 @@ BnnParams<T> bnn_init(size_t inputs, const std::vector<size_t>& hidden, size_t c
 template <class T>
 BnnParams<T> bnn_zeros_like(const BnnParams<T>& p);
 
+// KL(q || prior) summed over every parameter; adds grad_scale * dKL/dparam to
+// *grad (resized like p if it is not).
+template <class T>
+double bnn_kl(const BnnParams<T>& p, const BnnPriorSpec& prior, double grad_scale, BnnParams<T>* grad);
+
 // Objective and gradient on one minibatch with a given noise sample.
 // Reuses its buffers between calls (one instance per thread).
 template <class T>
@@ -96,8 +128,10 @@ class BnnObjective {
   // eps[k]: batch * p[k].out standard normals for layer k. Writes d objective /
   // d parameter into *grad (resized like p). Requires batch >= 1, num_train >= 1.
   // kl_weight multiplies the KL term of the objective and its gradient (1 = ELBO).
+  // eps empty: the deterministic network of the means (no noise, no KL; the
+  // log_std gradients are 0).
   BnnLoss evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t batch, size_t num_train,
-                   double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad,
+                   const BnnPriorSpec& prior, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad,
                    double kl_weight = 1.0);
 
  private:
@@ -119,7 +153,10 @@ struct BnnResult {
   double train_seconds = 0;
   bool has_test = false;
   MlpScore test;                // posterior-mean score on the test set, if given
-  BnnLoss last_epoch;           // mean objective / nll over the last epoch, total correct
+  BnnLoss last_epoch;           // mean objective / nll over the last epoch, total correct, final KL
+  // -ELBO per training example, nats: last epoch's mean sampled nll + final KL / N
+  // (KL weight 1 whatever kl_weight was; for the log-uniform prior up to its constant).
+  double neg_elbo = 0;
 };
 
 // Trains on `train` (test may be null) and scores the posterior means on test.
