@@ -50,14 +50,15 @@ int run(const std::vector<std::string>& args) {
       ("constant-lr", "keep the learning rate constant (default: cosine decay to 0 over the run)")
       ("prior", po::value(&prior)->default_value(vbq::bnn_prior_name(cfg.prior.kind)),
        "prior on every weight and bias: gauss = N(0, prior-std^2); log-uniform = p(|w|) ~ 1/|w| "
-       "(sparse variational dropout, Molchanov et al. 2017: weights the data do not need get "
-       "sigma >> |mu|, mu -> 0)")
+       "(sparse variational dropout, Molchanov et al. 2017, KL by their fit, up to the improper "
+       "prior's constant: weights the data do not need get sigma >> |mu|, mu -> 0)")
       ("prior-std", po::value(&cfg.prior.std)->default_value(cfg.prior.std, num_text(cfg.prior.std)),
        "std of the gauss prior")
       ("init-log-std", po::value(&cfg.init_log_std)->default_value(cfg.init_log_std, num_text(cfg.init_log_std)),
        "initial posterior log std")
       ("kl-weight", po::value(&cfg.kl_weight)->default_value(cfg.kl_weight, num_text(cfg.kl_weight)),
-       "weight of the KL term (1 = exact ELBO; < 1 = tempered posterior)")
+       "weight of the KL term: 1 = the exact ELBO; < 1 = a tempered (cold) posterior, recorded "
+       "in the file. The printed ELBO always uses weight 1")
       ("kl-warmup", po::value(&cfg.kl_warmup_epochs)->default_value(cfg.kl_warmup_epochs,
                                                                    num_text(cfg.kl_warmup_epochs)),
        "epochs over which the KL weight ramps linearly from 0 to --kl-weight (tempering during "
