@@ -27,7 +27,8 @@ int run(const std::vector<std::string>& args) {
   vbq::Model model = vbq::load_means(model_path);
   vbq::Dataset test = vbq::load_mnist_split(data, "t10k");
   vbq::MlpScore s = vbq::evaluate_mlp(model, test);
-  std::printf("test accuracy: %.2f%% (%zu examples)\n", 100.0 * s.accuracy, s.examples);
+  std::printf("test accuracy: %.2f%%\n", 100.0 * s.accuracy);
+  std::printf("test examples: %zu\n", s.examples);
   std::printf("test log-likelihood: %.4f nats per example\n", s.log_likelihood);
   return 0;
 }

@@ -10,6 +10,12 @@
 
 namespace {
 
+std::string num_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::vector<size_t> parse_hidden(const std::string& text) {
   std::vector<size_t> widths;
   if (text.empty() || text == "none") return widths;
@@ -29,7 +35,7 @@ std::vector<size_t> parse_hidden(const std::string& text) {
 
 int run(const std::vector<std::string>& args) {
   namespace po = vbq::cli::po;
-  std::string data, out, hidden;
+  std::string data, out, hidden, prior;
   vbq::BnnConfig cfg;
   int threads = 0;
   po::options_description opt("options");
@@ -38,21 +44,37 @@ int run(const std::vector<std::string>& args) {
        "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ("output,o", po::value(&out)->required(), "output HDF5 model")
       ("hidden", po::value(&hidden)->default_value("400,400"), "hidden layer widths, comma separated")
-      ("epochs", po::value(&cfg.epochs)->default_value(10), "passes over the training set")
-      ("batch", po::value(&cfg.batch)->default_value(128), "minibatch size")
-      ("lr", po::value(&cfg.lr)->default_value(1e-3, "0.001"), "Adam learning rate")
-      ("prior-std", po::value(&cfg.prior_std)->default_value(0.1, "0.1"), "std of the N(0, s^2) prior")
-      ("init-log-std", po::value(&cfg.init_log_std)->default_value(-5.0, "-5"), "initial posterior log std")
-      ("kl-weight", po::value(&cfg.kl_weight)->default_value(1.0, "1"),
-       "weight of the KL term (1 = exact ELBO; < 1 = tempered posterior)")
+      ("epochs", po::value(&cfg.epochs)->default_value(cfg.epochs), "passes over the training set")
+      ("batch", po::value(&cfg.batch)->default_value(cfg.batch), "minibatch size")
+      ("lr", po::value(&cfg.lr)->default_value(cfg.lr, num_text(cfg.lr)), "Adam learning rate (peak)")
+      ("constant-lr", "keep the learning rate constant (default: cosine decay to 0 over the run)")
+      ("prior", po::value(&prior)->default_value(vbq::bnn_prior_name(cfg.prior.kind)),
+       "prior on every weight and bias: gauss = N(0, prior-std^2); log-uniform = p(|w|) ~ 1/|w| "
+       "(sparse variational dropout, Molchanov et al. 2017, KL by their fit, up to the improper "
+       "prior's constant: weights the data do not need get sigma >> |mu|, mu -> 0)")
+      ("prior-std", po::value(&cfg.prior.std)->default_value(cfg.prior.std, num_text(cfg.prior.std)),
+       "std of the gauss prior")
+      ("init-log-std", po::value(&cfg.init_log_std)->default_value(cfg.init_log_std, num_text(cfg.init_log_std)),
+       "initial posterior log std")
+      ("kl-weight", po::value(&cfg.kl_weight)->default_value(cfg.kl_weight, num_text(cfg.kl_weight)),
+       "weight of the KL term: 1 = the exact ELBO; < 1 = a tempered (cold) posterior, recorded "
+       "in the file. The printed ELBO always uses weight 1")
+      ("kl-warmup", po::value(&cfg.kl_warmup_epochs)->default_value(cfg.kl_warmup_epochs,
+                                                                   num_text(cfg.kl_warmup_epochs)),
+       "epochs over which the KL weight ramps linearly from 0 to --kl-weight (tempering during "
+       "warm-up only; the remaining epochs optimize the ELBO)")
+      ("reference-mlp", "also train a deterministic MLP of the same shape on the same data, epochs "
+       "and learning-rate schedule, and print its test accuracy (not written)")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0 = all cores; 1 = reproducible)")
       ("seed", po::value(&cfg.seed)->default_value(1), "random seed")
       ("force,f", "overwrite the output file")
-      ("verbose,v", "print one line per epoch (loss, train and test accuracy)");
+      ("verbose,v", "print one line per epoch (loss, -ELBO, train and test accuracy)");
   po::variables_map vm;
   if (!vbq::cli::parse_args(args, "train-bnn", "-o MODEL.h5 [options]", opt, {}, vm)) return 0;
   const bool force = vm.count("force") > 0;
   cfg.hidden = parse_hidden(hidden);
+  cfg.prior.kind = vbq::parse_bnn_prior(prior);
+  cfg.cosine_lr = vm.count("constant-lr") == 0;
   cfg.threads = vbq::cli::thread_count(threads);
   cfg.verbose = vm.count("verbose") > 0;
   cfg.progress = true;
@@ -64,9 +86,19 @@ int run(const std::vector<std::string>& args) {
   vbq::write_model(out, r.model, force);
   std::printf("trained %s in %.1f s (%d threads)\n", r.model.attributes["architecture"].c_str(), r.train_seconds,
               cfg.threads);
-  std::printf("test accuracy (posterior means): %.2f%%\n", 100.0 * r.test.accuracy);
+  std::printf("ELBO per training example: %.4f nats (-ELBO = nll %.4f + KL/N %.4f; KL weight %s, prior %s)\n",
+              -r.neg_elbo, r.last_epoch.nll, r.last_epoch.kl / double(train.rows),
+              r.model.attributes["kl_weight"].c_str(), prior.c_str());
+  std::printf("test accuracy: %.2f%% (posterior means)\n", 100.0 * r.test.accuracy);
   std::printf("test log-likelihood: %.4f nats per example\n", r.test.log_likelihood);
   std::printf("wrote %s\n", out.c_str());
+  if (vm.count("reference-mlp")) {
+    vbq::BnnConfig ref = cfg;
+    ref.deterministic = true;
+    vbq::BnnResult m = vbq::train_bnn(train, &test, ref);
+    std::printf("reference MLP test accuracy: %.2f%% (deterministic, same shape, data, epochs, lr; %.1f s)\n",
+                100.0 * m.test.accuracy, m.train_seconds);
+  }
   return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <bit>
+#include <numbers>
 #include <numeric>
 
 #include "eval/progress.hpp"
@@ -42,6 +44,94 @@ void fill_normal(uint64_t key, T* out, size_t n) {
     out[i] = T(r * std::cos(two_pi * u2));
     if (i + 1 < n) out[i + 1] = T(r * std::sin(two_pi * u2));
   }
+}
+
+// ---- exp and log for the per-weight loops ----
+// libm's expf/logf are calls that keep `omp simd` loops scalar (this file is built
+// without -ffast-math); these vectorize and agree with libm to a few 1e-7 relative
+// (tested). GCC leaves a loop scalar for a float select like `x > a ? b : c` or a
+// float clamp before a float-to-int conversion, hence integer selects and the
+// clamp by |.| below. Double stays on libm (the gradient checks).
+
+// |x| <= 87 (the callers' arguments are bounded far inside: 2 log_std, and log
+// alpha clipped to +-10); the exponent is clamped so no argument gives garbage bits.
+inline float exp_fast(float x) {
+  const float t = x * 1.44269504088896341f;  // x / ln 2 = n + f, |f| <= 1/2
+  int n = int(t + std::copysign(0.5f, t));
+  n = n < -126 ? -126 : n;  // integer clamps: a float clamp before the conversion stays scalar
+  n = n > 127 ? 127 : n;
+  const float r = (t - float(n)) * 0.693147180559945309f;  // |r| <= ln(2) / 2
+  // Taylor to r^6: relative error < 1.3e-7 on |r| <= 0.347.
+  const float p =
+      1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  return p * std::bit_cast<float>(uint32_t(n + 127) << 23);
+}
+inline double exp_fast(double x) { return std::exp(x); }
+
+// x > 0 and normal.
+inline float log_fast(float x) {
+  const uint32_t bits = std::bit_cast<uint32_t>(x), mant = bits & 0x7fffffu;
+  const uint32_t high = mant > 0x3504f3u ? 1u : 0u;  // mantissa above sqrt(2): use m / 2 in [0.71, 1)
+  const float m = std::bit_cast<float>(mant | (0x3f800000u - (high << 23)));
+  const int e = int(bits >> 23) - 127 + int(high);
+  // ln m = 2 atanh(t), t = (m - 1) / (m + 1), |t| <= 0.172: series to t^9.
+  const float t = (m - 1.0f) / (m + 1.0f), t2 = t * t;
+  const float ln_m = 2.0f * t * (1.0f + t2 * (1.0f / 3 + t2 * (1.0f / 5 + t2 * (1.0f / 7 + t2 * (1.0f / 9)))));
+  return float(e) * 0.693147180559945309f + ln_m;
+}
+inline double log_fast(double x) { return std::log(x); }
+
+// KL of one tensor and grad_scale times its gradient, added to gmu / gls. s2 (gauss) =
+// exp(2 log_std) when the caller has it, else null.
+template <class T>
+double kl_tensor(const std::vector<T>& mu, const std::vector<T>& ls, const T* s2, const BnnPriorSpec& prior,
+                 double grad_scale, std::vector<T>& gmu, std::vector<T>& gls) {
+  const T scale = T(grad_scale);
+  if (prior.kind == BnnPrior::gauss) {
+    // KL(N(mu, s^2) || N(0, p^2)) = log(p/s) + (s^2 + mu^2) / (2 p^2) - 1/2.
+    const T inv_p2 = T(1.0 / (prior.std * prior.std)), log_p = T(std::log(prior.std));
+    double kl = 0;
+    for (size_t i = 0; i < mu.size(); ++i) {
+      const T m = mu[i], v = s2 ? s2[i] : exp_fast(T(2) * ls[i]);
+      kl += double(log_p - ls[i] + (v + m * m) * inv_p2 / T(2) - T(0.5));
+      gmu[i] += scale * m * inv_p2;
+      gls[i] += scale * (v * inv_p2 - T(1));
+    }
+    return kl;
+  }
+  // Log-uniform prior: KL = k1 (1 - S) + 0.5 log(1 + 1/alpha), S = sigmoid(k2 + k3 log alpha),
+  // log alpha = 2 log_std - log(mu^2 + tiny), clipped to +-kSvdLogAlphaMax (zero gradient outside).
+  // Branch free, so the loop vectorizes: it runs on every weight at every step.
+  const T k1 = T(kSvdK1), k2 = T(kSvdK2), k3 = T(kSvdK3), la_max = T(kSvdLogAlphaMax), tiny = T(1e-16);
+  const size_t n = mu.size();
+  const T *mp = mu.data(), *lp = ls.data();
+  T *gm = gmu.data(), *gl = gls.data();
+  double kl = 0;
+  T terms[1024];  // per-element KL of one chunk: a reduction in the loop would keep it scalar
+  for (size_t begin = 0; begin < n; begin += 1024) {
+    const size_t len = std::min<size_t>(1024, n - begin);
+    const T* __restrict mc = mp + begin;
+    const T* __restrict lc = lp + begin;
+    T* __restrict gmc = gm + begin;
+    T* __restrict glc = gl + begin;
+#pragma omp simd
+    for (size_t i = 0; i < len; ++i) {
+      const T m = mc[i], m2 = m * m + tiny;
+      const T la = T(2) * lc[i] - log_fast(m2);
+      const T inside = std::abs(la) <= la_max ? T(1) : T(0);
+      const T lac = T(0.5) * (std::abs(la + la_max) - std::abs(la - la_max));  // clamp to +-la_max
+      const T inv_alpha = exp_fast(-lac);
+      const T S = T(1) / (T(1) + exp_fast(-(k2 + k3 * lac)));
+      terms[i] = k1 * (T(1) - S) + T(0.5) * log_fast(T(1) + inv_alpha);
+      const T d_la = inside * (-k1 * k3 * S * (T(1) - S) - T(0.5) * inv_alpha / (T(1) + inv_alpha));
+      glc[i] += scale * T(2) * d_la;
+      gmc[i] -= scale * d_la * T(2) * m / m2;
+    }
+    T part = 0;
+    for (size_t i = 0; i < len; ++i) part += terms[i];
+    kl += double(part);
+  }
+  return kl;
 }
 
 // Fisher-Yates with a counter-based source (std::shuffle is implementation defined).
@@ -173,10 +263,23 @@ BnnParams<T> bnn_zeros_like(const BnnParams<T>& p) {
 }
 
 template <class T>
+double bnn_kl(const BnnParams<T>& p, const BnnPriorSpec& prior, double grad_scale, BnnParams<T>* grad) {
+  if (grad->size() != p.size()) *grad = bnn_zeros_like(p);
+  double kl = 0;
+  for (size_t k = 0; k < p.size(); ++k) {
+    auto& G = (*grad)[k];
+    kl += kl_tensor(p[k].w_mu, p[k].w_log_std, (const T*)nullptr, prior, grad_scale, G.w_mu, G.w_log_std);
+    kl += kl_tensor(p[k].b_mu, p[k].b_log_std, (const T*)nullptr, prior, grad_scale, G.b_mu, G.b_log_std);
+  }
+  return kl;
+}
+
+template <class T>
 BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8_t* y, size_t B, size_t N,
-                                  double prior_std, const std::vector<std::vector<T>>& eps, BnnParams<T>* grad,
-                                  double kl_weight) {
+                                  const BnnPriorSpec& prior, const std::vector<std::vector<T>>& eps,
+                                  BnnParams<T>* grad, double kl_weight) {
   const size_t L = p.size();
+  const bool noisy = !eps.empty();
   if (grad->size() != L) *grad = bnn_zeros_like(p);
   for (auto* v : {&a_, &a2_, &s2w_, &s2b_, &z_, &sd_}) v->resize(L);
   BnnLoss loss;
@@ -187,26 +290,27 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     const size_t in = P.in, out = P.out;
     const T* A = k == 0 ? x : a_[k].data();
     auto &a2 = a2_[k], &s2w = s2w_[k], &s2b = s2b_[k], &z = z_[k], &sd = sd_[k];
-    a2.resize(B * in);
-#pragma omp simd
-    for (size_t i = 0; i < B * in; ++i) a2[i] = A[i] * A[i];
-    s2w.resize(in * out);
-    for (size_t i = 0; i < in * out; ++i) s2w[i] = std::exp(T(2) * P.w_log_std[i]);
-    s2b.resize(out);
-    for (size_t j = 0; j < out; ++j) s2b[j] = std::exp(T(2) * P.b_log_std[j]);
     z.resize(B * out);
-    sd.resize(B * out);
-    for (size_t r = 0; r < B; ++r) {
-      std::copy(P.b_mu.begin(), P.b_mu.end(), z.begin() + r * out);
-      std::copy(s2b.begin(), s2b.end(), sd.begin() + r * out);
-    }
+    for (size_t r = 0; r < B; ++r) std::copy(P.b_mu.begin(), P.b_mu.end(), z.begin() + r * out);
     gemm(CblasNoTrans, CblasNoTrans, B, out, in, A, in, P.w_mu.data(), out, T(1), z.data(), out);
-    gemm(CblasNoTrans, CblasNoTrans, B, out, in, a2.data(), in, s2w.data(), out, T(1), sd.data(), out);
-    const T* e = eps[k].data();
+    if (noisy) {
+      a2.resize(B * in);
 #pragma omp simd
-    for (size_t i = 0; i < B * out; ++i) {
-      sd[i] = std::sqrt(sd[i]);
-      z[i] += sd[i] * e[i];
+      for (size_t i = 0; i < B * in; ++i) a2[i] = A[i] * A[i];
+      s2w.resize(in * out);
+#pragma omp simd
+      for (size_t i = 0; i < in * out; ++i) s2w[i] = exp_fast(T(2) * P.w_log_std[i]);
+      s2b.resize(out);
+      for (size_t j = 0; j < out; ++j) s2b[j] = std::exp(T(2) * P.b_log_std[j]);
+      sd.resize(B * out);
+      for (size_t r = 0; r < B; ++r) std::copy(s2b.begin(), s2b.end(), sd.begin() + r * out);
+      gemm(CblasNoTrans, CblasNoTrans, B, out, in, a2.data(), in, s2w.data(), out, T(1), sd.data(), out);
+      const T* e = eps[k].data();
+#pragma omp simd
+      for (size_t i = 0; i < B * out; ++i) {
+        sd[i] = std::sqrt(sd[i]);
+        z[i] += sd[i] * e[i];
+      }
     }
     if (k + 1 < L) {
       auto& next = a_[k + 1];
@@ -239,53 +343,57 @@ BnnLoss BnnObjective<T>::evaluate(const BnnParams<T>& p, const T* x, const uint8
     auto& G = (*grad)[k];
     const size_t in = P.in, out = P.out;
     const T* A = k == 0 ? x : a_[k].data();
-    const T* e = eps[k].data();
-    dv_.resize(B * out);
-#pragma omp simd
-    for (size_t i = 0; i < B * out; ++i) dv_[i] = dz_[i] * e[i] / (T(2) * sd_[k][i]);
     gemm(CblasTrans, CblasNoTrans, in, out, B, A, in, dz_.data(), out, T(0), G.w_mu.data(), out);
-    gemm(CblasTrans, CblasNoTrans, in, out, B, a2_[k].data(), in, dv_.data(), out, T(0), G.w_log_std.data(), out);
-#pragma omp simd
-    for (size_t i = 0; i < in * out; ++i) G.w_log_std[i] *= T(2) * s2w_[k][i];
     for (size_t j = 0; j < out; ++j) {
-      T gm = 0, gv = 0;
-      for (size_t r = 0; r < B; ++r) {
-        gm += dz_[r * out + j];
-        gv += dv_[r * out + j];
-      }
+      T gm = 0;
+      for (size_t r = 0; r < B; ++r) gm += dz_[r * out + j];
       G.b_mu[j] = gm;
-      G.b_log_std[j] = gv * T(2) * s2b_[k][j];
+    }
+    if (noisy) {
+      const T* e = eps[k].data();
+      dv_.resize(B * out);
+#pragma omp simd
+      for (size_t i = 0; i < B * out; ++i) dv_[i] = dz_[i] * e[i] / (T(2) * sd_[k][i]);
+      gemm(CblasTrans, CblasNoTrans, in, out, B, a2_[k].data(), in, dv_.data(), out, T(0), G.w_log_std.data(),
+           out);
+#pragma omp simd
+      for (size_t i = 0; i < in * out; ++i) G.w_log_std[i] *= T(2) * s2w_[k][i];
+      for (size_t j = 0; j < out; ++j) {
+        T gv = 0;
+        for (size_t r = 0; r < B; ++r) gv += dv_[r * out + j];
+        G.b_log_std[j] = gv * T(2) * s2b_[k][j];
+      }
+    } else {
+      std::fill(G.w_log_std.begin(), G.w_log_std.end(), T(0));
+      std::fill(G.b_log_std.begin(), G.b_log_std.end(), T(0));
     }
     if (k == 0) break;
     da_.resize(B * in);
-    tmp_.resize(B * in);
     gemm(CblasNoTrans, CblasTrans, B, in, out, dz_.data(), out, P.w_mu.data(), out, T(0), da_.data(), in);
-    gemm(CblasNoTrans, CblasTrans, B, in, out, dv_.data(), out, s2w_[k].data(), out, T(0), tmp_.data(), in);
     const T* zprev = z_[k - 1].data();
+    if (noisy) {
+      tmp_.resize(B * in);
+      gemm(CblasNoTrans, CblasTrans, B, in, out, dv_.data(), out, s2w_[k].data(), out, T(0), tmp_.data(), in);
 #pragma omp simd
-    for (size_t i = 0; i < B * in; ++i) da_[i] = zprev[i] > 0 ? da_[i] + T(2) * A[i] * tmp_[i] : T(0);
+      for (size_t i = 0; i < B * in; ++i) da_[i] = zprev[i] > 0 ? da_[i] + T(2) * A[i] * tmp_[i] : T(0);
+    } else {
+#pragma omp simd
+      for (size_t i = 0; i < B * in; ++i) da_[i] = zprev[i] > 0 ? da_[i] : T(0);
+    }
     std::swap(dz_, da_);
   }
 
-  // Closed-form KL(N(mu, s²) || N(0, p²)) = log(p/s) + (s² + mu²)/(2p²) - 1/2 and its gradient / N.
-  const double p2 = prior_std * prior_std, log_p = std::log(prior_std), invN = kl_weight / double(N);
+  // KL term and its gradient, scaled by kl_weight / N (each minibatch carries B / N of it).
   double kl = 0;
-  for (size_t k = 0; k < L; ++k) {
-    auto kl_part = [&](const std::vector<T>& mu, const std::vector<T>& ls, const std::vector<T>& s2,
-                       std::vector<T>& gmu, std::vector<T>& gls) {
-      for (size_t i = 0; i < mu.size(); ++i) {
-        double m = mu[i], s = s2[i];
-        kl += log_p - double(ls[i]) + (s + m * m) / (2 * p2) - 0.5;
-        gmu[i] += T(m / p2 * invN);
-        gls[i] += T((s / p2 - 1.0) * invN);
-      }
-    };
-    auto& G = (*grad)[k];
-    kl_part(p[k].w_mu, p[k].w_log_std, s2w_[k], G.w_mu, G.w_log_std);
-    kl_part(p[k].b_mu, p[k].b_log_std, s2b_[k], G.b_mu, G.b_log_std);
-  }
+  const double scale = kl_weight / double(N);
+  if (noisy)
+    for (size_t k = 0; k < L; ++k) {
+      auto& G = (*grad)[k];
+      kl += kl_tensor(p[k].w_mu, p[k].w_log_std, s2w_[k].data(), prior, scale, G.w_mu, G.w_log_std);
+      kl += kl_tensor(p[k].b_mu, p[k].b_log_std, s2b_[k].data(), prior, scale, G.b_mu, G.b_log_std);
+    }
   loss.kl = kl;
-  loss.objective = loss.nll + kl * invN;
+  loss.objective = loss.nll + kl * scale;
   return loss;
 }
 
@@ -317,27 +425,45 @@ Model bnn_to_model(const BnnParams<float>& p, const BnnConfig& config) {
   if (!p.empty()) widths.push_back(p.front().in);
   for (const auto& L : p) widths.push_back(L.out);
   auto& a = m.attributes;
-  a["trainer"] = "vbq train-bnn: Bayes by Backprop, mean-field Gaussian posterior, local reparameterization, Adam";
+  a["trainer"] = config.deterministic
+                     ? "vbq train-bnn --reference-mlp: deterministic MLP (maximum likelihood), Adam"
+                     : "vbq train-bnn: Bayes by Backprop, mean-field Gaussian posterior, local reparameterization, Adam";
   a["architecture"] = join_sizes(widths, "-");
   a["hidden"] = join_sizes(config.hidden, ",");
   a["activation"] = "relu, softmax output";
   a["epochs"] = std::to_string(config.epochs);
   a["batch"] = std::to_string(config.batch);
   a["lr"] = num(config.lr);
-  a["prior_std"] = num(config.prior_std);
+  a["lr_schedule"] = config.cosine_lr ? "cosine" : "constant";
+  a["prior"] = bnn_prior_name(config.prior.kind);
+  if (config.prior.kind == BnnPrior::gauss) a["prior_std"] = num(config.prior.std);
+  else
+    a["kl_approximation"] = "Molchanov et al. 2017 Eq. 14, k1 " + num(kSvdK1) + " k2 " + num(kSvdK2) + " k3 " +
+                            num(kSvdK3) + ", log alpha clipped to +-" + num(kSvdLogAlphaMax);
   a["init_log_std"] = num(config.init_log_std);
   a["seed"] = std::to_string(config.seed);
   a["kl_weight"] = num(config.kl_weight);
+  a["kl_warmup_epochs"] = num(config.kl_warmup_epochs);
   a["weight_layout"] = "layerK/weight is [in, out]: activations = inputs . weight + bias";
   return m;
+}
+
+const char* bnn_prior_name(BnnPrior prior) { return prior == BnnPrior::gauss ? "gauss" : "log-uniform"; }
+
+BnnPrior parse_bnn_prior(const std::string& name) {
+  if (name == "gauss") return BnnPrior::gauss;
+  if (name == "log-uniform") return BnnPrior::log_uniform;
+  throw Error(ErrorKind::argument, "unknown prior '" + name + "' (expected gauss or log-uniform)");
 }
 
 BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& cfg) {
   if (cfg.epochs < 1) throw Error(ErrorKind::argument, "epochs must be >= 1");
   if (cfg.batch < 1) throw Error(ErrorKind::argument, "batch size must be >= 1");
   if (!(cfg.lr > 0)) throw Error(ErrorKind::argument, "learning rate must be > 0");
-  if (!(cfg.prior_std > 0)) throw Error(ErrorKind::argument, "prior std must be > 0");
+  if (cfg.prior.kind == BnnPrior::gauss && !(cfg.prior.std > 0))
+    throw Error(ErrorKind::argument, "prior std must be > 0");
   if (!(cfg.kl_weight >= 0)) throw Error(ErrorKind::argument, "KL weight must be >= 0");
+  if (!(cfg.kl_warmup_epochs >= 0)) throw Error(ErrorKind::argument, "KL warm-up epochs must be >= 0");
   if (train.rows == 0 || train.cols == 0 || train.num_classes < 2)
     throw Error(ErrorKind::argument, "training set is empty or has fewer than 2 classes");
   for (size_t h : cfg.hidden)
@@ -346,6 +472,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
 
   const size_t N = train.rows, D = train.cols, C = size_t(train.num_classes);
   const size_t B = std::min(cfg.batch, N), batches = (N + B - 1) / B;
+  const double total_steps = double(cfg.epochs) * double(batches), warmup_steps = cfg.kl_warmup_epochs * double(batches);
   BnnResult res;
   res.params = bnn_init<float>(D, cfg.hidden, C, cfg.init_log_std, cfg.seed);
   BnnParams<float> grad = bnn_zeros_like(res.params);
@@ -354,10 +481,10 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   std::vector<uint32_t> order(N);
   std::vector<float> xb(B * D);
   std::vector<uint8_t> yb(B);
-  std::vector<std::vector<float>> eps(res.params.size());
+  std::vector<std::vector<float>> eps(cfg.deterministic ? 0 : res.params.size());
 
   SigintGuard sigint;
-  ProgressBar bar("train-bnn", double(cfg.epochs) * double(batches), cfg.progress);
+  ProgressBar bar(cfg.deterministic ? "reference-mlp" : "train-bnn", total_steps, cfg.progress);
   auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::iota(order.begin(), order.end(), 0u);
@@ -376,8 +503,11 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
         eps[k].resize(nb * res.params[k].out);
         fill_normal(stream_key(cfg.seed, kNoise, uint64_t(epoch), b, k), eps[k].data(), eps[k].size());
       }
-      BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior_std, eps, &grad, cfg.kl_weight);
-      adam.step(res.params, grad, cfg.lr);
+      const double step = double(epoch) * double(batches) + double(b);
+      const double kl_weight = step < warmup_steps ? cfg.kl_weight * (step + 1) / warmup_steps : cfg.kl_weight;
+      const double lr = cfg.cosine_lr ? cfg.lr * 0.5 * (1 + std::cos(std::numbers::pi * step / total_steps)) : cfg.lr;
+      BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior, eps, &grad, kl_weight);
+      adam.step(res.params, grad, lr);
       if (cfg.on_batch) cfg.on_batch(epoch, b, l);
       obj_sum += l.objective * double(nb);
       nll_sum += l.nll * double(nb);
@@ -387,11 +517,12 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
       char status[128];
       std::snprintf(status, sizeof status, "epoch %d/%d loss %.4f acc %.2f%%", epoch + 1, cfg.epochs,
                     obj_sum / seen, 100.0 * double(correct) / seen);
-      bar.update(double(epoch) * double(batches) + double(b + 1), status);
+      bar.update(step + 1, status);
     }
     res.last_epoch.objective = obj_sum / double(N);
     res.last_epoch.nll = nll_sum / double(N);
     res.last_epoch.correct = correct;
+    res.neg_elbo = res.last_epoch.nll + res.last_epoch.kl / double(N);
     if (cfg.verbose) {
       std::string extra;
       if (test) {
@@ -399,9 +530,10 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
         extra = " test acc " + num(100.0 * s.accuracy) + "% test ll " + num(s.log_likelihood);
       }
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr, "epoch %d/%d: loss %.4f nll %.4f kl/N %.4f train acc %.2f%%%s (%.1f s)\n", epoch + 1,
-                   cfg.epochs, res.last_epoch.objective, res.last_epoch.nll, res.last_epoch.kl / double(N),
-                   100.0 * double(correct) / double(N), extra.c_str(), secs);
+      std::fprintf(stderr,
+                   "epoch %d/%d: loss %.4f -elbo %.4f = nll %.4f + kl/N %.4f train acc %.2f%%%s (%.1f s)\n",
+                   epoch + 1, cfg.epochs, res.last_epoch.objective, res.neg_elbo, res.last_epoch.nll,
+                   res.last_epoch.kl / double(N), 100.0 * double(correct) / double(N), extra.c_str(), secs);
     }
   }
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -413,6 +545,10 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   a["train_seconds"] = num(res.train_seconds);
   a["final_train_objective"] = num(res.last_epoch.objective);
   a["final_train_accuracy"] = num(double(res.last_epoch.correct) / double(N));
+  if (!cfg.deterministic) {
+    a["final_neg_elbo_per_example"] = num(res.neg_elbo);
+    a["final_kl_per_example"] = num(res.last_epoch.kl / double(N));
+  }
   if (test) {
     res.has_test = true;
     res.test = evaluate_mlp(bnn_means(res.params), *test);
@@ -426,6 +562,8 @@ template BnnParams<float> bnn_init<float>(size_t, const std::vector<size_t>&, si
 template BnnParams<double> bnn_init<double>(size_t, const std::vector<size_t>&, size_t, double, uint64_t);
 template BnnParams<float> bnn_zeros_like<float>(const BnnParams<float>&);
 template BnnParams<double> bnn_zeros_like<double>(const BnnParams<double>&);
+template double bnn_kl<float>(const BnnParams<float>&, const BnnPriorSpec&, double, BnnParams<float>*);
+template double bnn_kl<double>(const BnnParams<double>&, const BnnPriorSpec&, double, BnnParams<double>*);
 template class BnnObjective<float>;
 template class BnnObjective<double>;
 
