@@ -36,10 +36,9 @@ def _mean_path(name):
 
 
 def _hdf5_order(names):
-    """The order `vbq compress` reads an HDF5 file's tensors in: by the path of
-    their mean dataset, byte by byte (formats/hdf5_model.cpp lists datasets in a
-    sorted set), so "a.b" comes before "a" ('.' < '/')."""
-    return sorted(names, key=lambda n: _mean_path(n).encode("utf-8"))
+    """The order `vbq compress` stores an HDF5 file's tensors in: sorted by name,
+    byte by byte (read_model in formats/hdf5_model.cpp)."""
+    return sorted(names, key=lambda n: n.encode("utf-8"))
 
 
 def _float32(dtype, name):
@@ -94,7 +93,7 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
       File/Group, or the path of an HDF5 file, read as `vbq compress FILE` reads
       it (a group per tensor with `mean` and one of `std`, `var`, `log_std`; the
       paper's q/mean_u...; root `vocab`). For a dict, tensors are stored in the
-      order the CLI stores an HDF5 file's (by "<name>/mean", byte order), each
+      order the CLI stores an HDF5 file's (sorted by name, bytewise), each
       with mean_path "<name>/mean" and the dtype of its mean; `vocab` (list of
       str) is stored when given.
     lam: the rate penalty lambda of Eq. 9 (default 1.0, as the CLI). At most one
