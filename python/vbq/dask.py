@@ -33,6 +33,9 @@ import os
 import dask
 import dask.array as da
 import numpy as np
+from dask.core import flatten
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 
 from . import (DEFAULTS, ArgumentError, Container, _float32, _hdf5_order, _mean_path, _rate_settings, _vbq)
 
@@ -47,27 +50,40 @@ def _fold_squares(carry, block, mean):
     return _vbq.fold_squares(carry, block, mean)
 
 
-def _storage_order_blocks(x):
-    """x's chunks as delayed blocks whose concatenation, in list order, is x in
-    row-major storage order."""
+def _gaussian_prior(mean, squares, count):
+    return _vbq.gaussian_prior(mean, squares, count)
+
+
+def _storage_order_rows(x):
+    """x chunked along its first axis only, so that its blocks, in order, are x
+    in row-major storage order."""
     if x.ndim > 1 and any(len(c) > 1 for c in x.chunks[1:]):
         x = x.rechunk({axis: -1 for axis in range(1, x.ndim)})
-    return list(x.to_delayed().ravel())
+    return x
 
 
 def _prior_task(mu, prior):
-    """A delayed (family, parameters): fit_gaussian_prior's sums, folded chunk by chunk."""
-    blocks = _storage_order_blocks(mu)
-    mean = 0.0
+    """A delayed (family, parameters): fit_gaussian_prior's sums as a chain of
+    folds, one task per chunk in storage order (a flat graph: nested delayed
+    calls would make building it quadratic in the number of chunks)."""
+    x = _storage_order_rows(mu)
+    blocks = list(flatten(x.__dask_keys__()))
+    token = dask.base.tokenize(x, prior)
+    dsk, mean = {}, 0.0
     if prior == "gauss-fit":
-        total = 0.0
-        for b in blocks:
-            total = dask.delayed(_fold_sum, pure=True)(total, b)
-        mean = dask.delayed(operator.truediv, pure=True)(total, mu.size)
-    squares = 0.0
-    for b in blocks:
-        squares = dask.delayed(_fold_squares, pure=True)(squares, b, mean)
-    return dask.delayed(_vbq.gaussian_prior, pure=True)(mean, squares, mu.size)
+        carry = 0.0
+        for i, block in enumerate(blocks):
+            dsk[("vbq-sum-" + token, i)] = (_fold_sum, carry, block)
+            carry = ("vbq-sum-" + token, i)
+        mean = "vbq-mean-" + token
+        dsk[mean] = (operator.truediv, carry, x.size)
+    carry = 0.0
+    for i, block in enumerate(blocks):
+        dsk[("vbq-squares-" + token, i)] = (_fold_squares, carry, block, mean)
+        carry = ("vbq-squares-" + token, i)
+    out = "vbq-prior-" + token
+    dsk[out] = (_gaussian_prior, mean, carry, x.size)
+    return Delayed(out, HighLevelGraph.from_collections(out, dsk, dependencies=[x]))
 
 
 def _quantize_block(mu, sigma, tensor, family, parameters, lam, threads, block_info=None):
