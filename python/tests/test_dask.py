@@ -106,7 +106,7 @@ def test_decompress_is_lazy_and_block_aligned(client, data, tmp_path):
 
 def test_throughput_report(client):
     """Not a check: prints dask vs single-process time on 10^6 coordinates
-    (python/bench_dask.py measures larger arrays)."""
+    (python/bench/dask_throughput.py measures larger arrays)."""
     n = 10 ** 6
     mu = da.random.RandomState(0).standard_normal((n // 100, 100), chunks=(2500, 100))
     sigma = da.random.RandomState(1).uniform(0.05, 0.3, (n // 100, 100), chunks=(2500, 100))
