@@ -30,7 +30,8 @@ def main():
         sigma = da.random.RandomState(1).uniform(0.05, 0.3, (rows, dim), chunks=chunks).astype(np.float32)
         mu, sigma = client.persist([mu, sigma])
         t0 = time.perf_counter()
-        blob = vbq.dask.compress({"word": (mu, sigma)})
+        phases = {}
+        blob = vbq.dask.compress({"word": (mu, sigma)}, timings=phases)
         t_dask = time.perf_counter() - t0
         local = (mu.compute(), sigma.compute())
         t0 = time.perf_counter()
@@ -38,7 +39,9 @@ def main():
         t_local = time.perf_counter() - t0
     print(f"{rows * dim:.3g} coordinates (float32, {rows}x{dim}), {len(blob)} bytes, same bytes: {blob == expected}")
     print(f"  vbq.compress, one process, all cores:           {t_local:7.2f} s  {rows * dim / t_local / 1e6:6.1f} M coords/s")
-    print(f"  vbq.dask.compress, {workers} workers x 1 thread:        {t_dask:7.2f} s  {rows * dim / t_dask / 1e6:6.1f} M coords/s")
+    print(f"  vbq.dask.compress, {workers} workers x 1 thread:        {t_dask:7.2f} s  {rows * dim / t_dask / 1e6:6.1f} M coords/s"
+          f"  (prior {phases['prior']:.2f} s, quantize + gather {phases['quantize']:.2f} s, "
+          f"encode on the client {phases['encode']:.2f} s)")
 
 
 if __name__ == "__main__":

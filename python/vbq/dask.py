@@ -29,6 +29,7 @@ blocks, each decoded on its own when computed.
 """
 import operator
 import os
+import time
 
 import dask
 import dask.array as da
@@ -98,7 +99,8 @@ def _as_dask(a):
 
 
 def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, target_bits_per_dim=None, path=None,
-             block_tables=True, vocab=None, include_vocab=True, force=False, threads_per_task=1, client_threads=0):
+             block_tables=True, vocab=None, include_vocab=True, force=False, threads_per_task=1, client_threads=0,
+             timings=None):
     """Compresses {name: (mu, sigma)} of dask arrays (numpy arrays are wrapped)
     on the current dask scheduler (a distributed Client if one is active);
     returns the container's bytes, or writes `path` atomically and returns it.
@@ -107,7 +109,8 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
 
     threads_per_task: C++ threads inside each quantization task (keep 1 with one
     dask thread per core); client_threads: threads of the client's entropy
-    stage (0 = all cores). Neither changes the bytes.
+    stage (0 = all cores). Neither changes the bytes. timings: a dict to receive
+    the seconds of each phase (prior, quantize, encode).
     """
     lam, _, _ = _rate_settings(lam, target_size, target_bits_per_dim)
     if target_size is not None or target_bits_per_dim is not None:
@@ -133,16 +136,25 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
         _float32(sigma.dtype, name)
         items.append((name, mu, sigma, _float32(mu.dtype, name)))
 
+    clock = {"prior": 0.0, "quantize": 0.0, "encode": 0.0}
+    start = time.perf_counter()
     # Pass 1: every tensor's prior, in one graph.
     priors = dask.compute(*[_prior_task(mu, prior) for _, mu, _, _ in items])
+    clock["prior"] = time.perf_counter() - start
     # Pass 2, tensor by tensor (the code keys of one tensor on the client at a time).
     encoded = []
     for (name, mu, sigma, float32), (family, parameters) in zip(items, priors):
         keys = da.map_blocks(_quantize_block, mu, sigma.rechunk(mu.chunks), dtype=np.uint64, tensor=name,
                              family=family, parameters=tuple(parameters), lam=lam, threads=threads_per_task)
-        encoded.append(_vbq.encode_keys(np.ascontiguousarray(keys.compute()), name, _mean_path(name), float32, family,
-                                        list(parameters), lam, _vbq.MAX_RATE_BITS, bool(block_tables),
-                                        int(client_threads)))
+        start = time.perf_counter()
+        keys = np.ascontiguousarray(keys.compute())
+        clock["quantize"] += time.perf_counter() - start
+        start = time.perf_counter()
+        encoded.append(_vbq.encode_keys(keys, name, _mean_path(name), float32, family, list(parameters), lam,
+                                        _vbq.MAX_RATE_BITS, bool(block_tables), int(client_threads)))
+        clock["encode"] += time.perf_counter() - start
+    if timings is not None:
+        timings.update(clock)
     vocab = list(vocab or []) if include_vocab else []
     out = _vbq.assemble(encoded, vocab, "" if path is None else os.fspath(path), bool(force))
     return out if path is None else path
