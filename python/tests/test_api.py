@@ -133,3 +133,27 @@ def test_error_categories(rng, tmp_path):
     cases.append(e.value)
     assert [x.category for x in cases][:4] == ["argument", "io", "corrupt", "format"]
     assert all(isinstance(x, vbq.Error) and str(x) for x in cases)
+
+
+def test_compress_releases_the_gil(rng):
+    # With the GIL held for the C++ call, this thread would stall for all of it.
+    import threading
+    import time
+    mu, sigma = posterior(rng, (3_000_000,))
+    done, took = threading.Event(), []
+
+    def work():
+        start = time.perf_counter()
+        vbq.compress({"w": (mu, sigma)}, threads=1)
+        took.append(time.perf_counter() - start)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    last, longest_stall = time.perf_counter(), 0.0  # from before the start: the worker may run first
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        longest_stall, last = max(longest_stall, now - last), now
+    worker.join()
+    # Held, the stall would be the quantization and coding: most of `took`.
+    assert longest_stall < 0.25 * took[0], (longest_stall, took[0])
