@@ -386,9 +386,9 @@ py::tuple gaussian_prior(double mean, double sum_squares, uint64_t count) {
   return py::make_tuple(int(prior.family()), prior.parameters());
 }
 
-// Algorithm 1 on one chunk under a given prior: one code key per coordinate, in
-// the chunk's shape (quantize() is per coordinate, so chunks need not align with
-// anything).
+// Algorithm 1 and the per-coordinate escapes on one chunk under a given prior:
+// one code key per coordinate, in the chunk's shape (both are per coordinate, so
+// chunks need not align with anything).
 py::array_t<uint64_t> quantize_chunk(const std::string& name, const InArray& mu, const InArray& sigma, int family,
                                      const std::vector<double>& parameters, double lambda, int max_rate_bits,
                                      int threads, const std::string& where) {
@@ -403,28 +403,30 @@ py::array_t<uint64_t> quantize_chunk(const std::string& name, const InArray& mu,
     std::unique_ptr<Prior> prior = make_prior(PriorFamily(family), parameters);
     CodeKeys keys = quantize(*prior, span_of(mu), span_of(sigma), lambda, threads, max_rate_bits);
     std::copy(keys.begin(), keys.end(), dst);
+    mark_escapes(*prior, span_of(mu), span_of(sigma), lambda, std::span<uint64_t>(dst, keys.size()), threads);
   }
   return out;
 }
 
-// encode_vbq's tail for code keys computed elsewhere (no refinement): the
-// entropy stage over the whole tensor in row-aligned blocks, and its labels.
+// The rest of encode_vbq for the whole tensor's keys (after quantize_chunk) and
+// means: encode_vbq_keys, labelled.
 EncodedTensor encode_keys(const py::array_t<uint64_t, py::array::c_style | py::array::forcecast>& keys,
-                          const std::string& name, const std::string& mean_path, bool float32, int family,
-                          const std::vector<double>& parameters, double lambda, int max_rate_bits, bool block_tables,
-                          int threads) {
-  EncodedTensor t;
-  t.name = name, t.mean_path = mean_path, t.float32 = float32;
-  t.quantizer = QuantizerKind::vbq;
-  t.prior_family = PriorFamily(family);
-  t.prior_parameters = make_prior(t.prior_family, parameters)->parameters();
-  t.lambda = lambda;
-  t.max_rate_bits = uint8_t(max_rate_bits);
-  t.shape = shape_of(keys);
-  if (t.shape.empty()) throw Error(ErrorKind::argument, "tensor '" + name + "': code keys must have rank >= 1");
-  std::span<const uint64_t> symbols(keys.data(), size_t(keys.size()));
+                          const InArray& mu, const std::string& name, const std::string& mean_path, bool float32,
+                          int family, const std::vector<double>& parameters, double lambda, int max_rate_bits,
+                          bool block_tables, int threads) {
+  const std::vector<uint64_t> shape = shape_of(keys);
+  if (shape.empty() || shape_of(mu) != shape)
+    throw Error(ErrorKind::argument, "tensor '" + name + "': code keys and means must have one shape, rank >= 1");
+  std::vector<uint64_t> symbols(keys.data(), keys.data() + keys.size());  // escape_rare_code_points rewrites them
+  VbqSettings settings;
+  settings.lambda = lambda;
+  settings.max_rate_bits = max_rate_bits;
+  settings.block_tables = block_tables;
+  settings.threads = threads;
+  std::unique_ptr<Prior> prior = make_prior(PriorFamily(family), parameters);
   py::gil_scoped_release nogil;
-  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables);
+  EncodedTensor t = encode_vbq_keys(*prior, symbols, span_of(mu), settings, shape);
+  t.name = name, t.mean_path = mean_path, t.float32 = float32;
   return t;
 }
 
@@ -499,7 +501,7 @@ PYBIND11_MODULE(_vbq, m) {
   m.def("gaussian_prior", &gaussian_prior, py::arg("mean"), py::arg("sum_squares"), py::arg("count"));
   m.def("quantize_chunk", &quantize_chunk, py::arg("name"), py::arg("mu"), py::arg("sigma"), py::arg("family"),
         py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("threads"), py::arg("where"));
-  m.def("encode_keys", &encode_keys, py::arg("keys"), py::arg("name"), py::arg("mean_path"), py::arg("float32"),
+  m.def("encode_keys", &encode_keys, py::arg("keys"), py::arg("mu"), py::arg("name"), py::arg("mean_path"), py::arg("float32"),
         py::arg("family"), py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("block_tables"),
         py::arg("threads"));
   m.def("assemble", &assemble, py::arg("tensors"), py::arg("vocab"), py::arg("path"), py::arg("force"));

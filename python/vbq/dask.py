@@ -10,12 +10,13 @@ compress({name: (mu, sigma)}) writes the SAME bytes as vbq.compress (and so as
                     of the previous chunk (arrays chunked along later axes are
                     first rechunked to whole rows). Each fold is one pass over a
                     chunk already on its worker; only a float moves between tasks.
-  pass 2 (workers)  Algorithm 1 on every chunk under that prior (it is per
-                    coordinate, so chunks need not align with the container's
-                    blocks): one code key per coordinate.
-  client            the code keys in storage order go through the container's
-                    entropy stage (code-point table, block tables, rANS blocks)
-                    and the tensors into one container.
+  pass 2 (workers)  Algorithm 1 and the escape test on every chunk under that
+                    prior (both per coordinate, so chunks need not align with the
+                    container's blocks): one code key per coordinate.
+  client            the code keys in storage order, with the means (escaped
+                    elements store theirs), go through the rest of the encoder
+                    (rare code points escaped, code-point table, block tables,
+                    rANS blocks) and the tensors into one container.
 
 Supported settings: lam (a fixed lambda), prior "gauss" (the paper's, default)
 or "gauss-fit", block_tables, include_vocab/vocab. Not supported (ArgumentError;
@@ -147,11 +148,13 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
         keys = da.map_blocks(_quantize_block, mu, sigma.rechunk(mu.chunks), dtype=np.uint64, tensor=name,
                              family=family, parameters=tuple(parameters), lam=lam, threads=threads_per_task)
         start = time.perf_counter()
-        keys = np.ascontiguousarray(keys.compute())
+        # The client needs the means too: escaped elements store theirs.
+        keys, means = dask.compute(keys, mu)
         clock["quantize"] += time.perf_counter() - start
         start = time.perf_counter()
-        encoded.append(_vbq.encode_keys(keys, name, _mean_path(name), float32, family, list(parameters), lam,
-                                        _vbq.MAX_RATE_BITS, bool(block_tables), int(client_threads)))
+        encoded.append(_vbq.encode_keys(np.ascontiguousarray(keys), means, name, _mean_path(name), float32, family,
+                                        list(parameters), lam, _vbq.MAX_RATE_BITS, bool(block_tables),
+                                        int(client_threads)))
         clock["encode"] += time.perf_counter() - start
     if timings is not None:
         timings.update(clock)
