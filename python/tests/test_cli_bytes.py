@@ -46,8 +46,9 @@ def test_same_bytes_as_the_cli(vbq_binary, model, tmp_path, flags, kwargs):
     h5, tensors, vocab = model
     expected = cli_bytes(vbq_binary, h5, tmp_path, flags)
     assert vbq.compress(str(h5), **kwargs) == expected
-    with h5py.File(h5, "r") as f:
-        assert vbq.compress(f, **kwargs) == expected
+    if len(kwargs) == 0 or "lam" in kwargs:  # h5py objects take the path's route; the slow settings skip it
+        with h5py.File(h5, "r") as f:
+            assert vbq.compress(f, **kwargs) == expected
     # The same arrays as a dict (float32 stays float32; sigma given as std).
     assert vbq.compress(tensors, vocab=vocab, **kwargs) == expected
 
