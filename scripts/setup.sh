@@ -12,6 +12,7 @@ pkgs=(
   gnuplot-nox librsvg2-bin
   dataset-fashion-mnist
   python3-numpy python3-h5py  # python3-h5py: tests read a file h5py wrote
+  python3-dev pybind11-dev python3-gensim python3-dask python3-distributed python3-zarr python3-pytest  # python/
   xz-utils bzip2 gzip zstd
   clang-14 libclang-rt-14-dev libomp-14-dev  # scripts/fuzz.sh (libFuzzer + OpenMP under clang)
 )

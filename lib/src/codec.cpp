@@ -88,8 +88,8 @@ EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sig
 // Replaces a code point by the escape where the escape wins Algorithm 1's
 // objective (codec.hpp, kEscapeBits): means beyond the prior's outermost code
 // point, or so far out that no code point comes close at an affordable rate.
-static void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
-                         CodeKeys& keys, int threads) {
+void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
+                  std::span<uint64_t> keys, int threads) {
   const CodePointTable table(prior);
   const int64_t n = int64_t(keys.size());
 #pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
@@ -106,7 +106,7 @@ static void mark_escapes(const Prior& prior, std::span<const double> mu, std::sp
 // each element costs a float32 plus log2(N / E) bits for the escape symbol, E
 // the escapes so far. The distortion only falls (an escape is exact). Rarest
 // first, so that E grows as it would.
-static void escape_rare_code_points(CodeKeys& keys, int threads) {
+static void escape_rare_code_points(std::span<uint64_t> keys, int threads) {
   const SymbolCounts counts = symbol_counts(keys);
   const double n = double(keys.size());
   std::vector<size_t> order(counts.symbols.size());
@@ -142,18 +142,24 @@ static void collect_escapes(EncodedTensor& t, std::span<const double> mu, std::s
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                          const VbqSettings& settings, std::span<const uint64_t> shape) {
-  EncodedTensor t;
-  t.quantizer = QuantizerKind::vbq;
-  t.prior_family = prior.family();
-  t.prior_parameters = prior.parameters();
-  t.lambda = settings.lambda;
-  t.max_rate_bits = uint8_t(settings.max_rate_bits);
   CodeKeys keys = quantize(prior, mu, sigma, settings.lambda, settings.threads, settings.max_rate_bits);
   if (settings.refine_passes > 0)
     keys = refine_code_points(prior, mu, sigma, settings.lambda, std::move(keys), settings.refine_passes,
                               settings.threads, nullptr,
                               settings.block_tables ? row_block_symbols(tensor_shape(shape, mu.size())) : 0);
   mark_escapes(prior, mu, sigma, settings.lambda, keys, settings.threads);
+  return encode_vbq_keys(prior, keys, mu, settings, shape);
+}
+
+EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
+                              const VbqSettings& settings, std::span<const uint64_t> shape) {
+  if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_keys: keys and means differ in size");
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::vbq;
+  t.prior_family = prior.family();
+  t.prior_parameters = prior.parameters();
+  t.lambda = settings.lambda;
+  t.max_rate_bits = uint8_t(settings.max_rate_bits);
   escape_rare_code_points(keys, settings.threads);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables);
   collect_escapes(t, mu, keys);

@@ -103,6 +103,18 @@ void check_prior_spec(const std::string& spec, std::span<const double> sample);
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                          const VbqSettings& settings, std::span<const uint64_t> shape = {});
 
+// encode_vbq(prior, ...) in two stages, for encoders that run Algorithm 1 chunk
+// by chunk elsewhere (python/vbq/dask.py on a cluster); together they give
+// encode_vbq's bytes when refine_passes is 0.
+// mark_escapes: per coordinate, so any chunk alone: replaces a code key by the
+// escape where the escape wins Algorithm 1's objective (kEscapeBits).
+void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
+                  std::span<uint64_t> keys, int threads = 0);
+// encode_vbq_keys: the whole tensor's keys (after mark_escapes) and means: rare
+// code points escaped, entropy coding, escaped means, levels.
+EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
+                              const VbqSettings& settings, std::span<const uint64_t> shape = {});
+
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
 EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0, std::span<const uint64_t> shape = {});
