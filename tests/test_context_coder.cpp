@@ -136,17 +136,19 @@ TEST_CASE("context coder: neighbour contexts beat order-0 entropy on runs, and s
   // A coder told which rows are dead would pay the order-0 entropy of the live
   // rows' symbols; order-0 over the whole tensor pays -log2 P(0) for each element
   // of a dead row as well. Once "left" and "above" are 0 a dead row costs about
-  // nothing, so the context coder comes close to the first. Measured 0.886 x
-  // order-0 and 1.013 x the live rows' entropy.
+  // nothing, so the context coder comes close to the first: measured 0.892 x
+  // order-0 and 1.061 x the live rows' entropy (the live rows' ~9 bins per
+  // symbol each pay for the fast adaptation).
   std::vector<uint32_t> live;
   for (size_t row = 0; row < rows; ++row) {
     auto first = runs.begin() + std::ptrdiff_t(row * cols);
     if (std::any_of(first, first + std::ptrdiff_t(cols), [](uint32_t x) { return x != 0; }))
       live.insert(live.end(), first, first + std::ptrdiff_t(cols));
   }
-  CHECK(coded_bits(r) < 0.9 * order0_bits(runs));
-  CHECK(coded_bits(r) < 1.03 * order0_bits(live));
-  // i.i.d.: contexts cannot help, adaptation costs a little. Measured +1.0%.
+  CHECK(coded_bits(r) < 0.92 * order0_bits(runs));
+  CHECK(coded_bits(r) < 1.08 * order0_bits(live));
+  // i.i.d.: contexts cannot help, adaptation costs a little: measured +1.3%
+  // (geometric) and +1.9% (uniform over 100).
   const auto iid = skewed_indices(400000, 200, 0.25, 10);
   const ContextStream s = context_encode(iid, 200, 400, uint64_t(1) << 20, 2);
   CHECK(coded_bits(s) < 1.03 * order0_bits(iid));

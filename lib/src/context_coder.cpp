@@ -11,13 +11,12 @@
 // returns the bit it decodes.
 #include "vbq/context_coder.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <bit>
 #include <memory>
 #include <string>
 
+#include "block_loops.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -26,10 +25,9 @@ namespace {
 constexpr uint32_t kProbBits = 16;
 constexpr uint32_t kTop = uint32_t(1) << 24;  // renormalise below this range
 constexpr uint32_t kClasses = 5;              // neighbour classes: none, 0, 1, 2, >= 3
-constexpr uint32_t kNeighbourContexts = kClasses * kClasses;
+// left class x above class x (two rows up: none, 0, not 0)
+constexpr uint32_t kNeighbourContexts = kClasses * kClasses * 3;
 constexpr uint32_t kMaxPrefix = 33;  // Exp-Golomb prefix lengths 0..32 (r + 1 < 2^33)
-
-int resolve_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
 
 // Adaptive estimate of P(bin = 0), in units of 2^-16. The two windows stay in
 // [15, 65521] and [127, 65409], so their mean p is in (0, 2^16) and both
@@ -188,15 +186,16 @@ inline uint64_t code_index(Coder& c, Contexts& ctx, uint32_t nb, uint32_t v, uin
 // Neighbour class of an index: 1 + min(v, 3); 0 is "none".
 inline uint32_t neighbour_class(uint32_t v) { return 1 + std::min<uint32_t>(v, kClasses - 2); }
 
-// Visits a block's elements in order with their neighbour context; coded(i)
-// must return the element i (known to the encoder, just decoded by the decoder).
+// Visits a block's elements in order with their neighbour context. values[j]
+// for j < i must hold element j when step(i, ...) runs (the decoder fills them).
 template <class Step>
 inline void walk_block(size_t n, uint64_t row_length, uint64_t first_column, const uint32_t* values, Step&& step) {
   uint64_t column = first_column;
   for (size_t i = 0; i < n; ++i) {
     const uint32_t left = column > 0 && i > 0 ? neighbour_class(values[i - 1]) : 0;
     const uint32_t above = i >= row_length ? neighbour_class(values[i - row_length]) : 0;
-    step(i, left * kClasses + above);
+    const uint32_t above2 = i >= 2 * row_length ? 1 + (values[i - 2 * row_length] != 0) : 0;
+    step(i, (left * kClasses + above) * 3 + above2);
     if (++column == row_length) column = 0;
   }
 }
@@ -263,7 +262,7 @@ ContextStream context_encode(std::span<const uint32_t> indices, uint32_t alphabe
   const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
   s.blocks.resize(nblocks);
   std::string first_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
+#pragma omp parallel for schedule(dynamic, 1) num_threads(detail::resolve_threads(threads))
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint64_t begin = uint64_t(b) * block_symbols, end = std::min(begin + block_symbols, s.count);
     try {
@@ -296,35 +295,15 @@ static void decode_block(const ContextStream& s, uint64_t b, std::span<uint32_t>
 void context_decode(const ContextStream& s, std::span<uint32_t> out, int threads) {
   if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
   check_stream(s);
-  const int64_t nblocks = int64_t(s.blocks.size());
-  std::string first_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
-  for (int64_t b = 0; b < nblocks; ++b) {
-    const uint64_t begin = uint64_t(b) * s.block_symbols, end = std::min(begin + s.block_symbols, s.count);
-    try {
-      decode_block(s, b, out.subspan(begin, end - begin));
-    } catch (const Error& e) {
-#pragma omp critical
-      if (first_error.empty()) first_error = e.what();
-    }
-  }
-  if (!first_error.empty()) throw Error(ErrorKind::corrupt, first_error);
+  detail::decode_all_blocks(s.count, s.block_symbols, out, threads,
+                            [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
 }
 
 void context_decode_range(const ContextStream& s, uint64_t begin, uint64_t end, std::span<uint32_t> out) {
-  if (begin > end || end > s.count || out.size() != end - begin)
-    throw Error(ErrorKind::argument, "decode: symbol range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                                         ") invalid for " + std::to_string(s.count) + " symbols");
+  detail::check_symbol_range(s.count, begin, end, out.size());
   check_stream(s);
-  if (begin == end) return;
-  std::vector<uint32_t> block;
-  for (uint64_t b = begin / s.block_symbols; b <= (end - 1) / s.block_symbols; ++b) {
-    const uint64_t first = b * s.block_symbols, last = std::min(first + s.block_symbols, s.count);
-    block.resize(last - first);
-    decode_block(s, b, block);
-    const uint64_t from = std::max(first, begin), to = std::min(last, end);
-    std::copy(block.begin() + (from - first), block.begin() + (to - first), out.begin() + (from - begin));
-  }
+  detail::decode_block_range(s.count, s.block_symbols, begin, end, out,
+                             [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
 }
 
 }  // namespace vbq

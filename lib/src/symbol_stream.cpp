@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "block_loops.hpp"
 #include "vbq/buffer.hpp"
 #include "vbq/error.hpp"
 
@@ -217,35 +218,15 @@ static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> 
 void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, int threads) {
   if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
   check_block_count(s);
-  const int64_t nblocks = int64_t(s.blocks.size());
-  std::string first_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
-  for (int64_t b = 0; b < nblocks; ++b) {
-    size_t begin = size_t(b) * s.block_symbols, end = std::min<size_t>(begin + s.block_symbols, s.count);
-    try {
-      decode_block(s, b, out.subspan(begin, end - begin));
-    } catch (const Error& e) {
-#pragma omp critical
-      if (first_error.empty()) first_error = e.what();
-    }
-  }
-  if (!first_error.empty()) throw Error(ErrorKind::corrupt, first_error);
+  detail::decode_all_blocks(s.count, s.block_symbols, out, threads,
+                            [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
 }
 
 void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, std::span<uint32_t> out) {
-  if (begin > end || end > s.count || out.size() != end - begin)
-    throw Error(ErrorKind::argument, "decode: symbol range [" + std::to_string(begin) + ", " + std::to_string(end) +
-                                         ") invalid for " + std::to_string(s.count) + " symbols");
+  detail::check_symbol_range(s.count, begin, end, out.size());
   check_block_count(s);
-  if (begin == end) return;
-  std::vector<uint32_t> block;
-  for (uint64_t b = begin / s.block_symbols; b <= (end - 1) / s.block_symbols; ++b) {
-    const uint64_t first = b * s.block_symbols, last = std::min(first + s.block_symbols, s.count);
-    block.resize(last - first);
-    decode_block(s, b, block);
-    const uint64_t from = std::max(first, begin), to = std::min(last, end);
-    std::copy(block.begin() + (from - first), block.begin() + (to - first), out.begin() + (from - begin));
-  }
+  detail::decode_block_range(s.count, s.block_symbols, begin, end, out,
+                             [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
 }
 
 double empirical_entropy_bits(std::span<const uint64_t> symbols) {
