@@ -14,13 +14,13 @@
 //   rANS    payload bytes of encode_symbols (block tables on, as the codec) plus
 //           its frequency tables as the container stores them (precision u8, T,
 //           varint frequencies); the alphabet, which both coders need, is left out.
-//   ctx     payload bytes of context_encode (it stores no table).
+//   ctx     payload bytes of encode_symbols with EntropyCoder::context (no table).
 //   H0      empirical order-0 entropy of the symbols.
 //   xz      for the grid: xz -9e of the tensor's int8/int16 grid (eval/baselines.hpp),
 //           the whole .xz file.
-// Times: median of --runs runs of this thread's CPU time, encode from alphabet
-// indices (rANS: encode_symbols from symbols, table building included) and
-// decode to alphabet indices, checked against the input.
+// Times: median of --runs runs of this thread's CPU time, encode_symbols from
+// the symbols (alphabet, and for rANS the tables, included) and
+// decode_symbol_indices, checked against each other.
 // Prints a table, then one JSON line (prefix "JSON "), also written to --json PATH
 // (default bench/results/context_coder.json).
 // Usage: bench_context_coder [MODEL.h5] [--grid 1,3,7,15,31] [--lambdas 0.01,0.1,1]
@@ -97,12 +97,12 @@ Row measure(const std::string& input, const std::string& tensor, const std::stri
   r.alphabet = s.alphabet.size();
   r.rans_payload = s.payload_bytes();
   r.rans_tables = table_bytes(s);
-  vbq::ContextStream c;
+  vbq::SymbolStream c;
   for (int k = 0; k < runs; ++k) {
     const Stamp t0 = now();
-    c = vbq::context_encode(indices, uint32_t(r.alphabet), row_length, block, 1);
+    c = vbq::encode_symbols(symbols, 1, block, true, vbq::EntropyCoder::context, row_length);
     const Stamp t1 = now();
-    vbq::context_decode(c, back, 1);
+    vbq::decode_symbol_indices(c, back, 1);
     const Stamp t2 = now();
     ce.push_back(t1.cpu - t0.cpu), cd.push_back(t2.cpu - t1.cpu);
     if (back != indices) fail("context coder round trip failed on " + input + " " + tensor + " " + setting);

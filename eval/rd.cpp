@@ -92,6 +92,23 @@ std::string coder_method(GeneralCompressor c) {
   return "uniform+?";
 }
 
+// Bytes of a tensor section that depend on its entropy coder (formats/SPEC.md
+// 3.0, "Tensor section body" and "Code-point table"). rANS: precision (u8), T,
+// T x A frequencies, the jump table, T > 1 block-table entries, the payload.
+// Context coder, as the container would store it: a coder byte, the jump table,
+// the payload (no frequency tables; its row length comes from the shape).
+uint64_t coder_bytes(const SymbolStream& s) {
+  uint64_t bytes = s.payload_bytes();
+  for (auto& b : s.blocks) bytes += uint64_t(varint_bytes(b.size()));
+  if (s.coder == EntropyCoder::context) return bytes + 1;
+  bytes += 1 + uint64_t(varint_bytes(s.tables.size()));
+  for (auto& t : s.tables)
+    for (uint32_t f : t.freq) bytes += uint64_t(varint_bytes(f));
+  if (s.tables.size() > 1)
+    for (uint32_t k : s.block_table) bytes += uint64_t(varint_bytes(k));
+  return bytes;
+}
+
 std::string format_setting(const char* name, double value) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s=%.6g", name, value);
@@ -188,6 +205,25 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     res.rows.push_back(row);
     return row;
   };
+  // The point of `method` (coded by rANS, written to disk as `base`) with every
+  // tensor's symbols coded by the context coder instead: the same reconstruction
+  // (checked), so the same metrics; bytes = base's file with each tensor's
+  // coder-dependent bytes swapped (the container cannot store the context coder yet).
+  auto context_row = [&](const std::string& method, const RdRow& base, const Container& c) {
+    RdRow row = base;
+    row.method = method;
+    int64_t delta = 0;
+    for (const EncodedTensor& t : c.tensors) {
+      EncodedTensor recoded = t;
+      recoded.symbols = recode_with_context(t.symbols, row_length(t), threads);
+      if (decode_tensor(recoded, threads) != decode_tensor(t, threads))
+        throw Error(ErrorKind::corrupt, method + ": tensor '" + t.name + "' does not round-trip at " + base.setting);
+      delta += int64_t(coder_bytes(recoded.symbols)) - int64_t(coder_bytes(t.symbols));
+    }
+    row.bytes = uint64_t(int64_t(base.bytes) + delta);
+    row.bits_per_dim = 8.0 * double(row.bytes) / dims;
+    res.rows.push_back(row);
+  };
   auto describe = [&](const RdRow& r) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s %s: %.3f bits/dim, %s %.4f", r.method.c_str(), r.setting.c_str(),
@@ -204,7 +240,9 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
       cs.vbq.block_tables = v.block_tables;
       cs.vbq.threads = threads;
       cs.include_vocab = false;
-      RdRow r = measure_container(v.method, format_setting("lambda", lambda), compress_model(model, cs));
+      Container c = compress_model(model, cs);
+      RdRow r = measure_container(v.method, format_setting("lambda", lambda), c);
+      if (opt.context_coder) context_row(v.method + "+ctx", r, c);
       bar.update(double(++done), describe(r));
     }
 
@@ -216,7 +254,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
       c.tensors.push_back(labelled(encode_grid(t.mu, q_max, threads, t.shape), t));
       grid += grid_bytes(grid_values(t.mu, q_max), q_max);
     }
-    RdRow base = measure_container("uniform+rans", setting, std::move(c));
+    RdRow base = measure_container("uniform+rans", setting, c);
+    if (opt.context_coder) context_row("uniform+ctx", base, c);
     std::vector<RdRow> coded(coders.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
     for (size_t i = 0; i < coders.size(); ++i) {
@@ -240,7 +279,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     for (auto& t : model.tensors) {
       c.tensors.push_back(labelled(encode_codebook(t.mu, kmeans_1d(t.mu, k, 1000, 1), threads, t.shape), t));
     }
-    RdRow r = measure_container("kmeans+rans", "k=" + std::to_string(k), std::move(c));
+    RdRow r = measure_container("kmeans+rans", "k=" + std::to_string(k), c);
+    if (opt.context_coder) context_row("kmeans+ctx", r, c);
     bar.update(double(++done), describe(r));
   }
   bar.finish();

@@ -7,6 +7,12 @@
 //   uniform+rans        the paper's grid, coded by our rANS coder in a .vbq container
 //   uniform+<coder>     the grid stored as int8/int16 and run through gzip/bzip2/xz/lzma/zstd
 //   kmeans+rans         a 1-D k-means codebook, coded by our rANS coder
+//   <method>+ctx        with RdOptions::context_coder: the same quantization coded
+//                       by the context-adaptive coder (context_coder.hpp). The
+//                       container cannot hold it yet, so its bytes are the rANS
+//                       file's with each tensor's coder-dependent bytes (frequency
+//                       tables, jump table, payload) replaced by the context
+//                       coder's (a coder byte, jump table, payload).
 // The quality of a decompressed model comes from a QualityTask (word analogies,
 // classifier accuracy), so one sweep serves every model family.
 #pragma once
@@ -59,6 +65,7 @@ struct RdOptions {
   std::vector<int> grid_q_max;      // uniform grids
   std::vector<int> kmeans_k;        // k-means codebooks (empty: none)
   bool general_compressors = true;  // gzip, bzip2, xz, lzma, zstd on each grid
+  bool context_coder = false;       // also each VBQ variant, grid and codebook + the context coder
   int threads = 0;
   bool progress = true;
   std::string keep_dir;             // keep every file written here (empty: temp dir, removed)

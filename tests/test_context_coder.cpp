@@ -1,5 +1,6 @@
-// Context-adaptive coder (context_coder.hpp): round trips, random access,
-// corrupt input, and what the contexts buy over order-0 coding.
+// Context-adaptive coder (context_coder.hpp), alone and as the coder of a
+// SymbolStream (EntropyCoder::context): round trips, random access, corrupt
+// input, and what the contexts buy over order-0 coding.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -8,8 +9,10 @@
 #include <vector>
 
 #include "tests/support.hpp"
+#include "vbq/codec.hpp"
 #include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
+#include "vbq/symbol_stream.hpp"
 
 using namespace vbq;
 using vbq::testing::expect_error;
@@ -58,17 +61,33 @@ std::vector<uint32_t> run_heavy_indices(size_t rows, size_t cols, double dead_fr
   return v;
 }
 
-std::vector<uint32_t> decode_all(const ContextStream& s, int threads = 1) {
-  std::vector<uint32_t> out(s.count);
-  context_decode(s, out, threads);
+// The indices as a message coded by the context coder in blocks.
+SymbolStream context_stream(const std::vector<uint32_t>& v, uint64_t row_length, uint64_t block, int threads = 1) {
+  return encode_symbols(std::vector<uint64_t>(v.begin(), v.end()), threads, block, true, EntropyCoder::context,
+                        row_length);
+}
+
+std::vector<uint32_t> decode_all(const SymbolStream& s, int threads = 1) {
+  std::vector<uint32_t> idx(s.count);
+  decode_symbol_indices(s, idx, threads);
+  std::vector<uint32_t> out;
+  for (uint32_t i : idx) out.push_back(uint32_t(s.alphabet[i]));
   return out;
 }
 
-double coded_bits(const ContextStream& s) { return 8.0 * double(s.payload_bytes()); }
+std::vector<uint32_t> block_round_trip(const std::vector<uint32_t>& v, uint32_t alphabet, uint64_t row_length,
+                                       uint64_t first_column = 0) {
+  const std::vector<uint8_t> bytes = context_encode_block(v, alphabet, row_length, first_column);
+  std::vector<uint32_t> out(v.size());
+  context_decode_block(bytes, alphabet, row_length, out, first_column);
+  return out;
+}
+
+double coded_bits(const SymbolStream& s) { return 8.0 * double(s.payload_bytes()); }
 
 }  // namespace
 
-TEST_CASE("context coder: round trip on random, skewed, run-heavy and tiny inputs") {
+TEST_CASE("context coder: block round trip on random, skewed, run-heavy and tiny inputs") {
   struct Case {
     const char* name;
     std::vector<uint32_t> v;
@@ -80,6 +99,7 @@ TEST_CASE("context coder: round trip on random, skewed, run-heavy and tiny input
       {"uniform 5000 (Exp-Golomb beyond the context tree)", uniform_indices(20000, 5000, 2), 5000, 100},
       {"skewed", skewed_indices(30000, 300, 0.2, 3), 300, 1},
       {"run-heavy", run_heavy_indices(120, 64, 0.4, 4), 41, 64},
+      {"empty", {}, 3, 1},
       {"one element", {0}, 1, 1},
       {"one element, big alphabet", {12345}, 20000, 1},
       {"alphabet of one", std::vector<uint32_t>(999, 0), 1, 9},
@@ -88,42 +108,61 @@ TEST_CASE("context coder: round trip on random, skewed, run-heavy and tiny input
       {"alphabet exactly kContextFlags + 1", uniform_indices(3000, kContextFlags + 1, 6), kContextFlags + 1, 30},
   };
   for (const Case& c : cases)
-    for (uint64_t block : {uint64_t(1), uint64_t(7), c.row_length * 3, uint64_t(1) << 20}) {
-      INFO(c.name << ", block " << block);
-      const ContextStream s = context_encode(c.v, c.alphabet, c.row_length, block, 2);
-      CHECK(s.blocks.size() == (c.v.size() + block - 1) / block);
-      CHECK(decode_all(s) == c.v);
+    for (uint64_t first_column : {uint64_t(0), c.row_length - 1}) {
+      INFO(c.name << ", first column " << first_column);
+      CHECK(block_round_trip(c.v, c.alphabet, c.row_length, first_column) == c.v);
     }
+  // The per-element costs are what the coder pays: their sum is the stream's
+  // size to within its 4-byte flush.
+  const auto& skewed = cases[2];
+  const std::vector<double> bits = context_code_lengths_block(skewed.v, skewed.alphabet, skewed.row_length);
+  double total = 0;
+  for (double b : bits) total += b;
+  const double coded = 8.0 * double(context_encode_block(skewed.v, skewed.alphabet, skewed.row_length).size());
+  CHECK(coded >= total);
+  CHECK(coded <= total + 40);
 }
 
-TEST_CASE("context coder: rank-1 and rank-2 layouts, rows split by blocks, random access") {
+TEST_CASE("context coder: streams in blocks of rank-1 and rank-2 layouts, random access") {
   const auto v = run_heavy_indices(40, 25, 0.5, 7);
   for (uint64_t row_length : {uint64_t(1), uint64_t(25), uint64_t(1000)})
-    for (uint64_t block : {uint64_t(25), uint64_t(60), uint64_t(333)}) {
+    for (uint64_t block : {uint64_t(1), uint64_t(25), uint64_t(60), uint64_t(333), uint64_t(1) << 20}) {
       INFO("row length " << row_length << ", block " << block);
-      const ContextStream s = context_encode(v, 41, row_length, block, 1);
+      const SymbolStream s = context_stream(v, row_length, block);
+      CHECK(s.tables.empty());
+      CHECK(s.blocks.size() == (v.size() + block - 1) / block);
       CHECK(decode_all(s, 2) == v);
-      // Every range decodes from its own blocks only; a range inside one block
-      // must not need the others, so damage the others first.
       for (auto [begin, end] : {std::pair<uint64_t, uint64_t>{0, 1}, {24, 26}, {100, 400}, {999, 1000}, {5, 5}}) {
         std::vector<uint32_t> part(end - begin);
-        context_decode_range(s, begin, end, part);
-        CHECK(std::equal(part.begin(), part.end(), v.begin() + begin));
+        decode_symbol_range(s, begin, end, part);
+        for (uint64_t i = begin; i < end; ++i) CHECK(s.alphabet[part[i - begin]] == v[i]);
       }
-      ContextStream damaged = s;
-      const uint64_t keep = 130 / block;  // the block holding element 130
+      // A range decodes from its own block only: damage all the others.
+      SymbolStream damaged = s;
+      const uint64_t keep = 130 / block;
       for (uint64_t b = 0; b < damaged.blocks.size(); ++b)
         if (b != keep) damaged.blocks[b].clear();
       std::vector<uint32_t> one(1);
-      context_decode_range(damaged, 130, 131, one);
-      CHECK(one[0] == v[130]);
+      decode_symbol_range(damaged, 130, 131, one);
+      CHECK(damaged.alphabet[one[0]] == v[130]);
     }
+}
+
+TEST_CASE("context coder: a rANS stream recoded with the context coder decodes to the same symbols") {
+  const auto v = run_heavy_indices(300, 100, 0.3, 15);
+  const std::vector<uint64_t> symbols(v.begin(), v.end());
+  const SymbolStream rans = encode_symbols(symbols, 2, 2000, true);
+  const SymbolStream ctx = recode_with_context(rans, 100, 2);
+  CHECK(ctx.coder == EntropyCoder::context);
+  CHECK(ctx.alphabet == rans.alphabet);
+  CHECK(ctx.blocks == context_stream(v, 100, 2000, 2).blocks);
+  CHECK(decode_all(ctx) == v);
 }
 
 TEST_CASE("context coder: bytes do not depend on the thread count") {
   const auto v = skewed_indices(200000, 60, 0.3, 8);
-  const ContextStream one = context_encode(v, 60, 100, 10000, 1);
-  const ContextStream two = context_encode(v, 60, 100, 10000, 2);
+  const SymbolStream one = context_stream(v, 100, 10000, 1);
+  const SymbolStream two = context_stream(v, 100, 10000, 2);
   CHECK(one.blocks == two.blocks);
   CHECK(decode_all(one, 2) == v);
 }
@@ -132,7 +171,7 @@ TEST_CASE("context coder: neighbour contexts beat order-0 entropy on runs, and s
   // 784 x 400 like the first layer of a Fashion-MNIST MLP, 30% dead rows.
   const size_t rows = 784, cols = 400;
   const auto runs = run_heavy_indices(rows, cols, 0.3, 9);
-  const ContextStream r = context_encode(runs, 41, cols, uint64_t(1) << 20, 2);
+  const SymbolStream r = context_stream(runs, cols, uint64_t(1) << 20, 2);
   // A coder told which rows are dead would pay the order-0 entropy of the live
   // rows' symbols; order-0 over the whole tensor pays -log2 P(0) for each element
   // of a dead row as well. Once "left" and "above" are 0 a dead row costs about
@@ -150,55 +189,46 @@ TEST_CASE("context coder: neighbour contexts beat order-0 entropy on runs, and s
   // i.i.d.: contexts cannot help, adaptation costs a little: measured +1.3%
   // (geometric) and +1.9% (uniform over 100).
   const auto iid = skewed_indices(400000, 200, 0.25, 10);
-  const ContextStream s = context_encode(iid, 200, 400, uint64_t(1) << 20, 2);
+  const SymbolStream s = context_stream(iid, 400, uint64_t(1) << 20, 2);
   CHECK(coded_bits(s) < 1.03 * order0_bits(iid));
   const auto flat = uniform_indices(400000, 100, 11);
-  const ContextStream f = context_encode(flat, 100, 400, uint64_t(1) << 20, 2);
+  const SymbolStream f = context_stream(flat, 400, uint64_t(1) << 20, 2);
   CHECK(coded_bits(f) < 1.03 * order0_bits(flat));
 }
 
 TEST_CASE("context coder: bad arguments") {
   const std::vector<uint32_t> v = {0, 1, 2, 3};
-  expect_error([&] { context_encode(v, 3, 2, 4); }, ErrorKind::argument, {"index 3", "position 3"});
-  expect_error([&] { context_encode({}, 3, 2, 4); }, ErrorKind::argument, {"empty"});
-  expect_error([&] { context_encode(v, 4, 2, 0); }, ErrorKind::argument, {"block size"});
-  expect_error([&] { context_encode(v, 4, 0, 4); }, ErrorKind::argument, {"row length"});
-  expect_error([&] { context_encode(v, 0, 2, 4); }, ErrorKind::argument, {"alphabet size"});
-  const ContextStream s = context_encode(v, 4, 2, 3);
-  std::vector<uint32_t> out(3);
-  expect_error([&] { context_decode(s, out); }, ErrorKind::argument, {"output size"});
-  expect_error([&] { context_decode_range(s, 2, 5, out); }, ErrorKind::argument, {"[2, 5)"});
+  expect_error([&] { context_encode_block(v, 3, 2); }, ErrorKind::argument, {"index 3", "position 3"});
+  expect_error([&] { context_encode_block(v, 4, 0); }, ErrorKind::argument, {"row length"});
+  expect_error([&] { context_encode_block(v, 0, 2); }, ErrorKind::argument, {"alphabet size"});
+  expect_error([&] { context_encode_block(v, 4, 2, 2); }, ErrorKind::argument, {"first column 2"});
+  expect_error([&] { context_code_lengths_block(v, 3, 2); }, ErrorKind::argument, {"index 3"});
+  expect_error([&] { context_stream(v, 0, 4); }, ErrorKind::argument, {"row length"});
 }
 
 TEST_CASE("context coder: truncated, extended, garbage and inconsistent streams are corrupt") {
   const auto v = run_heavy_indices(50, 40, 0.3, 12);
-  const ContextStream s = context_encode(v, 41, 40, 1000, 1);
+  const std::vector<uint8_t> bytes = context_encode_block(v, 41, 40);
   std::vector<uint32_t> out(v.size());
+  auto decode = [&](std::span<const uint8_t> b, uint32_t alphabet = 41) { context_decode_block(b, alphabet, 40, out); };
   // Every truncation and one extra byte.
-  const std::vector<uint8_t>& b0 = s.blocks[0];
-  for (size_t len = 0; len < b0.size(); ++len) {
-    ContextStream t = s;
-    t.blocks[0].resize(len);
-    CHECK(kind_of([&] { context_decode(t, out); }) == ErrorKind::corrupt);
-  }
-  ContextStream longer = s;
-  longer.blocks[1].push_back(0);
-  expect_error([&] { context_decode(longer, out); }, ErrorKind::corrupt, {"block 1", "trailing"});
-  // Random bytes of every length up to 300, in every block: an error or (rarely)
-  // some valid indices, never a crash or a read outside the bytes (ASan build).
+  for (size_t len = 0; len < bytes.size(); ++len)
+    CHECK(kind_of([&] { decode(std::span(bytes).first(len)); }) == ErrorKind::corrupt);
+  std::vector<uint8_t> longer = bytes;
+  longer.push_back(0);
+  expect_error([&] { decode(longer); }, ErrorKind::corrupt, {"trailing"});
+  // Random bytes of every length up to 300: an error or (rarely) some valid
+  // indices, never a crash or a read outside the bytes (ASan build).
   std::mt19937_64 rng(13);
   int rejected = 0, tries = 0;
   for (size_t len = 0; len < 300; ++len)
     for (int rep = 0; rep < 3; ++rep) {
-      ContextStream g = s;
-      for (auto& blk : g.blocks) {
-        blk.resize(len);
-        for (auto& x : blk) x = uint8_t(rng());
-      }
+      std::vector<uint8_t> g(len);
+      for (auto& x : g) x = uint8_t(rng());
       ++tries;
       try {
-        context_decode(g, out);
-        for (uint32_t x : out) REQUIRE(x < s.alphabet_size);
+        decode(g);
+        for (uint32_t x : out) REQUIRE(x < 41);
       } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::corrupt);
         ++rejected;
@@ -206,25 +236,72 @@ TEST_CASE("context coder: truncated, extended, garbage and inconsistent streams 
     }
   CHECK(rejected > tries * 9 / 10);
   // Single flipped bytes: either detected or a wrong but in-range decode.
-  for (size_t i = 0; i < b0.size(); ++i) {
-    ContextStream f = s;
-    f.blocks[0][i] ^= 0x5A;
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    std::vector<uint8_t> f = bytes;
+    f[i] ^= 0x5A;
     try {
-      context_decode(f, out);
-      for (uint32_t x : out) REQUIRE(x < s.alphabet_size);
+      decode(f);
+      for (uint32_t x : out) REQUIRE(x < 41);
     } catch (const Error& e) {
       CHECK(e.kind() == ErrorKind::corrupt);
     }
   }
-  // A big alphabet with a small declared one: decoded indices leave the alphabet.
+  // Decoded with a smaller alphabet than it was coded with: indices leave it.
   const auto wide = uniform_indices(2000, 5000, 14);
-  ContextStream narrow = context_encode(wide, 5000, 1, 2000, 1);
-  narrow.alphabet_size = 50;
-  expect_error([&] { decode_all(narrow); }, ErrorKind::corrupt, {"block 0"});
-  ContextStream missing = s;
+  const std::vector<uint8_t> wide_bytes = context_encode_block(wide, 5000, 1);
+  std::vector<uint32_t> wide_out(wide.size());
+  CHECK(kind_of([&] { context_decode_block(wide_bytes, 50, 1, wide_out); }) == ErrorKind::corrupt);
+  CHECK(kind_of([&] { context_decode_block(wide_bytes, 0, 1, wide_out); }) == ErrorKind::corrupt);
+  // Streams: the failing block is named; inconsistent fields are corrupt.
+  const SymbolStream s = context_stream(v, 40, 1000);
+  SymbolStream cut = s;
+  cut.blocks[1].pop_back();
+  expect_error([&] { decode_all(cut); }, ErrorKind::corrupt, {"block 1", "truncated"});
+  SymbolStream missing = s;
   missing.blocks.pop_back();
-  expect_error([&] { context_decode(missing, out); }, ErrorKind::corrupt, {"block count"});
-  ContextStream zero_row = s;
+  expect_error([&] { decode_all(missing); }, ErrorKind::corrupt, {"block count"});
+  SymbolStream zero_row = s;
   zero_row.row_length = 0;
-  expect_error([&] { context_decode(zero_row, out); }, ErrorKind::corrupt, {"row length"});
+  expect_error([&] { decode_all(zero_row); }, ErrorKind::corrupt, {"row length"});
+  SymbolStream unknown = s;
+  unknown.coder = EntropyCoder(7);
+  CHECK(kind_of([&] { decode_all(unknown); }) == ErrorKind::unsupported);
+}
+
+TEST_CASE("context coder: tensors of every quantizer, decoded whole and by rows") {
+  // 60 x 50 means, rows 10..29 "dead" (all near 0), the rest spread out.
+  std::mt19937_64 rng(16);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const std::vector<uint64_t> shape = {60, 50};
+  std::vector<double> mu(3000), sigma(3000);
+  for (size_t i = 0; i < mu.size(); ++i) {
+    const bool dead = i / 50 >= 10 && i / 50 < 30;
+    mu[i] = dead ? 1e-4 * normal(rng) : normal(rng);
+    sigma[i] = dead ? 1.0 : 0.05;
+  }
+  VbqSettings vs;
+  vs.lambda = 0.1;
+  VbqSettings vs_ctx = vs;
+  vs_ctx.coder = EntropyCoder::context;
+  const std::pair<EncodedTensor, EncodedTensor> pairs[] = {
+      {encode_vbq(mu, sigma, vs, shape), encode_vbq(mu, sigma, vs_ctx, shape)},
+      {encode_grid(mu, 7, 2, shape), encode_grid(mu, 7, 2, shape, EntropyCoder::context)},
+      {encode_codebook(mu, {-1, 0, 1}, 2, shape), encode_codebook(mu, {-1, 0, 1}, 2, shape, EntropyCoder::context)},
+  };
+  for (const auto& [rans, ctx] : pairs) {
+    CHECK(ctx.symbols.coder == EntropyCoder::context);
+    CHECK(ctx.symbols.row_length == 50);
+    CHECK(ctx.symbols.alphabet == rans.symbols.alphabet);
+    const std::vector<double> whole = decode_tensor(ctx, 2);
+    CHECK(whole == decode_tensor(rans, 2));
+    const std::vector<double> rows = decode_rows(ctx, 25, 3);
+    CHECK(std::equal(rows.begin(), rows.end(), whole.begin() + 25 * 50));
+    // The per-element costs add up to the payload, to within the flush.
+    const std::vector<double> bits = element_code_lengths(ctx, 2);
+    REQUIRE(bits.size() == mu.size());
+    double total = 0;
+    for (double b : bits) total += b;
+    CHECK(total <= 8.0 * double(ctx.symbols.payload_bytes()));
+    CHECK(total >= 8.0 * double(ctx.symbols.payload_bytes()) - 32);
+  }
 }

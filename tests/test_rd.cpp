@@ -9,6 +9,7 @@
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
 #include "tests/support.hpp"
+#include "vbq/codec.hpp"
 #include "vbq/error.hpp"
 
 using namespace vbq;
@@ -123,4 +124,46 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
+}
+
+TEST_CASE("rd: +ctx points code the same quantization with the context coder") {
+  // Rows 0..199 "dead" (means ~0, wide posteriors): runs the context coder finds.
+  Model model = posterior(400, 50);
+  Tensor& t = model.tensors[0];
+  for (size_t i = 0; i < 200 * 50; ++i) t.mu[i] *= 1e-4, t.sigma[i] = 1.0;
+  Fidelity task(model);
+  RdOptions o;
+  o.lambdas = {1e-2, 0.1};
+  o.grid_q_max = {3, 15};
+  o.kmeans_k = {4};
+  o.general_compressors = false;
+  o.context_coder = true;
+  o.progress = false;
+  o.threads = 2;
+  RdResult r = run_rd_sweep(model, task, o);
+  std::map<std::string, const RdRow*> by_point;
+  for (const RdRow& row : r.rows) by_point[row.method + " " + row.setting] = &row;
+  CHECK(by_point.size() == 10);
+  for (auto [rans, ctx] : {std::pair<std::string, std::string>{"vbq", "vbq+ctx"}, {"uniform+rans", "uniform+ctx"},
+                           {"kmeans+rans", "kmeans+ctx"}})
+    for (const RdRow& row : r.rows) {
+      if (row.method != rans) continue;
+      CAPTURE(row.method);
+      CAPTURE(row.setting);
+      const RdRow* c = by_point[ctx + " " + row.setting];
+      REQUIRE(c != nullptr);
+      CHECK(c->metrics == row.metrics);
+      CHECK(c->bytes < row.bytes);
+      CHECK(c->bits_per_dim == doctest::Approx(8.0 * double(c->bytes) / 20000));
+    }
+  // The grid at q = 3 by hand: the rANS file minus its precision byte, T,
+  // frequencies, jump table and payload, plus a coder byte, jump table and payload.
+  const EncodedTensor rans = encode_grid(t.mu, 3, 2, t.shape);
+  const EncodedTensor ctx = encode_grid(t.mu, 3, 2, t.shape, EntropyCoder::context);
+  REQUIRE(rans.symbols.tables.size() == 1);
+  REQUIRE(rans.symbols.blocks.size() == 1);
+  uint64_t rans_bytes = 1 + 1 + varint_bytes(rans.symbols.blocks[0].size()) + rans.symbols.payload_bytes();
+  for (uint32_t f : rans.symbols.tables[0].freq) rans_bytes += varint_bytes(f);
+  const uint64_t ctx_bytes = 1 + varint_bytes(ctx.symbols.blocks[0].size()) + ctx.symbols.payload_bytes();
+  CHECK(by_point["uniform+ctx q=3"]->bytes == by_point["uniform+rans q=3"]->bytes - rans_bytes + ctx_bytes);
 }

@@ -30,6 +30,8 @@ static int run_rd(const std::vector<std::string>& args) {
        "VBQ variants instead of --priors/--tables, comma-separated labels vbq[+PRIOR][+refine][+tables], "
        "e.g. vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
       ("no-general", "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
+      ("ctx", "also every method's quantization coded by the context-adaptive coder (METHOD+ctx; "
+              "bytes computed from the rANS file, see eval/rd.hpp)")
       ("fractions", po::value<std::string>()->default_value("0.5,0.75,0.9,0.95,0.975"),
        "summary table: bits needed to keep these fractions of the uncompressed quality")
       ("paper-csv", po::value(&paper_csv), "overlay reference points (e.g. ../shared/data/paper-fig3-rd.csv)")
@@ -56,6 +58,7 @@ static int run_rd(const std::vector<std::string>& args) {
   if (!kmeans_spec.empty())
     for (double k : parse_number_list(kmeans_spec, "kmeans")) rd.kmeans_k.push_back(int(std::lround(k)));
   rd.general_compressors = !vm.count("no-general");
+  rd.context_coder = vm.count("ctx") > 0;
   auto items = [](const std::string& list) {  // empty items dropped
     std::vector<std::string> out = split_list(list);
     std::erase(out, std::string());

@@ -13,10 +13,11 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <memory>
 #include <string>
+#include <utility>
 
-#include "block_loops.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -156,6 +157,25 @@ class RangeDecoder {
   uint64_t symbol_ = 0;
 };
 
+// Sums -log2 P(bin) over the bins it is given, updating the models as the coder does.
+class CostMeter {
+ public:
+  int bin(BitModel& m, int bit) {
+    const double p0 = double(m.p0()) / double(1u << kProbBits);
+    bits_ -= std::log2(bit ? 1.0 - p0 : p0);
+    m.update(bit);
+    return bit;
+  }
+  int bypass(int bit) {
+    bits_ += 1;
+    return bit;
+  }
+  double take() { return std::exchange(bits_, 0.0); }
+
+ private:
+  double bits_ = 0;
+};
+
 // Codes index v (the encoder's; the decoder passes 0) in neighbour context nb
 // and returns the index coded; last = alphabet_size - 1. The returned index may
 // exceed last only when decoding garbage.
@@ -210,20 +230,20 @@ void check_layout(uint32_t alphabet_size, uint64_t row_length, uint64_t first_co
 
 }  // namespace
 
-uint64_t ContextStream::payload_bytes() const {
-  uint64_t total = 0;
-  for (auto& b : blocks) total += b.size();
-  return total;
-}
-
-std::vector<uint8_t> context_encode_block(std::span<const uint32_t> indices, uint32_t alphabet_size,
-                                          uint64_t row_length, uint64_t first_column) {
+// The encoder's preconditions (ErrorKind::argument).
+static void check_indices(std::span<const uint32_t> indices, uint32_t alphabet_size, uint64_t row_length,
+                          uint64_t first_column) {
   check_layout(alphabet_size, row_length, first_column, ErrorKind::argument);
   for (size_t i = 0; i < indices.size(); ++i)
     if (indices[i] >= alphabet_size)
       throw Error(ErrorKind::argument, "context coder: index " + std::to_string(indices[i]) + " at position " +
                                            std::to_string(i) + " is outside the alphabet of " +
                                            std::to_string(alphabet_size));
+}
+
+std::vector<uint8_t> context_encode_block(std::span<const uint32_t> indices, uint32_t alphabet_size,
+                                          uint64_t row_length, uint64_t first_column) {
+  check_indices(indices, alphabet_size, row_length, first_column);
   auto ctx = std::make_unique<Contexts>();
   RangeEncoder enc(indices.size() / 4 + 16);
   walk_block(indices.size(), row_length, first_column, indices.data(), [&](size_t i, uint32_t nb) {
@@ -249,61 +269,17 @@ void context_decode_block(std::span<const uint8_t> bytes, uint32_t alphabet_size
   dec.finish();
 }
 
-ContextStream context_encode(std::span<const uint32_t> indices, uint32_t alphabet_size, uint64_t row_length,
-                             uint64_t block_symbols, int threads) {
-  if (indices.empty()) throw Error(ErrorKind::argument, "cannot entropy-code an empty message");
-  if (block_symbols == 0) throw Error(ErrorKind::argument, "block size must be > 0");
-  check_layout(alphabet_size, row_length, 0, ErrorKind::argument);
-  ContextStream s;
-  s.alphabet_size = alphabet_size;
-  s.count = indices.size();
-  s.row_length = row_length;
-  s.block_symbols = block_symbols;
-  const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
-  s.blocks.resize(nblocks);
-  std::string first_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(detail::resolve_threads(threads))
-  for (int64_t b = 0; b < nblocks; ++b) {
-    const uint64_t begin = uint64_t(b) * block_symbols, end = std::min(begin + block_symbols, s.count);
-    try {
-      s.blocks[b] = context_encode_block(indices.subspan(begin, end - begin), alphabet_size, row_length,
-                                         begin % row_length);
-    } catch (const Error& e) {
-#pragma omp critical
-      if (first_error.empty()) first_error = "block " + std::to_string(b) + " (symbols from " + std::to_string(begin) + "): " + e.what();
-    }
-  }
-  if (!first_error.empty()) throw Error(ErrorKind::argument, first_error);
-  return s;
-}
-
-static void check_stream(const ContextStream& s) {
-  if (s.block_symbols == 0 || s.blocks.size() != (s.count + s.block_symbols - 1) / s.block_symbols)
-    throw Error(ErrorKind::corrupt, "context stream: block count does not match symbol count");
-  check_layout(s.alphabet_size, s.row_length, 0, ErrorKind::corrupt);
-}
-
-// Decodes block b (all its symbols) into out.
-static void decode_block(const ContextStream& s, uint64_t b, std::span<uint32_t> out) {
-  try {
-    context_decode_block(s.blocks[b], s.alphabet_size, s.row_length, out, b * s.block_symbols % s.row_length);
-  } catch (const Error& e) {
-    throw Error(ErrorKind::corrupt, "block " + std::to_string(b) + ": " + e.what());
-  }
-}
-
-void context_decode(const ContextStream& s, std::span<uint32_t> out, int threads) {
-  if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
-  check_stream(s);
-  detail::decode_all_blocks(s.count, s.block_symbols, out, threads,
-                            [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
-}
-
-void context_decode_range(const ContextStream& s, uint64_t begin, uint64_t end, std::span<uint32_t> out) {
-  detail::check_symbol_range(s.count, begin, end, out.size());
-  check_stream(s);
-  detail::decode_block_range(s.count, s.block_symbols, begin, end, out,
-                             [&](uint64_t b, std::span<uint32_t> block) { decode_block(s, b, block); });
+std::vector<double> context_code_lengths_block(std::span<const uint32_t> indices, uint32_t alphabet_size,
+                                               uint64_t row_length, uint64_t first_column) {
+  check_indices(indices, alphabet_size, row_length, first_column);
+  auto ctx = std::make_unique<Contexts>();
+  CostMeter meter;
+  std::vector<double> bits(indices.size());
+  walk_block(indices.size(), row_length, first_column, indices.data(), [&](size_t i, uint32_t nb) {
+    code_index(meter, *ctx, nb, indices[i], alphabet_size - 1);
+    bits[i] = meter.take();
+  });
+  return bits;
 }
 
 }  // namespace vbq

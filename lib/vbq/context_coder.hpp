@@ -36,11 +36,12 @@
 //  - The binary coder is the LZMA range coder (32-bit range, carry by cache
 //    byte): forward, byte-oriented, integer arithmetic only, so encoder and
 //    decoder agree bit for bit on every platform.
-//  - Blocks: the message is cut into blocks of block_symbols symbols, each an
-//    independent stream that starts from fresh contexts, so blocks code in
-//    parallel, bytes never depend on the thread count, and decoding a range
-//    decodes only the blocks that overlap it. With block_symbols a multiple of
-//    the row length (codec.hpp's row_block_symbols), "above" never leaves a block.
+//  - Blocks: a block is an independent stream that starts from fresh contexts.
+//    SymbolStream (symbol_stream.hpp, EntropyCoder::context) cuts a message into
+//    blocks, so blocks code in parallel, bytes never depend on the thread count,
+//    and decoding a range decodes only the blocks that overlap it. With blocks
+//    of whole rows (codec.hpp's row_block_symbols), "above" is missing only in a
+//    block's first row.
 //
 // Block stream layout: the range coder's bytes, its always-zero first byte left
 // out; 4 + (number of renormalisations) bytes. The decoder must consume all of
@@ -56,16 +57,6 @@ inline constexpr uint32_t kContextFlags = 4;      // unary flags before Exp-Golo
 inline constexpr uint32_t kContextTreeBits = 10;  // suffix lengths with a context tree
 inline constexpr uint32_t kFastShift = 4, kSlowShift = 7;
 
-struct ContextStream {
-  uint32_t alphabet_size = 0;  // indices are < alphabet_size
-  uint64_t count = 0;          // symbols in the message
-  uint64_t row_length = 1;     // elements per row (1 for a rank-1 tensor)
-  uint64_t block_symbols = 0;  // symbols per block (the last may hold fewer)
-  std::vector<std::vector<uint8_t>> blocks;  // ceil(count / block_symbols) streams
-
-  uint64_t payload_bytes() const;
-};
-
 // One block: indices[i] is the element at column (first_column + i) % row_length
 // of a row-major layout; contexts come from inside the block only.
 // Requires alphabet_size >= 1, row_length >= 1, first_column < row_length, every
@@ -75,23 +66,15 @@ std::vector<uint8_t> context_encode_block(std::span<const uint32_t> indices, uin
 
 // Decodes exactly out.size() indices of a block made with the same alphabet_size,
 // row_length and first_column. Throws ErrorKind::corrupt when the bytes are too
-// short, have trailing bytes, or decode to an index >= alphabet_size; never reads
-// outside `bytes`.
+// short, have trailing bytes, or decode to an index >= alphabet_size (and on
+// alphabet_size, row_length or first_column out of range); never reads outside `bytes`.
 void context_decode_block(std::span<const uint8_t> bytes, uint32_t alphabet_size, uint64_t row_length,
                           std::span<uint32_t> out, uint64_t first_column = 0);
 
-// The whole message in blocks (threads = 0: all cores). Throws ErrorKind::argument
-// on an empty message, block_symbols == 0, and as context_encode_block.
-ContextStream context_encode(std::span<const uint32_t> indices, uint32_t alphabet_size, uint64_t row_length,
-                             uint64_t block_symbols, int threads = 0);
-
-// Decodes all indices (out.size() == stream.count). Throws ErrorKind::argument on
-// a wrong out size, ErrorKind::corrupt on inconsistent fields (block count,
-// alphabet_size or row_length 0) or a block that fails; the message names the block.
-void context_decode(const ContextStream& stream, std::span<uint32_t> out, int threads = 0);
-
-// Decodes indices [begin, end) only, from the blocks that overlap them, into out
-// (size end - begin). Throws ErrorKind::argument on a bad range, else as context_decode.
-void context_decode_range(const ContextStream& stream, uint64_t begin, uint64_t end, std::span<uint32_t> out);
+// What each element of a block costs under the adaptive model, in bits: the sum
+// over its bins of -log2 P(bin) as the coder sees it (the stream matches the
+// total to within its 4-byte flush). Same requirements as context_encode_block.
+std::vector<double> context_code_lengths_block(std::span<const uint32_t> indices, uint32_t alphabet_size,
+                                               uint64_t row_length, uint64_t first_column = 0);
 
 }  // namespace vbq
