@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
 #include "vbq/quantizer.hpp"
 #include "vbq/refinement.hpp"
@@ -48,9 +49,9 @@ static std::vector<uint64_t> tensor_shape(std::span<const uint64_t> shape, size_
 
 // Entropy-codes the symbols of a tensor of the given shape in row-aligned blocks.
 static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const uint64_t> shape,
-                        int threads, bool block_tables = true) {
+                        int threads, bool block_tables, EntropyCoder coder) {
   t.shape = tensor_shape(shape, symbols.size());
-  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables);
+  t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables, coder, row_elements(t.shape));
 }
 
 std::vector<std::string> auto_prior_candidates() { return {"gauss", "laplace", "student", "mixture:4", "empirical:16"}; }
@@ -66,7 +67,8 @@ static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu
                               int threads) {
   std::vector<double> x = decode_tensor(t, threads);
   const uint64_t points = t.symbols.alphabet.size(), tables = t.symbols.tables.size();
-  double bits = 8.0 * double(t.symbols.payload_bytes() + (7 + 2 * (tables - 1)) * points + 4 * t.escapes.size() +
+  const uint64_t extra_tables = tables > 1 ? tables - 1 : 0;  // the context coder has none
+  double bits = 8.0 * double(t.symbols.payload_bytes() + (7 + 2 * extra_tables) * points + 4 * t.escapes.size() +
                              8 * t.prior_parameters.size());
   for (size_t i = 0; i < x.size(); ++i) bits += (x[i] - mu[i]) * (x[i] - mu[i]) / (2 * t.lambda * sigma[i] * sigma[i]);
   return bits;
@@ -161,7 +163,7 @@ EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std:
   t.lambda = settings.lambda;
   t.max_rate_bits = uint8_t(settings.max_rate_bits);
   escape_rare_code_points(keys, settings.threads);
-  encode_rows(t, keys, shape, settings.threads, settings.block_tables);
+  encode_rows(t, keys, shape, settings.threads, settings.block_tables, settings.coder);
   collect_escapes(t, mu, keys);
   t.levels.resize(t.symbols.alphabet.size());
   for (size_t i = 0; i < t.levels.size(); ++i) {
@@ -183,7 +185,8 @@ std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* 
   return q;
 }
 
-EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads, std::span<const uint64_t> shape) {
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads, std::span<const uint64_t> shape,
+                          EntropyCoder coder) {
   EncodedTensor t;
   t.quantizer = QuantizerKind::grid;
   double scale = 0;
@@ -191,12 +194,12 @@ EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads, st
   t.values = {scale};
   std::vector<uint64_t> symbols(q.size());
   for (size_t i = 0; i < q.size(); ++i) symbols[i] = zigzag(q[i]);
-  encode_rows(t, symbols, shape, threads);
+  encode_rows(t, symbols, shape, threads, true, coder);
   return t;
 }
 
 EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads,
-                              std::span<const uint64_t> shape) {
+                              std::span<const uint64_t> shape, EntropyCoder coder) {
   if (centroids.empty() || !std::is_sorted(centroids.begin(), centroids.end()))
     throw Error(ErrorKind::argument, "codebook centroids must be nonempty and sorted");
   EncodedTensor t;
@@ -210,7 +213,7 @@ EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> ce
     symbols[i] = j;
   }
   t.values = std::move(centroids);
-  encode_rows(t, symbols, shape, threads);
+  encode_rows(t, symbols, shape, threads, true, coder);
   return t;
 }
 
@@ -332,12 +335,24 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
 std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
   check_symbol_count(t);
   const SymbolStream& s = t.symbols;
+  std::vector<uint32_t> indices(s.count);
+  decode_symbol_indices(s, indices, threads);
+  if (s.coder == EntropyCoder::context) {
+    std::vector<double> out;
+    out.reserve(indices.size());
+    for (uint64_t begin = 0; begin < s.count; begin += s.block_symbols) {
+      const uint64_t end = std::min(begin + s.block_symbols, s.count);
+      const std::vector<double> bits =
+          context_code_lengths_block(std::span(indices).subspan(begin, end - begin), uint32_t(s.alphabet.size()),
+                                     s.row_length, begin % s.row_length);
+      out.insert(out.end(), bits.begin(), bits.end());
+    }
+    return out;
+  }
   std::vector<std::vector<double>> cost(s.tables.size());
   for (size_t k = 0; k < cost.size(); ++k)
     for (uint32_t f : s.tables[k].freq)
       cost[k].push_back(double(s.tables[k].precision_bits) - std::log2(double(f)));
-  std::vector<uint32_t> indices(s.count);
-  decode_symbol_indices(s, indices, threads);
   std::vector<double> out(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) out[i] = cost[s.block_table[i / s.block_symbols]][indices[i]];
   return out;

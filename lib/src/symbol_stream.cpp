@@ -8,6 +8,7 @@
 #include <string>
 
 #include "vbq/buffer.hpp"
+#include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -148,22 +149,36 @@ static std::vector<uint32_t> group_blocks(std::vector<std::vector<uint64_t>>& bl
 // Per-block tables are considered up to this many (block, symbol) counts.
 static constexpr uint64_t kMaxBlockCounts = uint64_t(1) << 24;
 
+// Codes the blocks of s (alphabet, count, block_symbols, coder and, for rans,
+// tables set) from the message's alphabet indices.
+static void encode_blocks(SymbolStream& s, std::span<const uint32_t> indices, int nthreads) {
+  const int64_t nblocks = int64_t((s.count + s.block_symbols - 1) / s.block_symbols);
+  s.blocks.resize(nblocks);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+  for (int64_t b = 0; b < nblocks; ++b) {
+    const uint64_t begin = uint64_t(b) * s.block_symbols, end = std::min(begin + s.block_symbols, s.count);
+    const auto block = indices.subspan(begin, end - begin);
+    s.blocks[b] = s.coder == EntropyCoder::context
+                      ? context_encode_block(block, uint32_t(s.alphabet.size()), s.row_length, begin % s.row_length)
+                      : rans_encode(block, s.table_of(b));
+  }
+}
+
 SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint64_t block_symbols,
-                            bool block_tables) {
+                            bool block_tables, EntropyCoder coder, uint64_t row_length) {
   if (symbols.empty()) throw Error(ErrorKind::argument, "cannot entropy-code an empty message");
   if (block_symbols == 0) throw Error(ErrorKind::argument, "block size must be > 0");
+  if (row_length == 0) throw Error(ErrorKind::argument, "row length must be > 0");
   SymbolStream s;
   const Alphabet alphabet(symbols);
   s.alphabet = alphabet.symbols();
   s.count = symbols.size();
   s.block_symbols = block_symbols;
+  s.coder = coder;
+  if (coder == EntropyCoder::context) s.row_length = row_length, block_tables = false;
   const uint32_t precision = default_precision_bits(s.alphabet.size());
   const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
   const int nthreads = resolve_threads(threads);
-  auto block_range = [&](int64_t b) {
-    const size_t begin = size_t(b) * block_symbols;
-    return std::pair{begin, std::min<size_t>(begin + block_symbols, s.count)};
-  };
 
   // Each symbol's alphabet index, looked up once; with block tables, each block's counts.
   UninitializedVector<uint32_t> indices(s.count);
@@ -171,14 +186,16 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
   std::vector<std::vector<uint64_t>> counts(per_block ? nblocks : 0);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
   for (int64_t b = 0; b < nblocks; ++b) {
-    const auto [begin, end] = block_range(b);
+    const size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
     for (size_t i = begin; i < end; ++i) indices[i] = alphabet.index(symbols[i]);
     if (per_block) {
       counts[b].assign(s.alphabet.size(), 0);
       for (size_t i = begin; i < end; ++i) ++counts[b][indices[i]];
     }
   }
-  if (per_block) {
+  if (coder == EntropyCoder::context) {
+    // no frequency tables
+  } else if (per_block) {
     s.block_table = group_blocks(counts, precision);
     for (size_t b = 0; b < counts.size(); ++b)
       if (b == 0 || s.block_table[b] != s.block_table[b - 1])
@@ -187,19 +204,33 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
     s.tables.push_back(FrequencyTable::from_counts(alphabet.counts(), precision));
     s.block_table.assign(nblocks, 0);
   }
+  encode_blocks(s, indices, nthreads);
+  return s;
+}
 
-  s.blocks.resize(nblocks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-  for (int64_t b = 0; b < nblocks; ++b) {
-    const auto [begin, end] = block_range(b);
-    s.blocks[b] = rans_encode(std::span<const uint32_t>(indices).subspan(begin, end - begin), s.table_of(b));
-  }
+SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length, int threads) {
+  if (row_length == 0) throw Error(ErrorKind::argument, "row length must be > 0");
+  UninitializedVector<uint32_t> indices(stream.count);
+  decode_symbol_indices(stream, indices, threads);
+  SymbolStream s;
+  s.alphabet = stream.alphabet;
+  s.count = stream.count;
+  s.block_symbols = stream.block_symbols;
+  s.coder = EntropyCoder::context;
+  s.row_length = row_length;
+  encode_blocks(s, indices, resolve_threads(threads));
   return s;
 }
 
 static void check_block_count(const SymbolStream& s) {
   if (s.block_symbols == 0 || s.blocks.size() != (s.count + s.block_symbols - 1) / s.block_symbols)
     throw Error(ErrorKind::corrupt, "block count does not match symbol count");
+  if (s.coder == EntropyCoder::context) {
+    if (s.alphabet.empty() || s.alphabet.size() > UINT32_MAX) throw Error(ErrorKind::corrupt, "alphabet size out of range");
+    if (s.row_length == 0) throw Error(ErrorKind::corrupt, "row length is 0");
+    return;
+  }
+  if (s.coder != EntropyCoder::rans) throw Error(ErrorKind::unsupported, "unknown entropy coder");
   if (s.block_table.size() != s.blocks.size()) throw Error(ErrorKind::corrupt, "block table count differs from blocks");
   for (uint32_t t : s.block_table)
     if (t >= s.tables.size()) throw Error(ErrorKind::corrupt, "block table index out of range");
@@ -208,7 +239,11 @@ static void check_block_count(const SymbolStream& s) {
 // Decodes block b (all its symbols) into out.
 static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> out) {
   try {
-    rans_decode(s.blocks[b], s.table_of(b), out);
+    if (s.coder == EntropyCoder::context)
+      context_decode_block(s.blocks[b], uint32_t(s.alphabet.size()), s.row_length, out,
+                           b * s.block_symbols % s.row_length);
+    else
+      rans_decode(s.blocks[b], s.table_of(b), out);
   } catch (const Error& e) {
     throw Error(ErrorKind::corrupt, "block " + std::to_string(b) + ": " + e.what());
   }

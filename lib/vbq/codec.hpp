@@ -2,7 +2,9 @@
 // back to reconstructed means. Pure in-memory; the byte layout of a file lives in
 // formats/container.
 //
-// Three quantizers share the entropy stage (SymbolStream):
+// Three quantizers share the entropy stage (SymbolStream), coded per tensor by
+// rANS with frequency tables (the paper's order-0 coding) or by the context-
+// adaptive coder (symbols.coder, EntropyCoder::context; context_coder.hpp):
 //  - vbq:      symbols are code points (CodeKey) chosen by Algorithm 1; a symbol
 //              reconstructs to F^{-1}(xi) under the stored prior. The values travel
 //              with the table (container 4.0), so every decoder restores the same
@@ -75,6 +77,7 @@ struct VbqSettings {
   int max_rate_bits = 62;
   int refine_passes = 0;        // entropy-aware refinement passes after Algorithm 1 (0 = paper)
   bool block_tables = true;     // frequency tables for runs of blocks (symbol_stream.hpp); false = paper, one table
+  EntropyCoder coder = EntropyCoder::rans;  // context: context-adaptive coding, no tables
   int threads = 0;
 };
 
@@ -117,13 +120,14 @@ EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std:
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
-EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0, std::span<const uint64_t> shape = {});
+EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0, std::span<const uint64_t> shape = {},
+                          EntropyCoder coder = EntropyCoder::rans);
 std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out = nullptr);
 
 // Codebook (k-means baseline): symbol i reconstructs to centroids[i]; each mu goes
 // to its nearest centroid. Requires sorted, finite, nonempty centroids.
 EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> centroids, int threads = 0,
-                              std::span<const uint64_t> shape = {});
+                              std::span<const uint64_t> shape = {}, EntropyCoder coder = EntropyCoder::rans);
 
 // Reconstructed value of every alphabet symbol, in double precision (levels, or
 // from the quantizer's parameters when there are none; 0 for the escape symbol).
@@ -147,7 +151,8 @@ std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
 
 // What each element costs in the payload: -log2(freq / 2^precision) of its
 // symbol under its block's frequency table (the rANS coder matches this to within
-// its block flushes). Paper Fig. 7's "bits spent" per coordinate.
+// its block flushes); with the context coder, the sum of -log2 P over its bins
+// (context_code_lengths_block). Paper Fig. 7's "bits spent" per coordinate.
 std::vector<double> element_code_lengths(const EncodedTensor& tensor, int threads = 0);
 
 // Number of rows (shape[0]) and elements per row (the product of the other dims).

@@ -13,6 +13,11 @@
 // own frequency table (over the same alphabet): the encoder starts from one
 // table per block and merges neighbouring runs while that shrinks the estimated
 // payload plus table bytes, ending at a single table when drift does not pay.
+//
+// Coders (beyond the paper). Blocks are coded either by rANS with the frequency
+// tables above (EntropyCoder::rans, the paper's order-0 coding) or by the
+// context-adaptive coder of context_coder.hpp (EntropyCoder::context), which
+// needs no frequency table but the row length of the tensor's layout.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -24,6 +29,8 @@ namespace vbq {
 
 inline constexpr uint64_t kDefaultBlockSymbols = uint64_t(1) << 20;
 
+enum class EntropyCoder : uint8_t { rans = 1, context = 2 };
+
 // Bytes of v as an LEB128 varint, the container's encoding of table entries
 // (for estimates of table size).
 inline int varint_bytes(uint64_t v) {
@@ -34,23 +41,32 @@ inline int varint_bytes(uint64_t v) {
 
 struct SymbolStream {
   std::vector<uint64_t> alphabet;  // distinct symbols, ascending
-  // Frequency tables over indices into alphabet, all of one precision; a table
-  // may give 0 to symbols its blocks do not use. Block b is coded with
-  // tables[block_table[b]].
+  EntropyCoder coder = EntropyCoder::rans;
+  // rans: frequency tables over indices into alphabet, all of one precision; a
+  // table may give 0 to symbols its blocks do not use. Block b is coded with
+  // tables[block_table[b]]. context: both empty.
   std::vector<FrequencyTable> tables;
   std::vector<uint32_t> block_table;  // one entry per block
+  uint64_t row_length = 1;            // context: elements per row of the layout (contexts)
   uint64_t count = 0;                 // number of symbols in the message
   uint64_t block_symbols = kDefaultBlockSymbols;
-  std::vector<std::vector<uint8_t>> blocks;  // ceil(count / block_symbols) rANS streams
+  std::vector<std::vector<uint8_t>> blocks;  // ceil(count / block_symbols) streams of `coder`
 
   uint64_t payload_bytes() const;
   const FrequencyTable& table_of(uint64_t block) const { return tables[block_table[block]]; }
 };
 
 // Throws ErrorKind::argument on an empty message. block_tables = false keeps one
-// table for the whole message (the paper's layout).
+// table for the whole message (the paper's layout). coder = context codes the
+// blocks with context_coder.hpp in a layout of rows of row_length elements
+// (block_tables is then ignored).
 SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads = 0,
-                            uint64_t block_symbols = kDefaultBlockSymbols, bool block_tables = true);
+                            uint64_t block_symbols = kDefaultBlockSymbols, bool block_tables = true,
+                            EntropyCoder coder = EntropyCoder::rans, uint64_t row_length = 1);
+
+// The same message with the context coder, from a rANS stream (same alphabet and
+// blocks): decodes and re-encodes. Throws as decode_symbol_indices.
+SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length, int threads = 0);
 
 // Decodes into alphabet indices (out.size() == stream.count). Throws
 // ErrorKind::corrupt if a block fails to decode; the message names the block.
