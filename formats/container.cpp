@@ -129,6 +129,9 @@ struct Reader {
 
 void write_table(Writer& w, const EncodedTensor& t) {
   const SymbolStream& s = t.symbols;
+  if (s.coder != EntropyCoder::rans)
+    throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': container 4.0 holds rANS-coded tensors only; "
+                                        "the context coder's tensors cannot be written yet");
   w.varint(s.alphabet.size());
   w.u8(uint8_t(s.tables.at(0).precision_bits));
   uint64_t prev = 0;
