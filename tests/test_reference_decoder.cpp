@@ -28,7 +28,7 @@ const std::string kDecoder = std::string(VBQ_SOURCE_DIR) + "/formats/reference_d
 
 bool python_with_numpy() {
   static const bool ok = std::system((kPython + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0;
-  if (!ok) MESSAGE("SKIPPED: " << kPython << " with numpy is missing (apt-get install python3-numpy)");
+  if (!ok) vbq::testing::skip_for_missing_data(kPython + " with numpy is missing (apt-get install python3-numpy)");
   return ok;
 }
 
