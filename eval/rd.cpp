@@ -588,7 +588,7 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
     }
     s << "\n";
   }
-  // Each improvement against the paper's configuration (issue: >= 15% fewer bits).
+  // Each improvement against the paper's configuration.
   if (need.count("vbq"))
     for (auto& [variant, bits] : need) {
       if (!is_vbq(variant) || variant == "vbq") continue;
