@@ -63,7 +63,8 @@ void add_task_options(po::options_description& o, bool with_tensor) {
       ("lowercase", "analogy task: lowercase the questions")
       ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
       ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data)")
-      ("data", po::value<std::string>(), "Fashion-MNIST directory (/usr/share/datasets/fashion-mnist)");
+      ("data", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+       "Fashion-MNIST directory (--task fashion-mnist)");
 }
 
 TaskSetup setup_task(const po::variables_map& vm, Model& model) {
@@ -88,7 +89,6 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
   } else if (vm.count("task")) {
     if (vm["task"].as<std::string>() != "fashion-mnist")
       throw Error(ErrorKind::argument, "unknown --task '" + vm["task"].as<std::string>() + "' (fashion-mnist)");
-    if (!vm.count("data")) throw Error(ErrorKind::argument, "--task fashion-mnist needs --data DIR");
     s.task = make_classifier_task(load_mnist_split(vm["data"].as<std::string>(), "t10k"));
     s.description = "Fashion-MNIST test accuracy";
   }
