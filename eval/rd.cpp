@@ -21,7 +21,7 @@
 #include "eval/plot.hpp"
 #include "eval/progress.hpp"
 #include "formats/atomic_file.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -102,6 +102,17 @@ std::string format_setting(const char* name, double value) {
 }
 
 }  // namespace
+
+QualityFn task_metric(const QualityTask& task, const std::string& metric) {
+  const std::vector<std::string> names = task.metric_names();
+  const size_t m = size_t(std::find(names.begin(), names.end(), metric) - names.begin());
+  if (m == names.size()) {
+    std::string known;
+    for (const std::string& n : names) known += (known.empty() ? "" : ", ") + n;
+    throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "' (this task has " + known + ")");
+  }
+  return [&task, m](const Model& means) { return task.evaluate(means)[m]; };
+}
 
 std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options) {
   return std::make_unique<AnalogyTask>(std::move(questions), std::move(tensor), options);
@@ -429,23 +440,6 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (const std::string& name : order)
     for (auto& [setting, row] : by_method[name]) res.rows.push_back(row);
   return res;
-}
-
-RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
-                                         double target, CompressSettings settings) {
-  std::vector<std::string> names = task.metric_names();
-  size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
-  if (m == names.size()) throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "'");
-  LambdaSearch search;  // feasible below the boundary; grows down to full precision if needed
-  search.feasible_above = false;
-  search.lo = 1e-3, search.hi = 1e6;
-  search.tight_ratio = 1.02;
-  return control_rate(model, settings, search, [&](const Container& c) {
-    Model restored = restore_model(c, settings.vbq.threads);
-    restored.vocab = model.vocab;
-    const double quality = task.evaluate(restored)[m];
-    return LambdaProbe{0, quality, quality >= target, 0};
-  });
 }
 
 // ---- reports ----------------------------------------------------------------

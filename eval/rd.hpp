@@ -21,7 +21,7 @@
 #include "eval/analogy.hpp"
 #include "formats/hdf5_model.hpp"
 #include "formats/idx.hpp"
-#include "formats/model_codec.hpp"
+#include "app/compress.hpp"
 
 namespace vbq {
 
@@ -33,6 +33,11 @@ class QualityTask {
   virtual size_t primary_metric() const = 0;                  // index of the one the summary uses
   virtual std::vector<double> evaluate(const Model& means) const = 0;
 };
+
+// Metric `metric` of `task` as the quality function of a QualityTarget
+// (app/compress.hpp); the task must outlive it. Throws ErrorKind::argument naming
+// the task's metrics when it has no such metric.
+QualityFn task_metric(const QualityTask& task, const std::string& metric);
 
 // Word analogies on one embedding tensor (docs/PROTOCOL.md). Metrics hits1, hits10, mrr.
 std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options);
@@ -115,16 +120,6 @@ struct RdResult {
 // Sweeps every method over the tensors of `model` (all of them; select beforehand).
 // The quality of each point is task.evaluate(model with those tensors' means replaced).
 RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptions& options);
-
-// Rate control on quality: the largest lambda (smallest file) whose decompressed
-// model keeps task metric `metric` >= target, by bisection in log(lambda) until the
-// bracket is within 2% in lambda. A target missed at lambda 1e-3 is searched for
-// further down, towards full precision, until the quality stops improving; `met`
-// is false only then, with the best quality reached (value) and its size.
-// Quality is monotone in lambda only up to noise: the lambda found meets the
-// target, but a larger one past a dip may meet it too.
-RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
-                                         double target, CompressSettings settings);
 
 // CSV: method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim,<metrics...>
 // First line a comment with the uncompressed metrics. Written atomically.

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "eval/analogy.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 #include "tools/model_options.hpp"
 #include "vbq/error.hpp"

@@ -6,7 +6,7 @@
 
 #include "eval/rd.hpp"
 #include "formats/atomic_file.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 #include "tools/model_options.hpp"
 #include "vbq/error.hpp"

@@ -95,4 +95,36 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
   return s;
 }
 
+std::function<QualityFn(const std::string&)> task_metrics(const TaskSetup& setup) {
+  if (!setup.task) return {};
+  const QualityTask* task = setup.task.get();
+  return [task](const std::string& metric) { return task_metric(*task, metric); };
+}
+
+std::vector<TensorSpec> explicit_specs(const po::variables_map& vm) {
+  std::vector<TensorSpec> specs;
+  auto means = vm.count("mean") ? vm["mean"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  std::vector<std::pair<std::string, Spread>> spreads;
+  static const std::pair<const char*, Spread> kinds[] = {
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}, {"rho", Spread::softplus_rho}};
+  size_t options_used = 0;
+  for (auto [opt, kind] : kinds) {
+    options_used += vm.count(opt);
+    if (vm.count(opt))
+      for (auto& p : vm[opt].as<std::vector<std::string>>()) spreads.push_back({p, kind});
+  }
+  if (means.size() != spreads.size())
+    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var, --log-std or --rho (got " +
+                                         std::to_string(means.size()) + " means, " + std::to_string(spreads.size()) +
+                                         " spreads)");
+  if (!means.empty() && options_used > 1)
+    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var, --log-std or --rho) per call");
+  for (size_t i = 0; i < means.size(); ++i) {
+    std::string name = means[i];
+    if (!name.empty() && name[0] == '/') name.erase(0, 1);
+    specs.push_back({name, means[i], spreads[i].first, spreads[i].second});
+  }
+  return specs;
+}
+
 }  // namespace vbq::cli

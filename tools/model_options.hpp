@@ -4,6 +4,7 @@
 #include <vector>
 
 #include <boost/program_options.hpp>
+#include <functional>
 #include <memory>
 
 #include "eval/rd.hpp"
@@ -31,6 +32,15 @@ struct TaskSetup {
   std::unique_ptr<QualityTask> task;  // null if no task was asked for
   std::string description;            // e.g. "word analogies, 30000 words"
 };
+
+// For parse_target: the quality function of a named metric of setup.task (empty
+// when no task was asked for).
+std::function<QualityFn(const std::string& metric)> task_metrics(const TaskSetup& setup);
+
+// The --mean paths paired with their --std, --var, --log-std or --rho paths, in
+// the order given (vbq compress's explicit mapping). Throws ErrorKind::argument
+// unless each mean has exactly one spread, all of one kind.
+std::vector<TensorSpec> explicit_specs(const boost::program_options::variables_map& vm);
 
 // Builds the task the options ask for. For analogies it also trims `model` to the
 // top words and to the word-vector tensor alone (what the paper compressed).
