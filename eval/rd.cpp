@@ -39,13 +39,7 @@ class AnalogyTask final : public QualityTask {
   std::vector<std::string> metric_names() const override { return {"hits1", "hits10", "mrr"}; }
   size_t primary_metric() const override { return 1; }
   std::vector<double> evaluate(const Model& m) const override {
-    const Tensor* t = m.find(tensor_);
-    if (!t) throw Error(ErrorKind::argument, "analogy task: the model has no tensor '" + tensor_ + "'");
-    if (t->shape.size() != 2 || t->shape[0] != m.vocab.size())
-      throw Error(ErrorKind::format, "analogy task: tensor '" + tensor_ + "' must be [vocabulary size, dim] with " +
-                                         std::to_string(m.vocab.size()) + " vocabulary words");
-    std::vector<float> vectors(t->mu.begin(), t->mu.end());
-    AnalogyResult r = evaluate_analogies(questions_, m.vocab, vectors, t->shape[1], options_);
+    const AnalogyResult r = evaluate_analogy_tensor(questions_, m, tensor_, options_);
     return {r.overall.hits1, r.overall.hits10, r.overall.mrr};
   }
 
@@ -102,6 +96,17 @@ std::string format_setting(const char* name, double value) {
 }
 
 }  // namespace
+
+AnalogyResult evaluate_analogy_tensor(const AnalogySet& questions, const Model& m, const std::string& tensor,
+                                      const AnalogyOptions& options, const std::string& where) {
+  const Tensor* t = m.find(tensor);
+  if (!t) throw Error(ErrorKind::argument, where + ": the model has no tensor '" + tensor + "'");
+  if (t->shape.size() != 2 || t->shape[0] != m.vocab.size())
+    throw Error(ErrorKind::format, where + ": tensor '" + tensor + "' must be [vocabulary size, dim] with " +
+                                       std::to_string(m.vocab.size()) + " vocabulary words");
+  std::vector<float> vectors(t->mu.begin(), t->mu.end());
+  return evaluate_analogies(questions, m.vocab, vectors, t->shape[1], options);
+}
 
 QualityFn task_metric(const QualityTask& task, const std::string& metric) {
   const std::vector<std::string> names = task.metric_names();

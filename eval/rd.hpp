@@ -39,6 +39,12 @@ class QualityTask {
 // the task's metrics when it has no such metric.
 QualityFn task_metric(const QualityTask& task, const std::string& metric);
 
+// Word analogies on `tensor` of `model`, which must be [vocabulary size, dim]:
+// the analogy task's evaluation, with every section. Throws ErrorKind::argument
+// (no such tensor) or ErrorKind::format (another shape), naming `where`.
+AnalogyResult evaluate_analogy_tensor(const AnalogySet& questions, const Model& model, const std::string& tensor,
+                                      const AnalogyOptions& options, const std::string& where = "analogy task");
+
 // Word analogies on one embedding tensor (docs/PROTOCOL.md). Metrics hits1, hits10, mrr.
 std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options);
 // Test-set classification by an MLP's means. Metrics accuracy, log_likelihood.

@@ -20,11 +20,6 @@ static int run_compress(const std::vector<std::string>& args) {
       ("output,o", po::value(&output), "output file (default: INPUT with .vbq)")
       ("lambda,l", po::value(&lambda)->default_value(1.0), "rate penalty: larger = smaller file (paper Eq. 9)")
       ("tensor,t", po::value<std::vector<std::string>>(), "compress only this tensor (repeatable)")
-      ("mean", po::value<std::vector<std::string>>(), "explicit mapping: mean dataset path (repeatable)")
-      ("std", po::value<std::vector<std::string>>(), "  ... with its std dataset")
-      ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
-      ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
-      ("rho", po::value<std::vector<std::string>>(), "  ... with its softplus rho dataset (std = log(1 + e^rho))")
       ("prior", po::value<std::string>()->default_value("gauss"),
        "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
@@ -44,6 +39,7 @@ static int run_compress(const std::vector<std::string>& args) {
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
       ("verbose,v", "print the per-tensor report and every rate-control probe");
+  add_explicit_tensor_options(opts);
   add_task_options(opts, false);  // compress has its own --tensor
   po::positional_options_description pos;
   pos.add("input", 1);
