@@ -35,7 +35,7 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(r.dimensions == 20000);
   CHECK(r.uncompressed[0] == 1.0);
   std::map<std::string, int> per_method;
-  for (const RdRow& row : r.rows) {
+  for (const RdPoint& row : r.rows) {
     ++per_method[row.method];
     CAPTURE(row.method);
     CAPTURE(row.setting);
@@ -50,8 +50,8 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(per_method["kmeans+rans"] == 1);
   CHECK(per_method.size() == 4 + 6);  // + gzip, bzip2, xz, lzma, zstd19, zstd22 on the grid
   // Smaller lambda: more bytes and higher fidelity.
-  std::vector<const RdRow*> vbq;
-  for (const RdRow& row : r.rows)
+  std::vector<const RdPoint*> vbq;
+  for (const RdPoint& row : r.rows)
     if (row.method == "vbq") vbq.push_back(&row);
   for (size_t i = 1; i < vbq.size(); ++i) {
     CHECK(vbq[i]->bytes < vbq[i - 1]->bytes);
@@ -161,7 +161,7 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
   RdResult r = run_rd_sweep(model, task, o);
   auto settings_of = [&](const std::string& method) {
     std::vector<std::pair<double, double>> s;  // knob, fidelity
-    for (const RdRow& row : r.rows)
+    for (const RdPoint& row : r.rows)
       if (row.method == method) s.push_back({std::stod(row.setting.substr(row.setting.find('=') + 1)), row.metrics[0]});
     return s;
   };
@@ -182,7 +182,7 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
   }
   // Only the baselines asked for; the grid's coders share its settings and quality.
   std::map<std::string, int> per_method;
-  for (const RdRow& row : r.rows) ++per_method[row.method];
+  for (const RdPoint& row : r.rows) ++per_method[row.method];
   CHECK(per_method.size() == 3);
   CHECK(per_method["uniform+xz"] == per_method["uniform+rans"]);
   const auto rans = settings_of("uniform+rans"), xz = settings_of("uniform+xz");
