@@ -38,7 +38,7 @@
 #include "bench/timing.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/quantizer.hpp"
 #include "vbq/rans.hpp"

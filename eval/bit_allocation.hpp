@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 
 namespace vbq {
 

@@ -16,58 +16,21 @@
 #include <set>
 #include <sstream>
 
-#include "eval/baselines.hpp"
+#include "eval/compressors.hpp"
+#include "eval/grid_storage.hpp"
+#include "eval/kmeans.hpp"
 #include "eval/mlp.hpp"
 #include "eval/plot.hpp"
 #include "eval/progress.hpp"
 #include "formats/atomic_file.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
 
 namespace fs = std::filesystem;
 
-// ---- quality tasks ----------------------------------------------------------
-
 namespace {
-
-class AnalogyTask final : public QualityTask {
- public:
-  AnalogyTask(AnalogySet q, std::string tensor, AnalogyOptions o)
-      : questions_(std::move(q)), tensor_(std::move(tensor)), options_(o) {}
-  std::vector<std::string> metric_names() const override { return {"hits1", "hits10", "mrr"}; }
-  size_t primary_metric() const override { return 1; }
-  std::vector<double> evaluate(const Model& m) const override {
-    const Tensor* t = m.find(tensor_);
-    if (!t) throw Error(ErrorKind::argument, "analogy task: the model has no tensor '" + tensor_ + "'");
-    if (t->shape.size() != 2 || t->shape[0] != m.vocab.size())
-      throw Error(ErrorKind::format, "analogy task: tensor '" + tensor_ + "' must be [vocabulary size, dim] with " +
-                                         std::to_string(m.vocab.size()) + " vocabulary words");
-    std::vector<float> vectors(t->mu.begin(), t->mu.end());
-    AnalogyResult r = evaluate_analogies(questions_, m.vocab, vectors, t->shape[1], options_);
-    return {r.overall.hits1, r.overall.hits10, r.overall.mrr};
-  }
-
- private:
-  AnalogySet questions_;
-  std::string tensor_;
-  AnalogyOptions options_;
-};
-
-class ClassifierTask final : public QualityTask {
- public:
-  explicit ClassifierTask(Dataset d) : data_(std::move(d)) {}
-  std::vector<std::string> metric_names() const override { return {"accuracy", "log_likelihood"}; }
-  size_t primary_metric() const override { return 0; }
-  std::vector<double> evaluate(const Model& m) const override {
-    MlpScore s = evaluate_mlp(m, data_);
-    return {s.accuracy, s.log_likelihood};
-  }
-
- private:
-  Dataset data_;
-};
 
 uint64_t write_file(const std::string& path, std::string_view bytes) {
   AtomicOutput out(path, true);
@@ -102,14 +65,6 @@ std::string format_setting(const char* name, double value) {
 }
 
 }  // namespace
-
-std::unique_ptr<QualityTask> make_analogy_task(AnalogySet questions, std::string tensor, AnalogyOptions options) {
-  return std::make_unique<AnalogyTask>(std::move(questions), std::move(tensor), options);
-}
-
-std::unique_ptr<QualityTask> make_classifier_task(Dataset test_set) {
-  return std::make_unique<ClassifierTask>(std::move(test_set));
-}
 
 std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes, bool tables) {
   std::vector<VbqVariant> out;
@@ -352,7 +307,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     double ideal_bits = 0;
   };
   std::map<uint64_t, Scored> scored;                       // by means_hash
-  std::map<std::string, std::map<double, RdRow>> by_method;  // method -> setting -> row
+  std::map<std::string, std::map<double, RdPoint>> by_method;  // method -> setting -> row
   std::vector<std::string> order;                             // methods, in table order
 
   // Measures every method of family f at one setting: files written in parallel
@@ -392,12 +347,12 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     for (size_t i = 0; i < n; ++i) {
       const Scored& s = scored.at(hashes[i]);
       const std::string& name = f.methods[i].name;
-      RdRow row{name, label, bytes[i], 8.0 * double(bytes[i]) / dims, s.ideal_bits / dims, s.metrics};
+      RdPoint row{name, label, bytes[i], 8.0 * double(bytes[i]) / dims, s.ideal_bits / dims, s.metrics};
       if (!by_method.count(name)) order.push_back(name);
       by_method[name][setting] = row;
       if (i == 0) f.quality[setting] = row.metrics[res.primary];
     }
-    const RdRow& first = by_method[f.methods[0].name][setting];
+    const RdPoint& first = by_method[f.methods[0].name][setting];
     char status[160];
     std::snprintf(status, sizeof status, "%s %s: %.3f bits/dim, %s %.4f", first.method.c_str(), label.c_str(),
                   first.bits_per_dim, res.metric_names[res.primary].c_str(), first.metrics[res.primary]);
@@ -429,309 +384,6 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (const std::string& name : order)
     for (auto& [setting, row] : by_method[name]) res.rows.push_back(row);
   return res;
-}
-
-RateControlled compress_model_to_quality(const Model& model, const QualityTask& task, const std::string& metric,
-                                         double target, CompressSettings settings) {
-  std::vector<std::string> names = task.metric_names();
-  size_t m = std::find(names.begin(), names.end(), metric) - names.begin();
-  if (m == names.size()) throw Error(ErrorKind::argument, "unknown quality metric '" + metric + "'");
-  LambdaSearch search;  // feasible below the boundary; grows down to full precision if needed
-  search.feasible_above = false;
-  search.lo = 1e-3, search.hi = 1e6;
-  search.tight_ratio = 1.02;
-  return control_rate(model, settings, search, [&](const Container& c) {
-    Model restored = restore_model(c, settings.vbq.threads);
-    restored.vocab = model.vocab;
-    const double quality = task.evaluate(restored)[m];
-    return LambdaProbe{0, quality, quality >= target, 0};
-  });
-}
-
-// ---- reports ----------------------------------------------------------------
-
-void write_rd_csv(const std::string& path, const RdResult& r, bool force) {
-  std::ostringstream s;
-  s << "# uncompressed";
-  for (size_t i = 0; i < r.metric_names.size(); ++i) s << " " << r.metric_names[i] << "=" << r.uncompressed[i];
-  s << "; dimensions=" << r.dimensions << "\n";
-  s << "method,setting,bytes,bits_per_dim,ideal_entropy_bits_per_dim";
-  for (auto& m : r.metric_names) s << "," << m;
-  s << "\n";
-  s.precision(8);
-  for (auto& row : r.rows) {
-    s << row.method << "," << row.setting << "," << row.bytes << "," << row.bits_per_dim << ","
-      << row.ideal_bits_per_dim;
-    for (double m : row.metrics) s << "," << m;
-    s << "\n";
-  }
-  AtomicOutput out(path, force);
-  std::string text = s.str();
-  out.write_all(text.data(), text.size());
-  out.commit();
-}
-
-RdResult read_rd_csv(const std::string& path) {
-  std::istringstream in(read_file_bytes(path));
-  RdResult r;
-  std::string line;
-  auto bad = [&](size_t n, const std::string& why) {
-    return Error(ErrorKind::format, path + ": line " + std::to_string(n) + ": " + why);
-  };
-  auto number = [&](const std::string& text, size_t n) {
-    size_t used = 0;
-    double v = NAN;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::logic_error&) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size()) throw bad(n, "'" + text + "' is not a number");
-    return v;
-  };
-  std::map<std::string, double> uncompressed;
-  for (size_t n = 1; std::getline(in, line); ++n) {
-    if (line.empty()) continue;
-    if (line.rfind("# uncompressed", 0) == 0) {  // "# uncompressed a=1 b=2; dimensions=N"
-      std::istringstream fields(line.substr(14));
-      std::string field;
-      while (fields >> field) {
-        if (!field.empty() && field.back() == ';') field.pop_back();
-        const size_t eq = field.find('=');
-        if (eq == std::string::npos) continue;
-        if (field.substr(0, eq) == "dimensions") r.dimensions = uint64_t(number(field.substr(eq + 1), n));
-        else uncompressed[field.substr(0, eq)] = number(field.substr(eq + 1), n);
-      }
-      continue;
-    }
-    if (line[0] == '#') continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    for (std::string cell; std::getline(ss, cell, ',');) cells.push_back(cell);
-    if (cells.size() >= 5 && cells[0] == "method") {
-      r.metric_names.assign(cells.begin() + 5, cells.end());
-      continue;
-    }
-    if (r.metric_names.empty()) throw bad(n, "a point before the header line 'method,setting,bytes,...'");
-    if (cells.size() != 5 + r.metric_names.size()) throw bad(n, "expected " + std::to_string(5 + r.metric_names.size()) + " columns");
-    RdRow row{cells[0], cells[1], uint64_t(number(cells[2], n)), number(cells[3], n), number(cells[4], n), {}};
-    for (size_t i = 5; i < cells.size(); ++i) row.metrics.push_back(number(cells[i], n));
-    r.rows.push_back(std::move(row));
-  }
-  if (r.metric_names.empty()) throw Error(ErrorKind::format, path + ": no header line 'method,setting,bytes,...'");
-  for (const std::string& m : r.metric_names) {
-    if (!uncompressed.count(m)) throw Error(ErrorKind::format, path + ": the '# uncompressed' line has no " + m);
-    r.uncompressed.push_back(uncompressed[m]);
-  }
-  auto hits10 = std::find(r.metric_names.begin(), r.metric_names.end(), "hits10");
-  r.primary = hits10 == r.metric_names.end() ? 0 : size_t(hits10 - r.metric_names.begin());
-  return r;
-}
-
-static std::vector<std::string> method_order(const RdResult& r) {
-  std::vector<std::string> methods;
-  for (auto& row : r.rows)
-    if (std::find(methods.begin(), methods.end(), row.method) == methods.end()) methods.push_back(row.method);
-  return methods;
-}
-
-static std::vector<RdPoint> curve(const RdResult& r, const std::string& method) {
-  std::vector<RdPoint> pts;
-  for (auto& row : r.rows)
-    if (row.method == method)
-      pts.push_back({row.method, row.setting, row.bytes, row.bits_per_dim, row.ideal_bits_per_dim,
-                     row.metrics[r.primary]});
-  return pts;
-}
-
-std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) {
-  const double full = r.uncompressed[r.primary];
-  const std::string& metric = r.metric_names[r.primary];
-  std::ostringstream s;
-  char buf[256];
-  std::snprintf(buf, sizeof buf, "bits per latent dimension to keep a fraction of uncompressed %s = %.4f (%llu dims)\n",
-                metric.c_str(), full, (unsigned long long)r.dimensions);
-  s << buf;
-  int width = 18;  // the label column fits the longest "<variant> / best"
-  for (const std::string& m : method_order(r)) width = std::max(width, int(m.size() + 8));
-  std::snprintf(buf, sizeof buf, "%-*s", width, "method");
-  s << buf;
-  for (double f : fractions) std::snprintf(buf, sizeof buf, " %9.1f%%", 100 * f), s << buf;
-  s << "\n";
-  std::map<std::string, std::vector<double>> need;
-  for (auto& m : method_order(r)) {
-    std::vector<RdPoint> c = curve(r, m);
-    std::snprintf(buf, sizeof buf, "%-*s", width, m.c_str());
-    s << buf;
-    for (double f : fractions) {
-      double b = bits_to_reach(c, f * full);
-      need[m].push_back(b);
-      if (std::isnan(b)) std::snprintf(buf, sizeof buf, " %10s", "-");
-      else std::snprintf(buf, sizeof buf, " %10.3f", b);
-      s << buf;
-    }
-    s << "\n";
-  }
-  auto is_vbq = [](const std::string& m) { return m.rfind("vbq", 0) == 0; };
-  for (auto& [variant, bits] : need) {
-    if (!is_vbq(variant)) continue;
-    std::snprintf(buf, sizeof buf, "%-*s", width, (variant + " / best").c_str());
-    s << buf;
-    for (size_t i = 0; i < fractions.size(); ++i) {
-      double best = NAN;
-      for (auto& [m, v] : need)
-        if (!is_vbq(m) && !std::isnan(v[i]) && (std::isnan(best) || v[i] < best)) best = v[i];
-      double ratio = bits[i] / best;
-      if (std::isnan(ratio)) std::snprintf(buf, sizeof buf, " %10s", "-");
-      else std::snprintf(buf, sizeof buf, " %10.3f", ratio);
-      s << buf;
-    }
-    s << "\n";
-  }
-  // Each improvement against the paper's configuration.
-  if (need.count("vbq"))
-    for (auto& [variant, bits] : need) {
-      if (!is_vbq(variant) || variant == "vbq") continue;
-      std::snprintf(buf, sizeof buf, "%-*s", width, (variant + " / vbq").c_str());
-      s << buf;
-      for (size_t i = 0; i < fractions.size(); ++i) {
-        double ratio = bits[i] / need["vbq"][i];
-        if (std::isnan(ratio)) std::snprintf(buf, sizeof buf, " %10s", "-");
-        else std::snprintf(buf, sizeof buf, " %10.3f", ratio);
-        s << buf;
-      }
-      s << "\n";
-    }
-  // The knob: lambda against size and quality for the paper's configuration.
-  s << "lambda -> bits/dim, " << metric << " (vbq):";
-  int shown = 0;
-  for (const RdRow& row : r.rows)
-    if (row.method == "vbq") {
-      std::snprintf(buf, sizeof buf, "%s  %s: %.3f, %.4f", shown++ % 3 ? "" : "\n ", row.setting.substr(row.setting.find('=') + 1).c_str(),
-                    row.bits_per_dim, row.metrics[r.primary]);
-      s << buf;
-    }
-  s << "\n";
-  return s.str();
-}
-
-// The baseline (method not named vbq...) that needs the fewest bits to keep the
-// middle summary fraction (falling back to lower ones when none reaches it); "" if none.
-static std::string best_baseline(const RdResult& r, const std::vector<double>& fractions) {
-  std::vector<double> order(fractions.begin(), fractions.end());
-  std::sort(order.begin(), order.end());
-  for (size_t i = order.size() / 2 + 1; i-- > 0;) {
-    std::string best;
-    double best_bits = NAN;
-    for (const std::string& m : method_order(r)) {
-      if (m.rfind("vbq", 0) == 0) continue;
-      const double b = bits_to_reach(curve(r, m), order[i] * r.uncompressed[r.primary]);
-      if (!std::isnan(b) && (std::isnan(best_bits) || b < best_bits)) best = m, best_bits = b;
-    }
-    if (!best.empty()) return best;
-  }
-  return "";
-}
-
-void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& title, const std::string& reference_csv,
-             const std::string& reference_label, const std::vector<double>& fractions) {
-  ScratchDir dir("");
-  const std::vector<std::string> methods = method_order(r);
-  const double full = r.uncompressed[r.primary];
-  const std::string best = best_baseline(r, fractions);
-
-  // One data file per method, sorted by rate; styles: the paper's VBQ and the
-  // best baseline thick and solid, everything else thin with colour + dash.
-  // The emphasised two are drawn last, on top of any series they coincide with
-  // (they come last in the key too).
-  std::string series, emphasised;
-  size_t styled = 0;
-  for (size_t i = 0; i < methods.size(); ++i) {
-    const std::string& m = methods[i];
-    const std::string data = dir.file("m" + std::to_string(i) + ".csv");
-    std::ofstream out(data);
-    out.precision(8);
-    std::vector<RdPoint> c = curve(r, m);
-    std::sort(c.begin(), c.end(), [](auto& a, auto& b) { return a.bits_per_dim < b.bits_per_dim; });
-    for (auto& p : c) out << p.bits_per_dim << "," << p.quality << "\n";
-    std::string style, label = m;
-    if (m == "vbq") style = "lc rgb '#d62728' dt 1 lw 4 pt 7 ps 0.7", label += " (paper)";
-    else if (m == best) style = "lc rgb '#000000' dt 1 lw 4 pt 5 ps 0.6", label += " (best baseline)";
-    else style = series_style(styled++) + " lw 2 pt " + std::to_string(1 + int(i % 12)) + " ps 0.5";
-    std::string& to = m == "vbq" || m == best ? emphasised : series;
-    to += (to.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style + " title '" +
-          label + "'";
-  }
-  if (!emphasised.empty()) series += (series.empty() ? "" : ", ") + emphasised;
-  if (!reference_csv.empty()) {
-    // Reference rows "method,setting,bits,quality,...": one open-symbol series per method.
-    std::ifstream in(reference_csv);
-    if (!in) throw Error(ErrorKind::io, "cannot open reference curve '" + reference_csv + "'");
-    std::map<std::string, std::ofstream> files;
-    std::vector<std::string> order;
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty() || line[0] == '#' || line.rfind("method,", 0) == 0) continue;
-      std::stringstream ls(line);
-      std::string method, setting, bits, quality;
-      std::getline(ls, method, ','), std::getline(ls, setting, ','), std::getline(ls, bits, ',');
-      std::getline(ls, quality, ',');
-      if (!files.count(method)) {
-        order.push_back(method);
-        files[method].open(dir.file("ref" + std::to_string(order.size()) + ".csv"));
-      }
-      files[method] << bits << "," << quality << "\n";
-    }
-    for (size_t i = 0; i < order.size(); ++i) {
-      files[order[i]].close();
-      series += ", '" + dir.file("ref" + std::to_string(i + 1) + ".csv") + "' using 1:2 with points pt " +
-                std::to_string(4 + 2 * (i % 4)) + " ps 0.5 lc rgb 'gray" + std::to_string(30 + 10 * (i % 5)) +
-                "' title '" + reference_label + ": " + order[i] + "'";
-    }
-  }
-  char unc[64];
-  std::snprintf(unc, sizeof unc, "%.6g", full);
-  series += std::string(", ") + unc + " with lines dt 3 lw 2 lc rgb 'gray40' title 'uncompressed (" + unc + ")'";
-
-  // The zoom: qualities from just below the lowest summary fraction to the top,
-  // over the rates at which the methods reach that band.
-  std::vector<double> sorted(fractions.begin(), fractions.end());
-  std::sort(sorted.begin(), sorted.end());
-  double x_lo = NAN, x_hi = NAN, y_top = full;
-  for (const RdRow& row : r.rows) y_top = std::max(y_top, row.metrics[r.primary]);
-  if (!sorted.empty())
-    for (const std::string& m : methods) {
-      const double lo = bits_to_reach(curve(r, m), sorted.front() * full);
-      const double hi = bits_to_reach(curve(r, m), sorted.back() * full);
-      if (!std::isnan(lo)) x_lo = std::isnan(x_lo) ? lo : std::min(x_lo, lo);
-      if (!std::isnan(hi)) x_hi = std::isnan(x_hi) ? hi : std::max(x_hi, hi);
-    }
-  const bool zoom = !std::isnan(x_lo) && !std::isnan(x_hi) && x_hi > x_lo;
-  const double y_lo = sorted.empty() ? 0 : sorted.front() * full - 0.02 * full;
-
-  std::ostringstream gp;
-  gp << "set datafile separator ','\nset grid\nset logscale x 2\nset format x '%.3g'\n"
-     << "set xlabel 'bits per latent dimension (real file bytes, log scale)'\n"
-     << "set ylabel '" << r.metric_names[r.primary] << "' noenhanced\n"
-     << "set multiplot title \"" << title << "\" noenhanced\n";
-  // Left: the whole sweep. Right: the band where the methods differ, with the key.
-  gp << "set title 'all points'\nset yrange [0:" << 1.04 * y_top << "]\n";
-  if (zoom) {
-    gp << "set size 0.42,0.95\nset origin 0,0\nset key off\nplot " << series << "\n";
-    gp << "set size 0.42,0.95\nset origin 0.40,0\n"
-       << "set title 'zoom: " << 100 * sorted.front() << "-100% of uncompressed (dotted: the summary fractions)'\n"
-       << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << y_lo << ":"
-       << std::max(full + 0.05 * (full - y_lo), y_top + 0.02 * (full - y_lo)) << "]\n";
-    for (size_t i = 0; i < sorted.size(); ++i)
-      gp << "set arrow " << i + 1 << " from graph 0, first " << sorted[i] * full << " to graph 1, first "
-         << sorted[i] * full << " nohead dt 2 lc rgb 'gray60'\n"
-         << "set label " << i + 1 << " '" << 100 * sorted[i] << "%' at graph 0.01, first " << sorted[i] * full
-         << " offset 0,0.5 font ',10' tc rgb 'gray40'\n";
-  }
-  gp << "set key outside right top vertical Left reverse noenhanced spacing 1.1 font ',11' samplen 3\n"
-     << "set size " << (zoom ? 0.6 : 1.0) << ",0.95\nset origin " << (zoom ? 0.40 : 0.0) << ",0\n";
-  gp << "plot " << series << "\nunset multiplot\n";
-  render_plot(svg_path, gp.str(), dir, 1500, 680);
 }
 
 }  // namespace vbq

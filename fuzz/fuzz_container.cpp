@@ -13,7 +13,7 @@
 
 #include "formats/container.hpp"
 #include "formats/crc32c.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "vbq/error.hpp"
 
 namespace {

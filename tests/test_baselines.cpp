@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "eval/baselines.hpp"
+#include "eval/rd_report.hpp"
 #include "tests/support.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/error.hpp"
@@ -53,7 +54,7 @@ RdPoint pt(double bits, double quality, const std::string& method = "m") {
   p.setting = std::to_string(bits);
   p.bits_per_dim = bits;
   p.ideal_bits_per_dim = bits / 2;
-  p.quality = quality;
+  p.metrics = {0, quality};  // the quality is metric 1, as hits10 is for analogies
   return p;
 }
 
@@ -229,27 +230,30 @@ TEST_CASE("baselines kmeans_1d: duplicates, empty clusters, few distinct values,
 TEST_CASE("baselines bits_to_reach interpolates the first crossing") {
   // Given out of order on purpose.
   const std::vector<RdPoint> curve = {pt(4, 0.8), pt(1, 0.2), pt(2, 0.6)};
-  CHECK(bits_to_reach(curve, 0.4) == doctest::Approx(1.5));
-  CHECK(bits_to_reach(curve, 0.7) == doctest::Approx(3.0));
-  CHECK(bits_to_reach(curve, 0.6) == doctest::Approx(2.0));
-  CHECK(bits_to_reach(curve, 0.8) == doctest::Approx(4.0));
-  CHECK(bits_to_reach(curve, 0.2) == 1.0);  // reached at the first point
-  CHECK(bits_to_reach(curve, 0.05) == 1.0);
-  CHECK(std::isnan(bits_to_reach(curve, 0.81)));
+  CHECK(bits_to_reach(curve, 0.4, RdRate::file_bits, 1) == doctest::Approx(1.5));
+  CHECK(bits_to_reach(curve, 0.7, RdRate::file_bits, 1) == doctest::Approx(3.0));
+  CHECK(bits_to_reach(curve, 0.6, RdRate::file_bits, 1) == doctest::Approx(2.0));
+  CHECK(bits_to_reach(curve, 0.8, RdRate::file_bits, 1) == doctest::Approx(4.0));
+  CHECK(bits_to_reach(curve, 0.2, RdRate::file_bits, 1) == 1.0);  // reached at the first point
+  CHECK(bits_to_reach(curve, 0.05, RdRate::file_bits, 1) == 1.0);
+  CHECK(std::isnan(bits_to_reach(curve, 0.81, RdRate::file_bits, 1)));
   CHECK(std::isnan(bits_to_reach({}, 0.5)));
-  CHECK(bits_to_reach(curve, 0.4, RdRate::ideal_bits) == doctest::Approx(0.75));
+  CHECK(kind_of([&] { bits_to_reach(curve, 0.4, RdRate::file_bits, 2); }) == ErrorKind::argument);  // no metric 2
+  CHECK(bits_to_reach(curve, 0.0, RdRate::file_bits, 0) == 1.0);  // metric 0 is 0 everywhere: only 0 is reached
+  CHECK(std::isnan(bits_to_reach(curve, 0.01, RdRate::file_bits, 0)));
+  CHECK(bits_to_reach(curve, 0.4, RdRate::ideal_bits, 1) == doctest::Approx(0.75));
 
   // Non-monotone: the first crossing counts, a later dip does not.
   const std::vector<RdPoint> noisy = {pt(1, 0.2), pt(2, 0.9), pt(3, 0.5), pt(4, 0.95)};
-  CHECK(bits_to_reach(noisy, 0.8) == doctest::Approx(1 + 0.6 / 0.7));
-  CHECK(bits_to_reach(noisy, 0.92) == doctest::Approx(3 + 0.42 / 0.45));
+  CHECK(bits_to_reach(noisy, 0.8, RdRate::file_bits, 1) == doctest::Approx(1 + 0.6 / 0.7));
+  CHECK(bits_to_reach(noisy, 0.92, RdRate::file_bits, 1) == doctest::Approx(3 + 0.42 / 0.45));
 
   // Two points at the same rate: a vertical segment reaches target at that rate.
   const std::vector<RdPoint> vertical = {pt(1, 0.1), pt(2, 0.7), pt(2, 0.3)};
-  CHECK(bits_to_reach(vertical, 0.5) == doctest::Approx(2.0));
-  CHECK(bits_to_reach(vertical, 0.2) == doctest::Approx(1 + 0.1 / 0.2));
+  CHECK(bits_to_reach(vertical, 0.5, RdRate::file_bits, 1) == doctest::Approx(2.0));
+  CHECK(bits_to_reach(vertical, 0.2, RdRate::file_bits, 1) == doctest::Approx(1 + 0.1 / 0.2));
 
-  CHECK(kind_of([] { bits_to_reach({pt(1, 0.1, "a"), pt(2, 0.2, "b")}, 0.1); }) == ErrorKind::argument);
-  CHECK(kind_of([] { bits_to_reach({pt(NAN, 0.1)}, 0.1); }) == ErrorKind::argument);
-  CHECK(kind_of([] { bits_to_reach({pt(1, NAN)}, 0.1); }) == ErrorKind::argument);
+  CHECK(kind_of([] { bits_to_reach({pt(1, 0.1, "a"), pt(2, 0.2, "b")}, 0.1, RdRate::file_bits, 1); }) == ErrorKind::argument);
+  CHECK(kind_of([] { bits_to_reach({pt(NAN, 0.1)}, 0.1, RdRate::file_bits, 1); }) == ErrorKind::argument);
+  CHECK(kind_of([] { bits_to_reach({pt(1, NAN)}, 0.1, RdRate::file_bits, 1); }) == ErrorKind::argument);
 }

@@ -296,6 +296,16 @@ std::vector<Row> bad_input_table() {
                     REQUIRE(run_vbq(d, "compress in.h5 -o m.vbq").code == 0);
                   },
                   "get m.vbq 0 --row", 1, {"m.vbq", "--tensor", "a, b"}, ""});
+  rows.push_back({"unreachable size target", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 --target-size 10 -o out.vbq", 1,
+                  {"the target of 10 bytes cannot be met at any lambda", "the smallest file found is"}});
+  rows.push_back({"two size targets", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 --target-size 1KB --target-bits-per-dim 2 -o out.vbq", 1,
+                  {"give one of --target-size, --target-bits-per-dim and --target-quality"}});
+  rows.push_back({"quality target without a task", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 --target-quality accuracy=0.9x -o out.vbq", 1, {"--target-quality needs"}});
+  rows.push_back({"malformed quality target", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 --target-quality accuracy=0.9 -o out.vbq", 1, {"METRIC=Fx", "accuracy=0.9"}});
   rows.push_back({"argument errors name the command once", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "compress in.h5 --lambda abc", 1, {"vbq compress: argument error: the argument ('abc')"}, ""});
   return rows;

@@ -13,7 +13,7 @@
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
 #include "formats/hdf5_model.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tests/support.hpp"
 #include "vbq/codec.hpp"
 

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <random>
 
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tests/support.hpp"
 #include "vbq/error.hpp"
 

@@ -1,23 +1,15 @@
-// Rate control: search_lambda on synthetic monotone measurements, and whole
-// models compressed to a size or a quality target (a fidelity metric, and a real
-// classifier on a synthetic dataset: no download needed).
+// Rate control's search: search_lambda on synthetic monotone measurements (whole
+// models compressed to a target: test_app_compress.cpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 
-#include "eval/mlp.hpp"
-#include "eval/rd.hpp"
-#include "formats/model_codec.hpp"
-#include "tests/quality_fixture.hpp"
 #include "tests/support.hpp"
 #include "vbq/rate_control.hpp"
 
 using namespace vbq;
-using vbq::testing::Fidelity;
 using vbq::testing::kind_of;
-using vbq::testing::posterior;
 
 namespace {
 
@@ -212,123 +204,4 @@ TEST_CASE("rate control: invalid search settings are argument errors") {
     bad(s);
     CHECK(kind_of([&] { search_lambda(q, s); }) == ErrorKind::argument);
   }
-}
-
-// ---- whole models -------------------------------------------------------------
-
-namespace {
-
-CompressSettings settings() {
-  CompressSettings s;
-  s.vbq.threads = 2;
-  return s;
-}
-
-}  // namespace
-
-TEST_CASE("rate control: compress_model_to_size fits the target and says when it cannot") {
-  Model m = posterior(4000, 1, 3);
-  RateControlled r = compress_model_to_size(m, settings(), 1500);
-  REQUIRE(r.met);
-  CHECK(serialize_container(r.container).size() == r.bytes);
-  CHECK(r.bytes <= 1500);
-  CHECK(r.bytes >= 1400);  // close to the target, not just any fitting lambda
-  CHECK(r.container.tensors.at(0).lambda == r.lambda);
-
-  // Larger than the full-precision file of the first bracket's lo = 1e-4: the
-  // search goes below it and spends the bytes.
-  CompressSettings s = settings();
-  s.vbq.lambda = 1e-4;
-  const uint64_t at_lo = serialize_container(compress_model(m, s)).size();
-  RateControlled big = compress_model_to_size(m, settings(), 2 * at_lo);
-  REQUIRE(big.met);
-  CHECK(big.lambda < 1e-4);
-  CHECK(big.bytes > at_lo);
-  CHECK(big.bytes <= 2 * at_lo);
-
-  RateControlled none = compress_model_to_size(m, settings(), 10);
-  CHECK_FALSE(none.met);
-  CHECK(none.container.tensors.empty());
-  CHECK(none.bytes > 10);
-  CHECK(none.bytes < 200);  // the smallest file: header and a one-symbol table
-}
-
-TEST_CASE("rate control: compress_model_to_quality searches below lambda 1e-3 when it must") {
-  Model m = posterior(3000, 1, 5);
-  Fidelity task(m);
-  // A loose target: met inside the first bracket.
-  RateControlled loose = compress_model_to_quality(m, task, "fidelity", 0.9, settings());
-  REQUIRE(loose.met);
-  CHECK(loose.value >= 0.9);
-  CHECK(loose.lambda > 1e-3);
-  CHECK(serialize_container(loose.container).size() == loose.bytes);
-
-  // Fidelity at lambda 1e-3, then a target just above it: only smaller lambdas meet it.
-  CompressSettings s = settings();
-  s.vbq.lambda = 1e-3;
-  const double at_lo = task.evaluate(restore_model(compress_model(m, s)))[0];
-  REQUIRE(at_lo < 1);
-  const double target = at_lo + (1 - at_lo) / 2;
-  RateControlled tight = compress_model_to_quality(m, task, "fidelity", target, settings());
-  REQUIRE(tight.met);
-  CHECK(tight.lambda < 1e-3);
-  CHECK(tight.value >= target);
-  CHECK(task.evaluate(restore_model(tight.container))[0] == tight.value);  // the container kept is the one measured
-
-  // Above the uncompressed quality: unreachable, reported with the best reached.
-  RateControlled never = compress_model_to_quality(m, task, "fidelity", 1.5, settings());
-  CHECK_FALSE(never.met);
-  CHECK(never.container.tensors.empty());
-  CHECK(never.value > target);  // the search went as far as the quality kept improving
-  CHECK(never.value <= 1);
-  CHECK(never.bytes > tight.bytes);
-
-  CHECK(kind_of([&] { compress_model_to_quality(m, task, "hits10", 0.5, settings()); }) == ErrorKind::argument);
-}
-
-TEST_CASE("rate control: a classifier's accuracy target on a synthetic dataset") {
-  // A 6-8-3 MLP with random weights; the labels are its own predictions, so the
-  // uncompressed accuracy is 1 and compression can only lose.
-  std::mt19937_64 rng(11);
-  std::normal_distribution<double> z(0.0, 1.0);
-  Model m;
-  auto add = [&](const std::string& name, std::vector<uint64_t> shape) {
-    Tensor t;
-    t.name = name;
-    t.shape = shape;
-    uint64_t n = 1;
-    for (uint64_t d : shape) n *= d;
-    for (uint64_t i = 0; i < n; ++i) t.mu.push_back(z(rng)), t.sigma.push_back(0.05);
-    m.tensors.push_back(t);
-  };
-  add("layer1/weight", {6, 8});
-  add("layer1/bias", {8});
-  add("layer2/weight", {8, 3});
-  add("layer2/bias", {3});
-  Dataset d;
-  d.rows = 400, d.cols = 6, d.num_classes = 3;
-  std::uniform_real_distribution<float> u(0, 1);
-  for (size_t i = 0; i < d.rows * d.cols; ++i) d.x.push_back(u(rng));
-  MlpWeights w = mlp_from_model(m);
-  d.y.assign(d.rows, 0);
-  for (size_t i = 0; i < d.rows; ++i) {  // label = argmax of the model's logits, one example at a time
-    Dataset one{1, d.cols, 3, {d.x.begin() + long(i * d.cols), d.x.begin() + long((i + 1) * d.cols)}, {0}};
-    for (uint8_t c = 0; c < 3; ++c) {
-      one.y = {c};
-      if (evaluate_mlp(w, one).accuracy == 1) d.y[i] = c;
-    }
-  }
-  auto task = make_classifier_task(d);
-  REQUIRE(task->evaluate(m)[0] == 1.0);
-
-  RateControlled r = compress_model_to_quality(m, *task, "accuracy", 0.95, settings());
-  REQUIRE(r.met);
-  CHECK(r.value >= 0.95);
-  Model restored = restore_model(r.container);
-  CHECK(task->evaluate(restored)[0] == r.value);
-
-  RateControlled exact = compress_model_to_quality(m, *task, "accuracy", 1.0, settings());
-  REQUIRE(exact.met);  // full precision is reachable: some lambda keeps every prediction
-  CHECK(exact.value == 1.0);
-  CHECK(exact.lambda <= r.lambda);
 }

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "eval/rd.hpp"
+#include "eval/rd_options.hpp"
 #include "formats/atomic_file.hpp"
 #include "tests/quality_fixture.hpp"
 #include "tests/support.hpp"
@@ -17,6 +18,7 @@ using namespace vbq;
 namespace fs = std::filesystem;
 
 using vbq::testing::Fidelity;
+using vbq::testing::kind_of;
 using vbq::testing::posterior;
 
 TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
@@ -33,7 +35,7 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(r.dimensions == 20000);
   CHECK(r.uncompressed[0] == 1.0);
   std::map<std::string, int> per_method;
-  for (const RdRow& row : r.rows) {
+  for (const RdPoint& row : r.rows) {
     ++per_method[row.method];
     CAPTURE(row.method);
     CAPTURE(row.setting);
@@ -48,8 +50,8 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(per_method["kmeans+rans"] == 1);
   CHECK(per_method.size() == 4 + 6);  // + gzip, bzip2, xz, lzma, zstd19, zstd22 on the grid
   // Smaller lambda: more bytes and higher fidelity.
-  std::vector<const RdRow*> vbq;
-  for (const RdRow& row : r.rows)
+  std::vector<const RdPoint*> vbq;
+  for (const RdPoint& row : r.rows)
     if (row.method == "vbq") vbq.push_back(&row);
   for (size_t i = 1; i < vbq.size(); ++i) {
     CHECK(vbq[i]->bytes < vbq[i - 1]->bytes);
@@ -159,7 +161,7 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
   RdResult r = run_rd_sweep(model, task, o);
   auto settings_of = [&](const std::string& method) {
     std::vector<std::pair<double, double>> s;  // knob, fidelity
-    for (const RdRow& row : r.rows)
+    for (const RdPoint& row : r.rows)
       if (row.method == method) s.push_back({std::stod(row.setting.substr(row.setting.find('=') + 1)), row.metrics[0]});
     return s;
   };
@@ -180,7 +182,7 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
   }
   // Only the baselines asked for; the grid's coders share its settings and quality.
   std::map<std::string, int> per_method;
-  for (const RdRow& row : r.rows) ++per_method[row.method];
+  for (const RdPoint& row : r.rows) ++per_method[row.method];
   CHECK(per_method.size() == 3);
   CHECK(per_method["uniform+xz"] == per_method["uniform+rans"]);
   const auto rans = settings_of("uniform+rans"), xz = settings_of("uniform+xz");
@@ -188,4 +190,56 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
 
   o.baselines = {"uniform+nonsense"};
   vbq::testing::expect_error([&] { run_rd_sweep(model, task, o); }, ErrorKind::argument, {"uniform+nonsense"});
+}
+
+TEST_CASE("rd: sweep options from text") {
+  CHECK(parse_number_list("0.5,2", "x") == std::vector<double>{0.5, 2});
+  const std::vector<double> log3 = parse_number_list("1:100:3", "x");
+  REQUIRE(log3.size() == 3);
+  CHECK(log3[1] == doctest::Approx(10));
+  for (const char* bad : {"", "a", "1:2", "0:1:3", "2:1:3", "1:2:0"})
+    CHECK_MESSAGE(kind_of([&] { parse_number_list(bad, "x"); }) == ErrorKind::argument, bad);
+  CHECK(split_list("a,,b,") == std::vector<std::string>{"a", "", "b"});
+
+  // Nothing set: the task's defaults.
+  const RdOptions d = rd_options_from_text(RdTaskKind::classifier, {});
+  const RdOptions c = default_rd_options(RdTaskKind::classifier);
+  CHECK(d.lambdas == c.lambdas);
+  CHECK(d.grid_q_max == c.grid_q_max);
+  CHECK(d.kmeans_k == c.kmeans_k);
+  CHECK(d.variants.size() == c.variants.size());
+  CHECK(d.refine_rounds == c.refine_rounds);
+
+  RdOptionText t;
+  t.lambdas = "0.03,0.3", t.grid = "9", t.kmeans = "none", t.no_general = true, t.refine_rounds = 0;
+  t.variants = "vbq,vbq+auto+refine", t.fractions = "0.9,0.99", t.baselines = "uniform+rans,,kmeans+rans";
+  const RdOptions o = rd_options_from_text(RdTaskKind::classifier, t);
+  CHECK(o.lambdas == std::vector<double>{0.03, 0.3});
+  CHECK(o.grid_q_max == std::vector<int>{9});
+  CHECK(o.kmeans_k.empty());
+  CHECK_FALSE(o.general_compressors);
+  CHECK(o.refine_rounds == 0);
+  REQUIRE(o.variants.size() == 2);
+  CHECK(o.variants[1].refine_passes == 3);  // +refine without --refine: 3 passes
+  CHECK(o.refine_fractions == std::vector<double>{0.9, 0.99});
+  CHECK(o.baselines == std::vector<std::string>{"uniform+rans", "kmeans+rans"});
+
+  RdOptionText p;
+  p.priors = "gauss,laplace", p.refine = 2, p.tables = true, p.baselines = "none", p.lambdas = "paper";
+  const RdOptions q = rd_options_from_text(RdTaskKind::analogy, p);
+  CHECK(q.variants.size() == 8);
+  CHECK(q.lambdas == paper_lambdas());
+  CHECK(q.grid_q_max.empty());
+
+  RdOptionText both = p;
+  both.variants = "vbq";
+  CHECK(kind_of([&] { rd_options_from_text(RdTaskKind::analogy, both); }) == ErrorKind::argument);
+  RdOptionText frac;
+  frac.fractions = "0.5,1.5";
+  CHECK(kind_of([&] { rd_options_from_text(RdTaskKind::analogy, frac); }) == ErrorKind::argument);
+  CHECK(kind_of([&] { rd_fractions_from_text(RdTaskKind::analogy, std::string("0")); }) == ErrorKind::argument);
+  CHECK(rd_fractions_from_text(RdTaskKind::analogy, std::nullopt) == default_rd_fractions(RdTaskKind::analogy));
+  RdOptionText rounds;
+  rounds.refine_rounds = -1;
+  CHECK(kind_of([&] { rd_options_from_text(RdTaskKind::analogy, rounds); }) == ErrorKind::argument);
 }

@@ -3,7 +3,7 @@
 #include <filesystem>
 
 #include "formats/atomic_file.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 
 namespace vbq::cli {

@@ -1,11 +1,10 @@
 // vbq eval: word-analogy scores (Hits@1, Hits@10, MRR) of a model's word vectors.
 #include <cstdio>
 
-#include "eval/analogy.hpp"
-#include "formats/model_codec.hpp"
+#include "eval/rd.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 #include "tools/model_options.hpp"
-#include "vbq/error.hpp"
 
 namespace vbq::cli {
 
@@ -30,16 +29,11 @@ static int run_eval(const std::vector<std::string>& args) {
   Model model = load_means(input, {}, thread_count(threads));
   tensor = embedding_tensor(model, tensor);
   keep_top_words(model, top_words);
-  const Tensor* t = model.find(tensor);
-  if (!t) throw Error(ErrorKind::argument, input + ": no tensor '" + tensor + "'");
-  if (t->shape.size() != 2 || t->shape[0] != model.vocab.size())
-    throw Error(ErrorKind::format, input + ": tensor '" + tensor + "' is not [vocabulary, dim] (vocabulary has " +
-                                       std::to_string(model.vocab.size()) + " words)");
   AnalogySet set = read_analogy_questions(questions, vm.count("lowercase"));
   AnalogyOptions ao;
   ao.exclude_question_words = vm.count("exclude-question-words");
-  std::vector<float> vectors(t->mu.begin(), t->mu.end());
-  AnalogyResult r = evaluate_analogies(set, model.vocab, vectors, t->shape[1], ao);
+  AnalogyResult r = evaluate_analogy_tensor(set, model, tensor, ao, input);
+  const Tensor* t = model.find(tensor);
 
   std::printf("%s: tensor '%s', %zu words x %llu dims, candidates: %s\n", input.c_str(), tensor.c_str(),
               model.vocab.size(), (unsigned long long)t->shape[1],

@@ -2,7 +2,7 @@
 #include <cstdio>
 
 #include "eval/mlp.hpp"
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "formats/idx.hpp"
 #include "tools/command.hpp"
 #include "vbq/error.hpp"

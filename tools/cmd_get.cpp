@@ -1,7 +1,7 @@
 // vbq get: one vector of a .vbq file, decoded alone (only the block holding it).
 #include <cstdio>
 
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 
 namespace vbq::cli {

@@ -1,7 +1,7 @@
 // vbq info: what a .vbq file holds and where its bytes go.
 #include <cstdio>
 
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 #include "tools/command.hpp"
 
 namespace vbq::cli {

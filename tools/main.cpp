@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include "eval/rd_options.hpp"
 #include "tools/command.hpp"
 #include "vbq/error.hpp"
 
@@ -47,12 +48,7 @@ int thread_count(int requested) {
   return std::max(1, omp_get_num_procs());
 }
 
-std::vector<std::string> split_list(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream ss(text);
-  for (std::string item; std::getline(ss, item, ',');) items.push_back(item);
-  return items;
-}
+std::vector<std::string> split_list(const std::string& text) { return vbq::split_list(text); }
 
 }  // namespace vbq::cli
 

@@ -8,28 +8,6 @@
 
 namespace vbq::cli {
 
-std::vector<double> parse_number_list(const std::string& spec, const std::string& option) {
-  auto bad = [&] { return Error(ErrorKind::argument, "--" + option + ": cannot parse '" + spec + "'"); };
-  std::vector<double> out;
-  try {
-    size_t c1 = spec.find(':');
-    if (c1 != std::string::npos) {
-      size_t c2 = spec.find(':', c1 + 1);
-      if (c2 == std::string::npos) throw bad();
-      double lo = std::stod(spec.substr(0, c1)), hi = std::stod(spec.substr(c1 + 1, c2 - c1 - 1));
-      int n = std::stoi(spec.substr(c2 + 1));
-      if (!(lo > 0) || !(hi >= lo) || n < 1) throw bad();
-      for (int i = 0; i < n; ++i) out.push_back(n == 1 ? lo : lo * std::pow(hi / lo, double(i) / (n - 1)));
-      return out;
-    }
-    for (const std::string& item : split_list(spec)) out.push_back(std::stod(item));
-  } catch (const std::logic_error&) {
-    throw bad();
-  }
-  if (out.empty()) throw bad();
-  return out;
-}
-
 std::string embedding_tensor(const Model& model, const std::string& requested) {
   if (!requested.empty()) return requested;
   for (const char* name : {"word", "u"})
@@ -93,6 +71,76 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
     s.description = "Fashion-MNIST test accuracy";
   }
   return s;
+}
+
+std::function<QualityFn(const std::string&)> task_metrics(const TaskSetup& setup) {
+  if (!setup.task) return {};
+  const QualityTask* task = setup.task.get();
+  return [task](const std::string& metric) { return task_metric(*task, metric); };
+}
+
+void add_explicit_tensor_options(po::options_description& o) {
+  o.add_options()
+      ("mean", po::value<std::vector<std::string>>(), "explicit mapping: mean dataset path (repeatable)")
+      ("std", po::value<std::vector<std::string>>(), "  ... with its std dataset")
+      ("var", po::value<std::vector<std::string>>(), "  ... with its variance dataset")
+      ("log-std", po::value<std::vector<std::string>>(), "  ... with its log-std dataset")
+      ("rho", po::value<std::vector<std::string>>(), "  ... with its softplus rho dataset (std = log(1 + e^rho))");
+}
+
+std::vector<TensorSpec> explicit_specs(const po::variables_map& vm) {
+  std::vector<TensorSpec> specs;
+  auto means = vm.count("mean") ? vm["mean"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  std::vector<std::pair<std::string, Spread>> spreads;
+  static const std::pair<const char*, Spread> kinds[] = {
+      {"std", Spread::std_dev}, {"var", Spread::variance}, {"log-std", Spread::log_std}, {"rho", Spread::softplus_rho}};
+  size_t options_used = 0;
+  for (auto [opt, kind] : kinds) {
+    options_used += vm.count(opt);
+    if (vm.count(opt))
+      for (auto& p : vm[opt].as<std::vector<std::string>>()) spreads.push_back({p, kind});
+  }
+  if (means.size() != spreads.size())
+    throw Error(ErrorKind::argument, "each --mean needs exactly one --std, --var, --log-std or --rho (got " +
+                                         std::to_string(means.size()) + " means, " + std::to_string(spreads.size()) +
+                                         " spreads)");
+  if (!means.empty() && options_used > 1)
+    throw Error(ErrorKind::argument, "use one kind of spread option (--std, --var, --log-std or --rho) per call");
+  for (size_t i = 0; i < means.size(); ++i) {
+    std::string name = means[i];
+    if (!name.empty() && name[0] == '/') name.erase(0, 1);
+    specs.push_back({name, means[i], spreads[i].first, spreads[i].second});
+  }
+  return specs;
+}
+
+void add_rd_options(po::options_description& o, RdOptionText& text) {
+  auto set = [](auto& field) { return [&field](const auto& v) { field = v; }; };
+  o.add_options()
+      ("lambdas", po::value(&text.lambdas)->default_value("default"),
+       "VBQ lambdas: default (analogies: paper; classifiers: 17 from 1e-3 to 10), paper (50 from 1e-2 to 1e5), "
+       "a,b,c or lo:hi:n")
+      ("grid", po::value(&text.grid)->default_value("default"),
+       "uniform grids q_max: default (analogies: paper; classifiers: 1..255), paper (1..1023), a,b,c or lo:hi:n")
+      ("kmeans", po::value(&text.kmeans)->default_value("default"),
+       "k-means codebook sizes: default (analogies: none; classifiers: 2..256), none, a,b,c or lo:hi:n")
+      ("variants", po::value<std::string>()->notifier(set(text.variants)), "VBQ variants, comma-separated labels "
+       "vbq[+PRIOR][+refine][+tables] (default: analogies vbq; classifiers vbq,vbq+refine,vbq+auto+refine), e.g. "
+       "vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
+      ("priors", po::value<std::string>()->notifier(set(text.priors)), "instead of --variants: VBQ priors to sweep, "
+       "comma-separated (gauss = paper)")
+      ("refine", po::value<int>()->notifier(set(text.refine)), "with --priors: also sweep VBQ with N entropy-aware "
+       "refinement passes")
+      ("tables", po::bool_switch(&text.tables), "with --priors: also sweep each VBQ variant with block tables")
+      ("baselines", po::value<std::string>()->notifier(set(text.baselines)),
+       "baselines to run, comma-separated, or none (default: all; k-means runs where --kmeans gives sizes): "
+       "uniform+rans,uniform+gzip,uniform+bzip2,uniform+xz,uniform+lzma,uniform+zstd19,uniform+zstd22,kmeans+rans")
+      ("no-general", po::bool_switch(&text.no_general), "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
+      ("fractions", po::value<std::string>()->notifier(set(text.fractions)),
+       "summary table: bits needed to keep these fractions of the uncompressed quality "
+       "(default: analogies 0.5,0.75,0.9,0.95,0.975; classifiers 0.9,0.95,0.975,0.99)")
+      ("refine-rounds", po::value<int>()->notifier(set(text.refine_rounds)),
+       "rounds of adaptive refinement where a curve crosses a summary fraction (default: analogies 0, classifiers 3)");
 }
 
 }  // namespace vbq::cli

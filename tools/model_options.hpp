@@ -4,15 +4,14 @@
 #include <vector>
 
 #include <boost/program_options.hpp>
+#include <functional>
 #include <memory>
 
 #include "eval/rd.hpp"
+#include "eval/rd_options.hpp"
 #include "formats/hdf5_model.hpp"
 
 namespace vbq::cli {
-
-// "a,b,c" or "lo:hi:n" (n values log-spaced from lo to hi). Throws ErrorKind::argument.
-std::vector<double> parse_number_list(const std::string& spec, const std::string& option);
 
 // The embedding tensor to score: `requested` if set, else "word", else the paper's "u".
 std::string embedding_tensor(const Model& model, const std::string& requested);
@@ -31,6 +30,21 @@ struct TaskSetup {
   std::unique_ptr<QualityTask> task;  // null if no task was asked for
   std::string description;            // e.g. "word analogies, 30000 words"
 };
+
+// For parse_target: the quality function of a named metric of setup.task (empty
+// when no task was asked for).
+std::function<QualityFn(const std::string& metric)> task_metrics(const TaskSetup& setup);
+
+// --mean with --std, --var, --log-std or --rho: datasets named explicitly.
+void add_explicit_tensor_options(boost::program_options::options_description& options);
+
+// The --mean paths paired with their --std, --var, --log-std or --rho paths, in
+// the order given (vbq compress's explicit mapping). Throws ErrorKind::argument
+// unless each mean has exactly one spread, all of one kind.
+std::vector<TensorSpec> explicit_specs(const boost::program_options::variables_map& vm);
+
+// The options of the R-D sweep (vbq rd), read into `text` for rd_options_from_text.
+void add_rd_options(boost::program_options::options_description& options, RdOptionText& text);
 
 // Builds the task the options ask for. For analogies it also trims `model` to the
 // top words and to the word-vector tensor alone (what the paper compressed).

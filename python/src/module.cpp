@@ -19,7 +19,7 @@
 #include "formats/container.hpp"
 #include "formats/hdf5_model.hpp"
 #include "formats/memory_budget.hpp"
-#include "formats/model_codec.hpp"
+#include "app/compress.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/error.hpp"
 #include "vbq/prior.hpp"
@@ -99,20 +99,16 @@ struct Targets {
   bool any() const { return bytes > 0 || bits_per_dim > 0; }
 };
 
-// compress_model, or rate control as `vbq compress --target-size/--target-bits-per-dim` does it.
+// app's compress() for the target `vbq compress --target-size/--target-bits-per-dim`
+// (or --lambda) gives.
 Container compress_with_targets(const Model& model, const CompressSettings& settings, const Targets& targets,
                                 double* lambda_out) {
-  if (!targets.any()) {
-    if (lambda_out) *lambda_out = settings.vbq.lambda;
-    return compress_model(model, settings);
-  }
-  uint64_t elements = 0;
-  for (const Tensor& t : model.tensors) elements += t.size();
-  const uint64_t target = targets.bytes ? targets.bytes : uint64_t(targets.bits_per_dim * double(elements) / 8);
-  RateControlled r = compress_model_to_size(model, settings, target);
-  if (r.container.tensors.empty()) throw Error(ErrorKind::argument, "the target cannot be met for any lambda");
+  const Target target = targets.bytes ? Target(SizeTarget{targets.bytes})
+                        : targets.bits_per_dim > 0 ? Target(BitsTarget{targets.bits_per_dim})
+                                                   : Target(LambdaTarget{settings.vbq.lambda});
+  Compressed r = compress(model, target, settings);
   if (lambda_out) *lambda_out = r.lambda;
-  return std::move(r.container);
+  return require_met(r);
 }
 
 // Container bytes, or the file written atomically (None).
@@ -178,7 +174,7 @@ std::vector<InTensor> take_tensors(const py::list& items) {
 
 // vbq.compress on arrays. Without rate control and spread rule the arrays are
 // encoded in place (the loop of compress_model over spans); otherwise they are
-// copied into a Model for compress_model_to_size / assign_spread.
+// copied into a Model for rate control / assign_spread.
 py::tuple compress_arrays(const py::list& items, const std::vector<std::string>& vocab,
                           const std::vector<uint64_t>& counts, double lambda, const std::string& prior, int refine,
                           bool block_tables, int threads, bool include_vocab, uint64_t target_bytes,

@@ -3,7 +3,7 @@
 from_keyed_vectors(kv, sigma=S, ...) is `vbq compress vectors.bin --sigma S
 [--sigma-from-counts ...]` on the same vectors: one tensor "word" (V x dim) with
 the vocabulary, and posterior spreads from the CLI's rule for point estimates
-(formats/model_codec.hpp assign_spread).
+(app/model_codec.hpp assign_spread).
 """
 import os
 

@@ -1,4 +1,4 @@
-#include "formats/model_codec.hpp"
+#include "app/model_codec.hpp"
 
 #include <algorithm>
 #include <unordered_map>
@@ -32,38 +32,6 @@ Container compress_model(const Model& model, const CompressSettings& settings) {
   }
   if (settings.include_vocab) c.vocab = model.vocab;
   return c;
-}
-
-RateControlled control_rate(const Model& model, CompressSettings settings, const LambdaSearch& search,
-                            const std::function<LambdaProbe(const Container&)>& measure) {
-  RateControlled out;
-  double kept_lambda = 0;  // lambda of out.container
-  auto probe = [&](double lambda) {
-    settings.vbq.lambda = lambda;
-    Container c = compress_model(model, settings);
-    LambdaProbe p = measure(c);
-    if (p.bytes == 0) p.bytes = serialize_container(c).size();
-    if (p.feasible) out.container = std::move(c), kept_lambda = lambda;
-    return p;
-  };
-  LambdaSearchResult r = search_lambda(probe, search);
-  out.lambda = r.best.lambda, out.bytes = r.best.bytes, out.value = r.best.value, out.met = r.met;
-  out.probes = std::move(r.probes);
-  if (!out.met) out.container = {};
-  else if (kept_lambda != out.lambda) settings.vbq.lambda = out.lambda, out.container = compress_model(model, settings);
-  return out;
-}
-
-RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes) {
-  LambdaSearch search;
-  search.feasible_above = true;
-  search.lo = 1e-4, search.hi = 1e8;
-  search.tight_ratio = 1.0001;
-  search.done = [&](const LambdaProbe& p) { return p.value >= 0.99 * double(target_bytes); };
-  return control_rate(model, settings, search, [&](const Container& c) {
-    const uint64_t bytes = serialize_container(c).size();
-    return LambdaProbe{0, double(bytes), bytes <= target_bytes, bytes};
-  });
 }
 
 Model restore_model(const Container& c, int threads, const std::string& file) {
@@ -225,6 +193,22 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
   m.tensors.push_back(std::move(t));
   m.vocab = std::move(wv.vocab);
   return m;
+}
+
+Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads) {
+  if (!spread.scale) {
+    if (!spread.counts.empty()) throw Error(ErrorKind::argument, "--sigma-from-counts needs --sigma");
+    if (sniff_model_file(path) == ModelFileKind::other)
+      throw Error(ErrorKind::format, path + ": not an HDF5 file (for a word2vec file of point estimates, "
+                                            "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+    return read_model(path, read);
+  }
+  Model model = load_means(path, read, threads);
+  const std::string& from = spread.counts;
+  if (!from.empty() && from != "model" && from != "zipf") read_vocab_counts(from, model);
+  assign_spread(model, *spread.scale,
+                from.empty() ? SpreadRule::constant : from == "zipf" ? SpreadRule::zipf : SpreadRule::counts);
+  return model;
 }
 
 static const char* quantizer_name(QuantizerKind q) {

@@ -1,14 +1,16 @@
-// Whole models through the codec: a Model (formats/hdf5_model) becomes a
-// Container of encoded tensors, and a Container becomes a means-only Model again.
+// The application layer over the codec and formats/: a Model (formats/hdf5_model)
+// becomes a Container of encoded tensors and back, model files are told apart and
+// read by content, spreads are assigned to point estimates, single rows are
+// decoded, containers are described. Rate control (choosing lambda for a target)
+// is app/compress.hpp.
 #pragma once
-#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "formats/container.hpp"
 #include "formats/hdf5_model.hpp"
 #include "vbq/codec.hpp"
-#include "vbq/rate_control.hpp"
 
 namespace vbq {
 
@@ -24,27 +26,6 @@ EncodedTensor labelled(EncodedTensor encoded, const Tensor& t);
 // Encodes every tensor of `model` with VBQ. Each tensor needs sigma.
 // Throws ErrorKind::argument if a tensor has no posterior spread.
 Container compress_model(const Model& model, const CompressSettings& settings);
-
-// Rate control: compress_model at the lambda that `search` finds, where
-// `measure` judges each probe's container (value, feasible; bytes are filled in
-// when it leaves them 0). On success `container` holds the chosen encoding; when
-// no lambda meets the target it is empty, and lambda / bytes / value describe the
-// probe that came closest (the best quality reachable, the smallest file).
-struct RateControlled {
-  Container container;
-  double lambda = 0;
-  uint64_t bytes = 0;  // whole file, vocabulary included when settings store it
-  double value = 0;    // what `measure` reported at lambda (bytes, quality, ...)
-  bool met = false;
-  std::vector<LambdaProbe> probes;
-};
-RateControlled control_rate(const Model& model, CompressSettings settings, const LambdaSearch& search,
-                            const std::function<LambdaProbe(const Container&)>& measure);
-
-// The smallest lambda whose container fits in target_bytes (whole file,
-// vocabulary included), searched from [1e-4, 1e8] outwards as far as needed;
-// stops within 1% below the target. Not met: no lambda gives a file that small.
-RateControlled compress_model_to_size(const Model& model, CompressSettings settings, uint64_t target_bytes);
 
 // Decodes every tensor to its reconstructed means (sigma left empty), with the
 // container's vocabulary. Result tensors keep name, shape, dtype and mean_path.
@@ -83,6 +64,17 @@ void assign_spread(Model& model, double scale, SpreadRule rule);
 // order. Throws ErrorKind::format naming the file and line for a malformed line,
 // ErrorKind::argument naming a vocabulary word the file lacks.
 void read_vocab_counts(const std::string& path, Model& model);
+
+// Where the spreads of a model to compress come from.
+struct SpreadSource {
+  std::optional<double> scale;  // none: the file's own (an HDF5 posterior); else assign_spread's scale
+  std::string counts;           // with scale: "" constant, "model", "zipf", or a word2vec vocab file
+};
+// The posterior `vbq compress` encodes: read_model(path, read) when the spreads
+// come from the file (a file that is not HDF5 is then ErrorKind::format, pointing
+// to --sigma), else load_means with spreads from assign_spread. Throws
+// ErrorKind::argument for counts without a scale.
+Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads = 0);
 
 // One row (slice along the first axis) of one tensor, decoded alone: vbq get.
 struct DecodedRow {
