@@ -24,11 +24,17 @@ EncodedTensor labelled(EncodedTensor e, const Tensor& t) {
 }
 
 Container compress_model(const Model& model, const CompressSettings& settings) {
+  if (!settings.tensor_lambdas.empty() && settings.tensor_lambdas.size() != model.tensors.size())
+    throw Error(ErrorKind::argument, std::to_string(settings.tensor_lambdas.size()) + " tensor lambdas for " +
+                                         std::to_string(model.tensors.size()) + " tensors");
   Container c;
-  for (const Tensor& t : model.tensors) {
+  VbqSettings vbq = settings.vbq;
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const Tensor& t = model.tensors[i];
     if (t.sigma.size() != t.mu.size())
       throw Error(ErrorKind::argument, "tensor '" + t.name + "' has no posterior std: VBQ needs mean and spread");
-    c.tensors.push_back(labelled(encode_vbq(t.mu, t.sigma, settings.vbq, t.shape), t));
+    if (!settings.tensor_lambdas.empty()) vbq.lambda = settings.tensor_lambdas[i];
+    c.tensors.push_back(labelled(encode_vbq(t.mu, t.sigma, vbq, t.shape), t));
   }
   if (settings.include_vocab) c.vocab = model.vocab;
   return c;

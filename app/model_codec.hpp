@@ -17,6 +17,9 @@ namespace vbq {
 struct CompressSettings {
   VbqSettings vbq;              // lambda, prior mean fitting, threads (each tensor gets its own prior)
   bool include_vocab = true;    // store the model's vocabulary in the container
+  // One lambda per tensor, in model order, replacing vbq.lambda (empty: vbq.lambda
+  // for every tensor). See app/lambda_allocation.hpp.
+  std::vector<double> tensor_lambdas;
 };
 
 // An encoding of tensor t (encoded with t.shape) carrying t's name, mean path
