@@ -1,5 +1,7 @@
 #include "eval/rd.hpp"
 
+#include "app/lambda_allocation.hpp"
+
 #include <omp.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@
 #include "eval/plot.hpp"
 #include "eval/progress.hpp"
 #include "formats/atomic_file.hpp"
+#include "app/lambda_allocation.hpp"
 #include "app/model_codec.hpp"
 #include "vbq/error.hpp"
 
@@ -84,12 +87,13 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+alloc]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
     if (parts[i] == "refine") v.refine_passes = refine_passes;
     else if (parts[i] == "tables") v.block_tables = true;
+    else if (parts[i] == "alloc") v.allocate = true;
     else v.prior = parts[i];
   }
   return v;
@@ -184,16 +188,26 @@ const std::vector<MethodSpec>& baseline_table() {
   return table;
 }
 
-MethodSpec vbq_method(const VbqVariant& v) {
-  return {v.method, Knob::lambda, [v](const Model& m, double lambda, const std::string& path, int threads) {
-            CompressSettings cs;
-            cs.vbq.lambda = lambda;
-            cs.vbq.prior = v.prior;
-            cs.vbq.refine_passes = v.refine_passes;
-            cs.vbq.block_tables = v.block_tables;
-            cs.vbq.threads = threads;
-            cs.include_vocab = false;
-            return container_file(path, compress_model(m, cs), threads);
+// A VBQ variant; with v.allocate, the allocation is measured here, once per sweep.
+MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask& task,
+                      const std::vector<double>& lambdas, int threads) {
+  CompressSettings cs;
+  cs.vbq.prior = v.prior;
+  cs.vbq.refine_passes = v.refine_passes;
+  cs.vbq.block_tables = v.block_tables;
+  cs.include_vocab = false;
+  std::shared_ptr<const LambdaAllocation> alloc;
+  if (v.allocate) {
+    cs.vbq.threads = threads;
+    alloc = std::make_shared<const LambdaAllocation>(
+        model, task_metric(task, task.metric_names()[task.primary_metric()]), cs, lambdas);
+  }
+  return {v.method, Knob::lambda, [cs, alloc](const Model& m, double lambda, const std::string& path, int threads) {
+            CompressSettings s = cs;
+            s.vbq.lambda = lambda;
+            s.vbq.threads = threads;
+            if (alloc) s.tensor_lambdas = alloc->tensor_lambdas(lambda);
+            return container_file(path, compress_model(m, s), threads);
           }};
 }
 
@@ -282,7 +296,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     std::map<double, double> quality;  // setting -> primary metric
   };
   std::vector<Family> families;
-  for (const VbqVariant& v : opt.variants) families.push_back({Knob::lambda, {vbq_method(v)}, opt.lambdas, {}});
+  for (const VbqVariant& v : opt.variants)
+    families.push_back({Knob::lambda, {vbq_method(v, model, task, opt.lambdas, threads)}, opt.lambdas, {}});
   Family grid{Knob::grid_q_max, {}, {}, {}}, kmeans{Knob::kmeans_k, {}, {}, {}};
   for (int q : opt.grid_q_max) grid.settings.push_back(q);
   for (int k : opt.kmeans_k) kmeans.settings.push_back(k);

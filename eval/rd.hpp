@@ -31,6 +31,9 @@ struct VbqVariant {
   std::string prior = "gauss";
   int refine_passes = 0;
   bool block_tables = false;
+  // One lambda per tensor (app/lambda_allocation.hpp), measured on the sweep's
+  // lambdas with the task's primary metric; the sweep's lambda is model-wide.
+  bool allocate = false;
 };
 
 // Variants for every prior x refinement x table combination: "vbq" for the
@@ -39,7 +42,8 @@ struct VbqVariant {
 std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes, bool tables = false);
 
 // The variant a label names: "vbq" followed by any of "+<prior>", "+refine"
-// (refine_passes passes), "+tables", e.g. "vbq+auto+refine+tables". Throws
+// (refine_passes passes), "+tables", "+alloc" (one lambda per tensor), e.g.
+// "vbq+auto+refine+tables". Throws
 // ErrorKind::argument on a label that does not start with "vbq".
 VbqVariant parse_vbq_variant(const std::string& label, int refine_passes);
 
