@@ -30,14 +30,14 @@ static int run_rd(const std::vector<std::string>& args) {
       ("kmeans", po::value<std::string>()->default_value("default"),
        "k-means codebook sizes: default (analogies: none; classifiers: 2..256), none, a,b,c or lo:hi:n")
       ("variants", po::value<std::string>(),
-       "VBQ variants, comma-separated labels vbq[+PRIOR][+refine][+tables] (default: analogies vbq; classifiers "
-       "vbq,vbq+refine,vbq+auto+refine), e.g. vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
+       "VBQ variants, comma-separated labels vbq[+PRIOR][+refine][+tables][+ctx] (default: analogies vbq; classifiers "
+       "vbq,vbq+refine,vbq+auto+refine,vbq+auto+refine+ctx), e.g. vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
       ("priors", po::value<std::string>(), "instead of --variants: VBQ priors to sweep, comma-separated (gauss = paper)")
       ("refine", po::value<int>(), "with --priors: also sweep VBQ with N entropy-aware refinement passes")
       ("tables", "with --priors: also sweep each VBQ variant with block tables")
       ("baselines", po::value<std::string>(),
        "baselines to run, comma-separated, or none (default: all; k-means runs where --kmeans gives sizes): "
-       "uniform+rans,uniform+gzip,uniform+bzip2,uniform+xz,uniform+lzma,uniform+zstd19,"
+       "uniform+rans,uniform+ctx,uniform+gzip,uniform+bzip2,uniform+xz,uniform+lzma,uniform+zstd19,"
        "uniform+zstd22,kmeans+rans")
       ("no-general", "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
       ("fractions", po::value<std::string>(),
