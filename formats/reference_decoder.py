@@ -409,7 +409,7 @@ def read_tensor(r):
                 raise DecodeError(f"{where}: {len(at)} escape symbols, {escape_counts[b]} escaped values")
             out[begin + at] = escapes[next_escape:next_escape + len(at)]
             next_escape += len(at)
-    return name, out.reshape(shape)
+    return name, mean_path or f"{name}/mean", out.reshape(shape)
 
 
 def read_vocabulary(r):
@@ -432,7 +432,7 @@ def read_vocabulary(r):
 
 
 def decode(data):
-    """{tensor name: array}, vocabulary words."""
+    """{tensor name: array}, vocabulary words, {tensor name: HDF5 path of its means}."""
     r = Reader(data, "header")
     if data[:4] != MAGIC:
         raise DecodeError("not a .vbq container (bad magic number)")
@@ -451,9 +451,9 @@ def decode(data):
         r.fail("reserved flag bits set")
     if tensor_count == 0:
         r.fail("no tensors")
-    tensors = {}
+    tensors, paths = {}, {}
     for i in range(tensor_count):
-        name, values = read_tensor(r.section(f"tensor section {i}"))
+        name, paths[name], values = read_tensor(r.section(f"tensor section {i}"))
         if name in tensors:
             raise DecodeError(f"two tensors named '{name}'")
         tensors[name] = values
@@ -461,7 +461,7 @@ def decode(data):
     r.where = "end of file"
     if r.remaining():
         r.fail(f"{r.remaining()} unexpected trailing bytes")
-    return tensors, vocab
+    return tensors, vocab, paths
 
 
 def main(argv):
@@ -477,7 +477,7 @@ def main(argv):
     source, target = args
     try:
         with open(source, "rb") as f:
-            tensors, vocab = decode(f.read())
+            tensors, vocab, _ = decode(f.read())
     except (OSError, DecodeError, UnicodeDecodeError) as e:
         print(f"reference_decoder: {source}: {e}", file=sys.stderr)
         return 1
