@@ -120,6 +120,16 @@ EncodedTensor named(EncodedTensor t, const std::string& name, bool float32, std:
   return t;
 }
 
+// One tensor per prior family: a small lambda for gauss (so that means escape), 1 otherwise.
+VbqSettings per_prior_settings(const std::string& prior, EntropyCoder coder = EntropyCoder::rans) {
+  VbqSettings s;
+  s.lambda = prior == "gauss" ? 0.05 : 1.0;
+  s.prior = prior;
+  s.threads = 1;
+  s.coder = coder;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantizer and prior") {
@@ -129,11 +139,7 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
   posterior(6000, 3, mu, sigma);
   Container c;
   for (const std::string& prior : auto_prior_candidates()) {
-    VbqSettings s;
-    s.lambda = prior == "gauss" ? 0.05 : 1.0;
-    s.prior = prior;
-    s.threads = 1;
-    EncodedTensor t = reblocked(encode_vbq(mu, sigma, s), 700);
+    EncodedTensor t = reblocked(encode_vbq(mu, sigma, per_prior_settings(prior)), 700);
     CAPTURE(prior);
     CHECK(t.symbols.blocks.size() == 9);
     if (prior == "gauss") CHECK(t.escapes.size() >= 6);
@@ -168,11 +174,7 @@ TEST_CASE("reference decoder: context-coded tensors are bit-identical to vbq dec
   posterior(6000, 5, mu, sigma);
   Container c;
   for (const std::string& prior : auto_prior_candidates()) {
-    VbqSettings s;
-    s.lambda = prior == "gauss" ? 0.05 : 1.0;
-    s.prior = prior;
-    s.threads = 1;
-    s.coder = EntropyCoder::context;
+    const VbqSettings s = per_prior_settings(prior, EntropyCoder::context);
     const bool float32 = prior != "laplace";
     const uint64_t shape[] = {60, 100};
     EncodedTensor t = named(encode_vbq(mu, sigma, s, shape), "vbq-" + prior, float32, {60, 100});
