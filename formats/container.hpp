@@ -29,7 +29,7 @@ struct Container {
 
 // Per-section sizes of a serialized container, in bytes.
 struct ContainerLayout {
-  uint8_t major = kContainerMajor, minor = kContainerMinor;  // format version of the file
+  uint8_t major = kContainerMajor, minor = 0;  // format version of the file (4.1 only with ctx)
   uint64_t header_bytes = 0, vocab_bytes = 0, total_bytes = 0;
   std::vector<uint64_t> tensor_bytes;  // whole tensor section, table and jump table included
   std::vector<uint64_t> table_bytes;   // the code-point table alone
