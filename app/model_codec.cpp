@@ -243,10 +243,13 @@ std::string describe_container(const Container& c, const ContainerLayout& lay) {
     else prior = std::to_string(t.values.size()) + " centroids";
     uint64_t n = t.element_count();
     elements += n;
-    std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10.4g %12llu %9.4f %9zu %7zu\n", t.name.c_str(),
+    // The context coder has no frequency tables: its column names the coder.
+    const std::string tables = t.symbols.coder == EntropyCoder::context ? entropy_coder_name(t.symbols.coder)
+                                                                        : std::to_string(t.symbols.tables.size());
+    std::snprintf(line, sizeof line, "%-24s %-16s %-9s %-34s %10.4g %12llu %9.4f %9zu %7s\n", t.name.c_str(),
                   shape.c_str(), quantizer_name(t.quantizer), prior.c_str(), t.lambda,
                   (unsigned long long)lay.tensor_bytes[i], 8.0 * double(lay.tensor_bytes[i]) / double(n),
-                  t.symbols.alphabet.size(), t.symbols.tables.size());
+                  t.symbols.alphabet.size(), tables.c_str());
     out += line;
   }
   std::snprintf(line, sizeof line, "vocabulary: %zu words, %llu bytes; header %llu bytes\n", c.vocab.size(),

@@ -18,6 +18,10 @@
 //   H0      empirical order-0 entropy of the symbols.
 //   xz      for the grid: xz -9e of the tensor's int8/int16 grid (eval/baselines.hpp),
 //           the whole .xz file.
+//  (c) with a model path, the whole model as a .vbq container (compress_model at
+//      each lambda, Gaussian prior, no vocabulary) with each coder: file bytes and
+//      decode time per parameter, parse_container + restore_model (CRCs, tables,
+//      entropy decoding, reconstruction) as `vbq decompress` runs them, 1 thread.
 // Times: median of --runs runs of this thread's CPU time, encode_symbols from
 // the symbols (alphabet, and for rANS the tables, included) and
 // decode_symbol_indices, checked against each other.
@@ -39,6 +43,7 @@
 #include "eval/baselines.hpp"
 #include "formats/atomic_file.hpp"
 #include "formats/hdf5_model.hpp"
+#include "app/model_codec.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
@@ -121,6 +126,40 @@ std::vector<double> parse_list(const std::string& text) {
   return out;
 }
 
+// (c): one lambda, both coders, through the container.
+struct ContainerRow {
+  std::string setting;
+  uint64_t parameters = 0, rans_bytes = 0, ctx_bytes = 0;
+  double rans_dec_ns = 0, ctx_dec_ns = 0;  // per parameter
+};
+
+ContainerRow measure_container(const vbq::Model& model, double lambda, int runs) {
+  char setting[32];
+  std::snprintf(setting, sizeof setting, "vbq:l=%g", lambda);
+  ContainerRow r{setting};
+  for (const vbq::Tensor& t : model.tensors) r.parameters += t.mu.size();
+  std::vector<double> first;  // the rANS file's means: the ctx file must restore the same
+  for (vbq::EntropyCoder coder : {vbq::EntropyCoder::rans, vbq::EntropyCoder::context}) {
+    vbq::CompressSettings cs;
+    cs.vbq.lambda = lambda, cs.vbq.threads = 1, cs.vbq.coder = coder;
+    cs.include_vocab = false;
+    const std::string bytes = vbq::serialize_container(vbq::compress_model(model, cs));
+    std::vector<double> times, means;
+    for (int k = 0; k < runs; ++k) {
+      const Stamp t0 = now();
+      const vbq::Model m = vbq::restore_model(vbq::parse_container(bytes, "bench"), 1);
+      times.push_back(now().cpu - t0.cpu);
+      means.clear();
+      for (const vbq::Tensor& t : m.tensors) means.insert(means.end(), t.mu.begin(), t.mu.end());
+    }
+    const double ns = median(times) * 1e9 / double(r.parameters);
+    if (coder == vbq::EntropyCoder::rans) r.rans_bytes = bytes.size(), r.rans_dec_ns = ns, first = means;
+    else r.ctx_bytes = bytes.size(), r.ctx_dec_ns = ns;
+    if (means != first) fail(std::string("the coders restore different means at ") + setting);
+  }
+  return r;
+}
+
 uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 
 void print_row(const Row& r) {
@@ -169,6 +208,7 @@ int main(int argc, char** argv) {
   if (runs < 1) fail("--runs must be >= 1");
 
   std::vector<Row> rows;
+  std::vector<ContainerRow> containers;
   try {
     // (a) i.i.d. symbols.
     const size_t n = size_t(1) << 22;
@@ -211,6 +251,7 @@ int main(int argc, char** argv) {
           rows.push_back(measure("model", t.name, setting, symbols, t.shape, runs));
         }
       }
+      for (double lambda : lambdas) containers.push_back(measure_container(model, lambda, runs));
     }
   } catch (const vbq::Error& e) {
     fail(std::string(vbq::kind_name(e.kind())) + ": " + e.what());
@@ -230,6 +271,16 @@ int main(int argc, char** argv) {
               "A", "H0", "rANS", "rANS+T", "ctx", "xz", "ctx/r", "r.enc", "r.dec", "c.enc", "c.dec");
   for (const Row& r : rows) print_row(r);
   for (const Row& r : totals) print_row(r);
+  if (!containers.empty()) {
+    std::printf("\nwhole .vbq containers (compress_model, Gaussian prior): bytes and decode ns/parameter "
+                "(parse_container + restore_model, 1 thread)\n%-12s %9s %9s %9s %6s %7s %7s\n",
+                "setting", "params", "rANS", "ctx", "ctx/r", "r.dec", "c.dec");
+    for (const ContainerRow& c : containers)
+      std::printf("%-12s %9llu %9llu %9llu %6.3f %7.2f %7.2f\n", c.setting.c_str(),
+                  (unsigned long long)c.parameters, (unsigned long long)c.rans_bytes,
+                  (unsigned long long)c.ctx_bytes, double(c.ctx_bytes) / double(c.rans_bytes), c.rans_dec_ns,
+                  c.ctx_dec_ns);
+  }
 
   std::ostringstream js;
   js.precision(6);
@@ -249,6 +300,14 @@ int main(int argc, char** argv) {
          << ",\"ctx_encode_ns_per_symbol\":" << r.ctx_enc_ns << ",\"ctx_decode_ns_per_symbol\":" << r.ctx_dec_ns << "}";
       first = false;
     }
+  js << "],\"containers\":[";
+  for (size_t i = 0; i < containers.size(); ++i) {
+    const ContainerRow& c = containers[i];
+    js << (i ? "," : "") << "{\"setting\":\"" << c.setting << "\",\"parameters\":" << c.parameters
+       << ",\"rans_bytes\":" << c.rans_bytes << ",\"ctx_bytes\":" << c.ctx_bytes
+       << ",\"rans_decode_ns_per_parameter\":" << c.rans_dec_ns << ",\"ctx_decode_ns_per_parameter\":" << c.ctx_dec_ns
+       << "}";
+  }
   js << "]}\n";
   const std::string json = js.str();
   std::printf("JSON %s", json.c_str());

@@ -87,12 +87,13 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+alloc]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
     if (parts[i] == "refine") v.refine_passes = refine_passes;
     else if (parts[i] == "tables") v.block_tables = true;
+    else if (parts[i] == "ctx") v.coder = EntropyCoder::context;
     else if (parts[i] == "alloc") v.allocate = true;
     else v.prior = parts[i];
   }
@@ -153,23 +154,31 @@ Encoded general_file(GeneralCompressor coder, const std::string& method, const s
 
 enum class Knob { lambda, grid_q_max, kmeans_k };
 
-// A method of the sweep: its CSV label, its knob, and how it writes one file.
+// A method of the sweep: its CSV label, its knob, and how it writes one file
+// (a .vbq container, or another format kept as .bin).
 struct MethodSpec {
   std::string name;
   Knob knob;
   std::function<Encoded(const Model& model, double setting, const std::string& path, int threads)> encode;
+  bool container = false;
 };
+
+// The grid in a .vbq container, entropy-coded by `coder`.
+MethodSpec grid_container_method(const std::string& name, EntropyCoder coder) {
+  return {name, Knob::grid_q_max, [coder](const Model& m, double q, const std::string& path, int threads) {
+            Container c;
+            for (const Tensor& x : m.tensors)
+              c.tensors.push_back(labelled(encode_grid(x.mu, int(q), threads, x.shape, coder), x));
+            return container_file(path, c, threads);
+          }, true};
+}
 
 // The baselines, in legend order. A new baseline is one entry here.
 const std::vector<MethodSpec>& baseline_table() {
   static const std::vector<MethodSpec> table = [] {
     std::vector<MethodSpec> t;
-    t.push_back({"uniform+rans", Knob::grid_q_max, [](const Model& m, double q, const std::string& path, int threads) {
-                   Container c;
-                   for (const Tensor& x : m.tensors)
-                     c.tensors.push_back(labelled(encode_grid(x.mu, int(q), threads, x.shape), x));
-                   return container_file(path, c, threads);
-                 }});
+    t.push_back(grid_container_method("uniform+rans", EntropyCoder::rans));
+    t.push_back(grid_container_method("uniform+ctx", EntropyCoder::context));
     for (GeneralCompressor coder : kAllGeneralCompressors) {
       const std::string name = coder_method(coder);
       t.push_back({name, Knob::grid_q_max, [coder, name](const Model& m, double q, const std::string& path, int) {
@@ -182,7 +191,7 @@ const std::vector<MethodSpec>& baseline_table() {
                      c.tensors.push_back(
                          labelled(encode_codebook(x.mu, kmeans_1d(x.mu, int(k), 1000, 1), threads, x.shape), x));
                    return container_file(path, c, threads);
-                 }});
+                 }, true});
     return t;
   }();
   return table;
@@ -195,6 +204,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   cs.vbq.prior = v.prior;
   cs.vbq.refine_passes = v.refine_passes;
   cs.vbq.block_tables = v.block_tables;
+  cs.vbq.coder = v.coder;
   cs.include_vocab = false;
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {
@@ -208,7 +218,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
             s.vbq.threads = threads;
             if (alloc) s.tensor_lambdas = alloc->tensor_lambdas(lambda);
             return container_file(path, compress_model(m, s), threads);
-          }};
+          }, true};
 }
 
 bool is_general_coder(const std::string& method) {
@@ -258,7 +268,8 @@ RdOptions default_rd_options(RdTaskKind kind) {
   // 99% of it only within a decade of 0.03, so the sweep covers 1e-3..10 and
   // refines where each curve crosses the summary fractions.
   o.lambdas = paper_lambdas(17, 1e-3, 10);
-  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+refine", 3), parse_vbq_variant("vbq+auto+refine", 3)};
+  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+refine", 3), parse_vbq_variant("vbq+auto+refine", 3),
+                parse_vbq_variant("vbq+auto+refine+ctx", 3)};
   o.grid_q_max = paper_grid(24, 255);
   o.kmeans_k = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
   o.refine_fractions = default_rd_fractions(kind);
@@ -341,7 +352,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     for (size_t i = 0; i < n; ++i) {
       try {
         const MethodSpec& m = f.methods[i];
-        Encoded e = m.encode(model, setting, dir.file(m.name + "-" + label + ".bin"), outer > 1 ? 1 : threads);
+        const std::string file = dir.file(m.name + "-" + label + (m.container ? ".vbq" : ".bin"));
+        Encoded e = m.encode(model, setting, file, outer > 1 ? 1 : threads);
         bytes[i] = e.bytes, hashes[i] = means_hash(e.means);
         std::lock_guard<std::mutex> lock(pending_mutex);
         if (!scored.count(hashes[i]) && !pending.count(hashes[i])) pending.emplace(hashes[i], std::move(e.means));

@@ -6,6 +6,7 @@
 //   vbq[+...]           Algorithm 1 at each lambda, in a .vbq container (only
 //                       methods whose code points come from Algorithm 1 are "vbq...")
 //   uniform+rans        the paper's grid, coded by our rANS coder in a .vbq container
+//   uniform+ctx         the same grid, coded by the context-adaptive coder (container 4.1)
 //   uniform+<coder>     the grid stored as int8/int16 and run through gzip/bzip2/xz/lzma/zstd
 //   kmeans+rans         a 1-D k-means codebook, coded by our rANS coder
 // The baselines live in one table in rd.cpp (baseline_table); methods that decode
@@ -34,6 +35,7 @@ struct VbqVariant {
   // One lambda per tensor (app/lambda_allocation.hpp), measured on the sweep's
   // lambdas with the task's primary metric; the sweep's lambda is model-wide.
   bool allocate = false;
+  EntropyCoder coder = EntropyCoder::rans;  // "+ctx": the context-adaptive coder
 };
 
 // Variants for every prior x refinement x table combination: "vbq" for the
@@ -42,8 +44,8 @@ struct VbqVariant {
 std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int refine_passes, bool tables = false);
 
 // The variant a label names: "vbq" followed by any of "+<prior>", "+refine"
-// (refine_passes passes), "+tables", "+alloc" (one lambda per tensor), e.g.
-// "vbq+auto+refine+tables". Throws
+// (refine_passes passes), "+tables", "+ctx" (the context-adaptive coder), "+alloc"
+// (one lambda per tensor), e.g. "vbq+auto+refine+ctx". Throws
 // ErrorKind::argument on a label that does not start with "vbq".
 VbqVariant parse_vbq_variant(const std::string& label, int refine_passes);
 
@@ -66,7 +68,7 @@ struct RdOptions {
   std::string keep_dir;             // keep every file written here (empty: temp dir, removed)
 };
 
-// Every baseline the sweep knows, in legend order: uniform+rans, uniform+gzip,
+// Every baseline the sweep knows, in legend order: uniform+rans, uniform+ctx, uniform+gzip,
 // uniform+bzip2, uniform+xz, uniform+lzma, uniform+zstd19, uniform+zstd22, kmeans+rans.
 std::vector<std::string> rd_baseline_methods();
 

@@ -127,19 +127,30 @@ struct Reader {
   std::string str(const char* what) { return std::string(bytes(count(1, what))); }
 };
 
+// The container's coder byte of a tensor (SPEC "Tensor section body").
+constexpr uint8_t kCoderRans = 0, kCoderContext = 1;
+uint8_t coder_byte(const EncodedTensor& t) {
+  switch (t.symbols.coder) {
+    case EntropyCoder::rans: return kCoderRans;
+    case EntropyCoder::context: return kCoderContext;
+  }
+  throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': unknown entropy coder " +
+                                          std::to_string(int(t.symbols.coder)));
+}
+
+// The code-point table; a context-coded tensor has neither precision nor frequency tables.
 void write_table(Writer& w, const EncodedTensor& t) {
   const SymbolStream& s = t.symbols;
-  if (s.coder != EntropyCoder::rans)
-    throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': container 4.0 holds rANS-coded tensors only; "
-                                        "the context coder's tensors cannot be written yet");
+  const bool rans = s.coder == EntropyCoder::rans;
   w.varint(s.alphabet.size());
-  w.u8(uint8_t(s.tables.at(0).precision_bits));
+  if (rans) w.u8(uint8_t(s.tables.at(0).precision_bits));
   uint64_t prev = 0;
   for (size_t i = 0; i < s.alphabet.size(); ++i) w.varint(s.alphabet[i] - (i ? prev : 0)), prev = s.alphabet[i];
   if (t.quantizer == QuantizerKind::vbq) {
     const std::vector<double> values = alphabet_values(t);
     for (size_t i = has_escape(t); i < values.size(); ++i) w.value(values[i], t.float32);
   }
+  if (!rans) return;
   w.varint(s.tables.size());
   for (const FrequencyTable& t : s.tables)
     for (uint32_t f : t.freq) w.varint(f);
@@ -166,17 +177,14 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
       for (double v : t.values) w.f64(v);
       break;
   }
-  if (t.coder != 0)
-    throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': coder " + std::to_string(t.coder) +
-                                            " cannot be written yet");
-  w.u8(t.coder);
+  w.u8(coder_byte(t));
   size_t table_start = w.out.size();
   write_table(w, t);
   *table_bytes = w.out.size() - table_start;
   w.varint(t.symbols.count);
   w.varint(t.symbols.block_symbols);
   for (auto& b : t.symbols.blocks) w.varint(b.size());
-  if (t.symbols.tables.size() > 1)
+  if (t.symbols.coder == EntropyCoder::rans && t.symbols.tables.size() > 1)
     for (uint32_t k : t.symbols.block_table) w.varint(k);
   if (has_escape(t)) {
     uint64_t listed = 0;
@@ -245,17 +253,17 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
   } else {
     t.values = read_doubles(UINT64_MAX);
   }
-  if (major >= 4) {
-    t.coder = r.u8();
-    if (t.coder != 0)
-      throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown coder " + std::to_string(t.coder));
-  }
-  const uint64_t value_bytes = t.float32 ? 4 : 8;
-  // Code-point table.
   SymbolStream& s = t.symbols;
-  uint64_t n = r.count(2, "alphabet");
+  const uint8_t coder = major >= 4 ? r.u8() : kCoderRans;
+  if (coder == kCoderContext) s.coder = EntropyCoder::context, s.row_length = row_length(t);
+  else if (coder != kCoderRans)
+    throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown coder " + std::to_string(coder));
+  const bool rans = coder == kCoderRans;
+  const uint64_t value_bytes = t.float32 ? 4 : 8;
+  // Code-point table: each entry >= 2 bytes with rANS (key and frequency), >= 1 without.
+  uint64_t n = r.count(rans ? 2 : 1, "alphabet");
   if (n == 0) r.fail("empty code-point table");
-  uint32_t precision = r.u8();
+  uint32_t precision = rans ? r.u8() : 0;
   s.alphabet.resize(n);
   for (uint64_t i = 0; i < n; ++i) {
     uint64_t delta = r.varint();
@@ -270,8 +278,9 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
     for (uint64_t i = escape; i < n; ++i) t.levels[i] = r.value(t.float32, "reconstruction value");
   }
   // Frequency tables: one before 3.0, then a count (each table >= 1 byte per symbol).
-  const uint64_t tables = major < 3 ? 1 : r.varint();
-  if (tables == 0 || tables > r.remaining() / n) r.fail("invalid frequency table count " + std::to_string(tables));
+  const uint64_t tables = !rans ? 0 : major < 3 ? 1 : r.varint();
+  if (rans && (tables == 0 || tables > r.remaining() / n))
+    r.fail("invalid frequency table count " + std::to_string(tables));
   for (uint64_t k = 0; k < tables; ++k) {
     std::vector<uint32_t> freq(n);
     for (auto& f : freq) {
@@ -292,16 +301,17 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
   if (s.block_symbols == 0 || s.block_symbols > kMaxBlockSymbols) r.fail("invalid block size");
   uint64_t blocks = (s.count + s.block_symbols - 1) / s.block_symbols;
   if (tables > blocks) r.fail(std::to_string(tables) + " frequency tables for " + std::to_string(blocks) + " blocks");
-  // A block is at least its final states: 1 jump-table byte + kBlockMin each.
-  constexpr uint64_t kBlockMin = kRansStreams * sizeof(uint64_t);
-  if (blocks > r.remaining() / (kBlockMin + 1)) r.fail("jump table larger than the section");
+  // A block is at least its coder's final state: 1 jump-table byte + block_min each.
+  // rANS: 4 u64 states, then u32 words; the context coder: 4 bytes, then single bytes.
+  const uint64_t block_min = rans ? kRansStreams * sizeof(uint64_t) : 4, block_step = rans ? 4 : 1;
+  if (blocks > r.remaining() / (block_min + 1)) r.fail("jump table larger than the section");
   std::vector<uint64_t> sizes(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
     sizes[b] = r.varint();
-    if (sizes[b] < kBlockMin || (sizes[b] - kBlockMin) % 4 != 0)
+    if (sizes[b] < block_min || (sizes[b] - block_min) % block_step != 0)
       r.fail("block " + std::to_string(b) + " has an impossible length " + std::to_string(sizes[b]));
   }
-  s.block_table.assign(blocks, 0);
+  if (rans) s.block_table.assign(blocks, 0);
   for (uint64_t b = 0; tables > 1 && b < blocks; ++b) {
     const uint64_t k = r.varint();
     if (k >= tables) r.fail("block " + std::to_string(b) + " names frequency table " + std::to_string(k) + " of " +
@@ -402,8 +412,13 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   ContainerLayout lay;
   Writer w;
   w.out.append(reinterpret_cast<const char*>(kMagic), 4);
-  w.u8(kContainerMajor);
-  w.u8(kContainerMinor);
+  // The lowest version that decodes the file: 4.1 only with a context-coded tensor.
+  const bool context = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
+    return t.symbols.coder == EntropyCoder::context;
+  });
+  lay.major = kContainerMajor, lay.minor = context ? kContainerMinor : 0;
+  w.u8(lay.major);
+  w.u8(lay.minor);
   w.fixed(c.vocab.empty() ? 0 : kFlagVocab, 2);
   w.fixed(c.tensors.size(), 4);
   w.fixed(crc32c(w.out), 4);

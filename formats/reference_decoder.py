@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""Reference decoder for the .vbq container, version 4.0.
+"""Reference decoder for the .vbq container, versions 4.0 and 4.1.
 
 Written from formats/SPEC.md alone, to show that the SPEC is complete and that
 decoding needs nothing but integer arithmetic and table lookups: no prior, no
-libm. It favours plain code over speed (a pure Python rANS loop, ~10^5
-symbols/s), like zstd's educational decoder.
+libm. It favours plain code over speed (pure Python rANS and range-coder loops,
+~10^5 symbols/s), like zstd's educational decoder.
 
     /usr/bin/python3 formats/reference_decoder.py FILE.vbq OUT.npz [--vocab WORDS.txt]
 
@@ -170,6 +170,110 @@ def rans_decode(block, table, n, where):
     return out
 
 
+# --- Context coder (SPEC, "Blocks (context coder, 4.1)") ---------------------
+
+CTX_FLAGS = 4          # unary flags before Exp-Golomb
+CTX_TREE_BITS = 10     # suffix lengths with a context tree
+CTX_PREFIXES = 33
+CTX_NEIGHBOURS = 75    # left class x above class x above2
+FAST_SHIFT, SLOW_SHIFT = 4, 7
+TOP = 1 << 24
+MASK32 = 0xFFFFFFFF
+
+
+def context_decode(block, a, row_length, first_column, n, where):
+    """Alphabet indices of the n symbols of one context-coded block.
+
+    A bin model is a pair (fast, slow) stored in two flat lists at one position:
+    flags at nb * 4 + k, prefixes at 300 + nb * 33 + n, the suffix tree at
+    300 + 75 * 33 + t. Everything starts at 1/2 in every block.
+    """
+    if len(block) < 4:
+        raise DecodeError(f"{where}: shorter than the coder's 4-byte state")
+    flag_base, prefix_base = 0, CTX_NEIGHBOURS * CTX_FLAGS
+    tree_base = prefix_base + CTX_NEIGHBOURS * CTX_PREFIXES
+    fast = [32768] * (tree_base + (2 << CTX_TREE_BITS))
+    slow = list(fast)
+    code = int.from_bytes(block[:4], "big")
+    if code == MASK32:
+        raise DecodeError(f"{where}: initial coder state out of range")
+    rng, pos, end = MASK32, 4, len(block)
+
+    def renormalise():
+        nonlocal rng, code, pos
+        while rng < TOP:
+            if pos == end:
+                raise DecodeError(f"{where}: truncated")
+            rng = (rng << 8) & MASK32
+            code = ((code << 8) | block[pos]) & MASK32
+            pos += 1
+
+    def bin_(m):  # one bin with model m; adapts it
+        nonlocal rng, code
+        bound = (rng >> 16) * ((fast[m] + slow[m]) >> 1)
+        if code < bound:
+            rng = bound
+            fast[m] += (65536 - fast[m]) >> FAST_SHIFT
+            slow[m] += (65536 - slow[m]) >> SLOW_SHIFT
+            bit = 0
+        else:
+            code -= bound
+            rng -= bound
+            fast[m] -= fast[m] >> FAST_SHIFT
+            slow[m] -= slow[m] >> SLOW_SHIFT
+            bit = 1
+        if rng < TOP:
+            renormalise()
+        return bit
+
+    def bypass():
+        nonlocal rng, code
+        rng >>= 1
+        bit = 0
+        if code >= rng:
+            code -= rng
+            bit = 1
+        if rng < TOP:
+            renormalise()
+        return bit
+
+    last = a - 1
+    flags = min(CTX_FLAGS, last)
+    n_max = (last - CTX_FLAGS + 1).bit_length() - 1 if last > CTX_FLAGS else 0
+    L = row_length
+    v = [0] * n
+    column = first_column
+    for i in range(n):
+        # Neighbour classes: 1 + min(index, 3), 0 where the neighbour is missing.
+        left = 1 + min(v[i - 1], 3) if column > 0 and i > 0 else 0
+        above = 1 + min(v[i - L], 3) if i >= L else 0
+        above2 = (2 if v[i - 2 * L] else 1) if i >= 2 * L else 0
+        nb = (left * 5 + above) * 3 + above2
+        # Truncated unary flags [v > 0], [v > 1], ...
+        k = 0
+        while k < flags and bin_(flag_base + nb * CTX_FLAGS + k):
+            k += 1
+        if k == flags and k < last:
+            # Exp-Golomb order 0 of r = v - 4: prefix n, then the n bits of r + 1 below its leading 1.
+            p = prefix_base + nb * CTX_PREFIXES
+            bits = 0
+            while bits < n_max and bin_(p + bits):
+                bits += 1
+            x = 1
+            for _ in range(bits):
+                x = 2 * x + (bin_(tree_base + (1 << bits) - 2 + x) if bits <= CTX_TREE_BITS else bypass())
+            k = x - 1 + CTX_FLAGS
+            if k >= a:
+                raise DecodeError(f"{where}: symbol {i} decodes to index {k}, outside the alphabet of {a}")
+        v[i] = k
+        column += 1
+        if column == L:
+            column = 0
+    if pos != end:
+        raise DecodeError(f"{where}: {end - pos} trailing bytes")
+    return np.array(v, dtype=np.uint32)
+
+
 # --- Tensor section (SPEC, "Tensor section body") ----------------------------
 
 def unzigzag(s):
@@ -213,16 +317,18 @@ def read_tensor(r):
     else:
         parameters = [r.f64() for _ in range(r.count(8, "parameter"))]
     coder = r.u8()
-    if coder != 0:
+    if coder not in (0, 1):  # 0 = rANS, 1 = the context coder (4.1)
         r.fail(f"unknown coder {coder}")
+    rans = coder == 0
 
-    # Code-point table.
-    a = r.count(2, "alphabet")
+    # Code-point table (precision and frequency tables with rANS only).
+    a = r.count(2 if rans else 1, "alphabet")
     if a == 0:
         r.fail("empty code-point table")
-    precision = r.u8()
-    if not 1 <= precision <= 28:
-        r.fail(f"precision {precision} outside 1..28")
+    if rans:
+        precision = r.u8()
+        if not 1 <= precision <= 28:
+            r.fail(f"precision {precision} outside 1..28")
     alphabet = []
     for i in range(a):
         delta = r.varint()
@@ -245,8 +351,8 @@ def read_tensor(r):
         if any(s >= len(parameters) for s in alphabet):
             r.fail("codebook index out of range")
         values = np.array([parameters[s] for s in alphabet]).astype(np.float32 if float32 else np.float64)
-    tables = r.varint()
-    if tables == 0 or tables * a > r.remaining():
+    tables = r.varint() if rans else 0
+    if rans and (tables == 0 or tables * a > r.remaining()):
         r.fail(f"invalid frequency table count {tables}")
     freq_tables = []
     for k in range(tables):
@@ -265,13 +371,14 @@ def read_tensor(r):
     blocks = -(-count // block_symbols)
     if tables > blocks:
         r.fail(f"{tables} frequency tables for {blocks} blocks")
-    if blocks * 33 > r.remaining():
+    block_min = 32 if rans else 4  # the coder's final state
+    if blocks * (block_min + 1) > r.remaining():
         r.fail("jump table larger than the section")
     sizes = [r.varint() for _ in range(blocks)]
-    if any(s < 32 or (s - 32) % 4 for s in sizes):
+    if any(s < block_min or rans and (s - 32) % 4 for s in sizes):
         r.fail("a block has an impossible length")
     block_table = [r.varint() for _ in range(blocks)] if tables > 1 else [0] * blocks
-    if any(k >= tables for k in block_table):
+    if rans and any(k >= tables for k in block_table):
         r.fail("a block names a missing frequency table")
     block_length = [min(block_symbols, count - b * block_symbols) for b in range(blocks)]
     escape_counts, escapes = [0] * blocks, np.zeros(0)
@@ -286,11 +393,15 @@ def read_tensor(r):
 
     # Decode: each symbol's value, escaped elements from the escape list in element order.
     out = np.empty(n, dtype=np.float32 if float32 else np.float64)
+    row_length = n // shape[0]  # elements per row: the dims after the first
     next_escape = 0
     for b in range(blocks):
         where = f"{r.where}: block {b}"
-        idx = rans_decode(payload[b], freq_tables[block_table[b]], block_length[b], where)
         begin = b * block_symbols
+        if rans:
+            idx = rans_decode(payload[b], freq_tables[block_table[b]], block_length[b], where)
+        else:
+            idx = context_decode(payload[b], a, row_length, begin % row_length, block_length[b], where)
         out[begin:begin + block_length[b]] = values[idx]
         if escape:
             at = np.flatnonzero(idx == 0)
@@ -298,7 +409,7 @@ def read_tensor(r):
                 raise DecodeError(f"{where}: {len(at)} escape symbols, {escape_counts[b]} escaped values")
             out[begin + at] = escapes[next_escape:next_escape + len(at)]
             next_escape += len(at)
-    return name, out.reshape(shape)
+    return name, mean_path or f"{name}/mean", out.reshape(shape)
 
 
 def read_vocabulary(r):
@@ -321,7 +432,7 @@ def read_vocabulary(r):
 
 
 def decode(data):
-    """{tensor name: array}, vocabulary words."""
+    """{tensor name: array}, vocabulary words, {tensor name: HDF5 path of its means}."""
     r = Reader(data, "header")
     if data[:4] != MAGIC:
         raise DecodeError("not a .vbq container (bad magic number)")
@@ -340,9 +451,9 @@ def decode(data):
         r.fail("reserved flag bits set")
     if tensor_count == 0:
         r.fail("no tensors")
-    tensors = {}
+    tensors, paths = {}, {}
     for i in range(tensor_count):
-        name, values = read_tensor(r.section(f"tensor section {i}"))
+        name, paths[name], values = read_tensor(r.section(f"tensor section {i}"))
         if name in tensors:
             raise DecodeError(f"two tensors named '{name}'")
         tensors[name] = values
@@ -350,7 +461,7 @@ def decode(data):
     r.where = "end of file"
     if r.remaining():
         r.fail(f"{r.remaining()} unexpected trailing bytes")
-    return tensors, vocab
+    return tensors, vocab, paths
 
 
 def main(argv):
@@ -366,7 +477,7 @@ def main(argv):
     source, target = args
     try:
         with open(source, "rb") as f:
-            tensors, vocab = decode(f.read())
+            tensors, vocab, _ = decode(f.read())
     except (OSError, DecodeError, UnicodeDecodeError) as e:
         print(f"reference_decoder: {source}: {e}", file=sys.stderr)
         return 1

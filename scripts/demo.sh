@@ -3,8 +3,9 @@
 # train a Bayesian neural network with the default settings, compress it with VBQ
 # to 98% of its accuracy, then sweep the rate against uniform quantization +
 # rANS/gzip/bzip2/xz/lzma/zstd and k-means (the default sweep of `vbq rd`).
-# Prints the summary table; writes out/demo/rd.{csv,svg,png}, then shows where
-# the bits go (out/demo/bits.{csv,svg,png}). About 10 minutes on 2 idle cores.
+# Prints the summary table; writes out/demo/rd.{csv,svg,png} (the sweep's files in
+# out/demo/rd-files, each .vbq checked against the reference decoder), then shows where
+# the bits go (out/demo/bits.{csv,svg,png}). About 15 minutes on 2 idle cores.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$root"
@@ -25,8 +26,12 @@ $vbq info "$out/bnn.vbq"
 $vbq eval-bnn "$out/bnn.vbq" --data "$data"
 
 echo "== 3. rate-distortion sweep: VBQ vs the baselines (real file sizes)"
-$vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" -T 2 -f
+rm -rf "$out/rd-files"
+$vbq rd "$out/bnn.h5" --task fashion-mnist --data "$data" -o "$out/rd.csv" --plot "$out/rd.svg" -T 2 -f \
+  --keep-files "$out/rd-files"
 echo "plot: $out/rd.svg and $out/rd.png"
+echo "   every .vbq file of the sweep through the SPEC's reference decoder (formats/reference_decoder.py):"
+VBQ_BUILD=${VBQ_BUILD:-build} scripts/check_reference_decoder.sh "$out/rd-files"
 
 echo "== 4. where the bits go (paper Fig. 7): bits per weight against sigma / sigma_prior"
 $vbq bits "$out/bnn.h5" --lambda 0.1 -o "$out/bits.csv" --plot "$out/bits.svg" -f

@@ -19,6 +19,7 @@
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
+#include "app/model_codec.hpp"
 #include "tests/hdf5_fixture.hpp"
 #include "tests/support.hpp"
 #include "vbq/codec.hpp"
@@ -417,4 +418,24 @@ TEST_CASE("cli: compress --tensor picks tensors") {
   vbq::Container c = vbq::read_container(d.file("out.vbq"));
   REQUIRE(c.tensors.size() == 1);
   CHECK(c.tensors[0].name == "b");
+}
+
+TEST_CASE("cli: compress --coder ctx writes a 4.1 file that decodes and reads rows as rans does") {
+  CliDir d;
+  good_model(d.file("in.h5"), 40, 6);
+  REQUIRE(run_vbq(d, "compress in.h5 -o rans.vbq").code == 0);
+  RunResult r = run_vbq(d, "compress in.h5 -o ctx.vbq --coder ctx");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  vbq::ContainerLayout lay;
+  const vbq::Container ctx = vbq::read_container(d.file("ctx.vbq"), &lay);
+  CHECK((lay.major == 4 && lay.minor == 1));
+  CHECK(ctx.tensors[0].symbols.coder == vbq::EntropyCoder::context);
+  const vbq::Container rans = vbq::read_container(d.file("rans.vbq"), &lay);
+  CHECK((lay.major == 4 && lay.minor == 0));
+  CHECK(vbq::decode_tensor(ctx.tensors[0]) == vbq::decode_tensor(rans.tensors[0]));  // same code points
+  CHECK(vbq::get_row(ctx, "17").values == vbq::get_row(rans, "17").values);
+  r = run_vbq(d, "compress in.h5 -o bad.vbq --coder huffman");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("expected rans or ctx") != std::string::npos);
 }

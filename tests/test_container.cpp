@@ -67,10 +67,18 @@ Container sample_container_v4() {
   c.tensors.push_back(std::move(ctx));
   return c;
 }
+
+// sample_container_v4() with its first and last tensors context-coded (4.1).
+Container sample_container_ctx() {
+  Container c = sample_container_v4();
+  for (size_t i : {size_t(0), c.tensors.size() - 1})
+    c.tensors[i].symbols = recode_with_context(c.tensors[i].symbols, row_length(c.tensors[i]), 1);
+  return c;
+}
 }  // namespace
 
 TEST_CASE("container: round trip keeps every field and decodes identically") {
-  for (const Container& c : {sample_container(), sample_container_v4()}) {
+  for (const Container& c : {sample_container(), sample_container_v4(), sample_container_ctx()}) {
   ContainerLayout lay;
   std::string bytes = serialize_container(c, &lay);
   CHECK(lay.total_bytes == bytes.size());
@@ -89,7 +97,8 @@ TEST_CASE("container: round trip keeps every field and decodes identically") {
     CHECK(d.tensors[i].quantizer == c.tensors[i].quantizer);
     CHECK(d.tensors[i].prior_parameters == c.tensors[i].prior_parameters);
     CHECK(d.tensors[i].lambda == c.tensors[i].lambda);
-    CHECK(d.tensors[i].coder == 0);
+    CHECK(d.tensors[i].symbols.coder == c.tensors[i].symbols.coder);
+    CHECK(d.tensors[i].symbols.row_length == c.tensors[i].symbols.row_length);
     CHECK(d.tensors[i].block_escapes == c.tensors[i].block_escapes);
     CHECK(d.tensors[i].levels.size() == c.tensors[i].levels.size());
     std::vector<double> escapes = c.tensors[i].escapes;
@@ -103,9 +112,6 @@ TEST_CASE("container: round trip keeps every field and decodes identically") {
 
 TEST_CASE("container: the coder byte, escape counts and values are checked") {
   Container c = sample_container_v4();
-  c.tensors[0].coder = 1;
-  CHECK(kind_of([&] { serialize_container(c); }) == ErrorKind::unsupported);
-  c.tensors[0].coder = 0;
   c.tensors[0].block_escapes[0] += 1;
   CHECK(kind_of([&] { serialize_container(c); }) == ErrorKind::argument);
   CHECK(kind_of([&] { decode_tensor(c.tensors[0]); }) == ErrorKind::corrupt);
@@ -134,8 +140,39 @@ TEST_CASE("container: the coder byte, escape counts and values are checked") {
   expect_error([&] { parse_container(bytes, "coder.vbq"); }, ErrorKind::unsupported, {"coder.vbq", "coder 7"});
 }
 
+TEST_CASE("container: a context-coded tensor makes the file 4.1, rANS alone keeps 4.0") {
+  ContainerLayout lay;
+  const std::string v40 = serialize_container(sample_container_v4(), &lay);
+  CHECK((v40[4] == 4 && v40[5] == 0));
+  CHECK((lay.major == 4 && lay.minor == 0));
+  const Container ctx = sample_container_ctx();
+  const std::string v41 = serialize_container(ctx, &lay);
+  CHECK((v41[4] == 4 && v41[5] == 1));
+  CHECK((lay.major == 4 && lay.minor == 1));
+  CHECK(v41.size() < v40.size());  // no frequency tables, and an adaptive model
+  const Container back = parse_container(v41, "ctx.vbq");
+  CHECK(back.tensors[0].symbols.coder == EntropyCoder::context);
+  CHECK(back.tensors[0].symbols.tables.empty());
+  CHECK(back.tensors[1].symbols.coder == EntropyCoder::rans);
+  // Row access decodes the blocks of a row alone, as with rANS.
+  const EncodedTensor& word = back.tensors[0];
+  const std::vector<double> all = decode_tensor(word);
+  for (uint64_t row : {uint64_t(0), uint64_t(3), uint64_t(39)}) {
+    const std::vector<double> r = decode_rows(word, row, 1);
+    CHECK(r == std::vector<double>(all.begin() + long(row * 5), all.begin() + long(row * 5 + 5)));
+  }
+  // The coder byte of a context-coded grid tensor (layout as in the case above).
+  Container tiny;
+  tiny.tensors.push_back(encode_grid(std::vector<double>{0.5, -1.0, 0.25}, 3, 1, {}, EntropyCoder::context));
+  tiny.tensors[0].name = "g";
+  std::string bytes = serialize_container(tiny);
+  const size_t body = 16 + 8, coder = body + 2 + 1 + 1 + 1 + 1 + 1 + 1 + 8;
+  REQUIRE(bytes[coder] == 1);
+  CHECK(decode_tensor(parse_container(bytes, "g.vbq").tensors[0]) == decode_tensor(tiny.tensors[0]));
+}
+
 TEST_CASE("container: every truncation and every flipped byte is detected") {
-  Container c = sample_container_v4();
+  for (const Container& c : {sample_container_v4(), sample_container_ctx()}) {
   std::string bytes = serialize_container(c);
   for (size_t n = 0; n < bytes.size(); ++n) {
     CAPTURE(n);
@@ -148,6 +185,7 @@ TEST_CASE("container: every truncation and every flipped byte is detected") {
     CHECK_THROWS_AS(parse_container(bad, "flip.vbq"), Error);
   }
   CHECK_THROWS_AS(parse_container(bytes + "x", "extra.vbq"), Error);
+  }
 }
 
 TEST_CASE("container: errors name the file and have the right category") {

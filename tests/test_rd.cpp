@@ -47,8 +47,9 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   CHECK(per_method["vbq"] == 4);
   CHECK(per_method["vbq+refine"] == 4);
   CHECK(per_method["uniform+rans"] == 3);
+  CHECK(per_method["uniform+ctx"] == 3);
   CHECK(per_method["kmeans+rans"] == 1);
-  CHECK(per_method.size() == 4 + 6);  // + gzip, bzip2, xz, lzma, zstd19, zstd22 on the grid
+  CHECK(per_method.size() == 5 + 6);  // + gzip, bzip2, xz, lzma, zstd19, zstd22 on the grid
   // Smaller lambda: more bytes and higher fidelity.
   std::vector<const RdPoint*> vbq;
   for (const RdPoint& row : r.rows)
@@ -108,6 +109,8 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   }
   CHECK(parse_vbq_variant("vbq+mixture:4+refine", 2).prior == "mixture:4");
   CHECK(parse_vbq_variant("vbq+mixture:4+refine", 2).refine_passes == 2);
+  CHECK(parse_vbq_variant("vbq+refine+ctx", 2).coder == EntropyCoder::context);
+  CHECK(parse_vbq_variant("vbq+refine+ctx", 2).prior == "gauss");
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
@@ -115,7 +118,7 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
 
 TEST_CASE("rd: default sweeps, by task") {
   const std::vector<std::string> baselines = rd_baseline_methods();
-  for (const char* name : {"uniform+rans", "uniform+gzip", "uniform+bzip2", "uniform+xz", "uniform+lzma",
+  for (const char* name : {"uniform+rans", "uniform+ctx", "uniform+gzip", "uniform+bzip2", "uniform+xz", "uniform+lzma",
                            "uniform+zstd19", "uniform+zstd22", "kmeans+rans"})
     CHECK(std::count(baselines.begin(), baselines.end(), std::string(name)) == 1);
   for (const std::string& b : baselines) CHECK(b.rfind("vbq", 0) != 0);  // only Algorithm 1 methods are vbq...
@@ -123,7 +126,9 @@ TEST_CASE("rd: default sweeps, by task") {
   const RdOptions c = default_rd_options(RdTaskKind::classifier);
   std::vector<std::string> variants;
   for (const VbqVariant& v : c.variants) variants.push_back(v.method);
-  CHECK(variants == std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine"});
+  CHECK(variants == std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine", "vbq+auto+refine+ctx"});
+  CHECK(c.variants[3].coder == EntropyCoder::context);
+  CHECK(c.variants[2].coder == EntropyCoder::rans);
   CHECK(c.variants[0].prior == "gauss");
   CHECK(c.variants[0].refine_passes == 0);
   CHECK_FALSE(c.variants[0].block_tables);  // the paper's configuration

@@ -99,14 +99,15 @@ void posterior(size_t n, uint64_t seed, std::vector<double>& mu, std::vector<dou
   for (size_t i = 11; i < n; i += 997) mu[i] = i % 2 ? 1e3 : -1e3;
 }
 
-// t re-coded in blocks of `block_symbols` (many blocks, block tables, escapes in
-// several blocks, all in a few thousand symbols the Python decoder gets through fast).
-EncodedTensor reblocked(EncodedTensor t, uint64_t block_symbols) {
+// t re-coded by `coder` in blocks of `block_symbols` (many blocks, block tables,
+// escapes in several blocks, all in a few thousand symbols the Python decoder
+// gets through fast); the context coder takes its rows from t.shape.
+EncodedTensor reblocked(EncodedTensor t, uint64_t block_symbols, EntropyCoder coder = EntropyCoder::rans) {
   std::vector<uint32_t> indices(t.symbols.count);
   decode_symbol_indices(t.symbols, indices, 1);
   std::vector<uint64_t> symbols(indices.size());
   for (size_t i = 0; i < indices.size(); ++i) symbols[i] = t.symbols.alphabet[indices[i]];
-  t.symbols = encode_symbols(symbols, 1, block_symbols, true);
+  t.symbols = encode_symbols(symbols, 1, block_symbols, true, coder, row_length(t));
   if (has_escape(t)) {
     t.block_escapes.assign(t.symbols.blocks.size(), 0);
     for (size_t i = 0; i < symbols.size(); ++i) t.block_escapes[i / block_symbols] += symbols[i] == kEscapeSymbol;
@@ -119,6 +120,16 @@ EncodedTensor named(EncodedTensor t, const std::string& name, bool float32, std:
   return t;
 }
 
+// One tensor per prior family: a small lambda for gauss (so that means escape), 1 otherwise.
+VbqSettings per_prior_settings(const std::string& prior, EntropyCoder coder = EntropyCoder::rans) {
+  VbqSettings s;
+  s.lambda = prior == "gauss" ? 0.05 : 1.0;
+  s.prior = prior;
+  s.threads = 1;
+  s.coder = coder;
+  return s;
+}
+
 }  // namespace
 
 TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantizer and prior") {
@@ -128,11 +139,7 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
   posterior(6000, 3, mu, sigma);
   Container c;
   for (const std::string& prior : auto_prior_candidates()) {
-    VbqSettings s;
-    s.lambda = prior == "gauss" ? 0.05 : 1.0;
-    s.prior = prior;
-    s.threads = 1;
-    EncodedTensor t = reblocked(encode_vbq(mu, sigma, s), 700);
+    EncodedTensor t = reblocked(encode_vbq(mu, sigma, per_prior_settings(prior)), 700);
     CAPTURE(prior);
     CHECK(t.symbols.blocks.size() == 9);
     if (prior == "gauss") CHECK(t.escapes.size() >= 6);
@@ -154,6 +161,49 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
   std::string expected;
   for (const std::string& w : c.vocab) expected += w + "\n";
   CHECK(read_file_bytes(words) == expected);
+}
+
+// Every layout the context coder's SPEC describes: blocks of whole rows and
+// blocks that start mid-row, rank 1 (rows of one element), escapes, alphabets
+// of 1 symbol, of <= 5 (unary flags only) and of thousands (suffixes past the
+// context tree, coded as bypass bits), float32 and float64.
+TEST_CASE("reference decoder: context-coded tensors are bit-identical to vbq decompress") {
+  if (!python_with_numpy()) return;
+  vbq::testing::TempDir tmp("refdec-ctx");
+  std::vector<double> mu, sigma;
+  posterior(6000, 5, mu, sigma);
+  Container c;
+  for (const std::string& prior : auto_prior_candidates()) {
+    const VbqSettings s = per_prior_settings(prior, EntropyCoder::context);
+    const bool float32 = prior != "laplace";
+    const uint64_t shape[] = {60, 100};
+    EncodedTensor t = named(encode_vbq(mu, sigma, s, shape), "vbq-" + prior, float32, {60, 100});
+    if (prior == "gauss") t = reblocked(std::move(t), 1024, EntropyCoder::context);  // blocks start mid-row
+    if (prior == "student") {  // rank 1: rows of one element
+      t = named(std::move(t), "vbq-student", true, {6000});
+      t = reblocked(std::move(t), 700, EntropyCoder::context);
+    }
+    CAPTURE(prior);
+    CHECK(t.symbols.coder == EntropyCoder::context);
+    if (prior == "gauss") CHECK((t.symbols.blocks.size() == 6 && t.escapes.size() >= 6));
+    c.tensors.push_back(std::move(t));
+  }
+  std::vector<double> wide(6000);
+  std::mt19937_64 rng(8);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (double& x : wide) x = u(rng);
+  c.tensors.push_back(named(encode_grid(wide, 4000, 1, {}, EntropyCoder::context), "grid-wide", false, {6000}));
+  CHECK(c.tensors.back().symbols.alphabet.size() > 2052);  // suffixes of > 10 bits
+  c.tensors.push_back(named(encode_grid(mu, 2, 1, {}, EntropyCoder::context), "grid5", true, {6000}));
+  c.tensors.push_back(named(encode_codebook(mu, {0.0}, 1, {}, EntropyCoder::context), "one", true, {6000}));
+  CHECK(c.tensors.back().symbols.alphabet.size() == 1);
+  const uint64_t shape[] = {3, 2000};
+  c.tensors.push_back(named(encode_codebook(mu, {-1.0, -0.2, 0.0, 0.1 / 3, 0.5}, 1, shape, EntropyCoder::context),
+                            "layer/codebook", true, {3, 2000}));
+  c.tensors.push_back(named(encode_grid(mu, 31), "rans-too", true, {6000}));  // the coders mix in one file
+  const std::string path = tmp.file("ctx.vbq");
+  write_container(path, c, true);
+  check_bit_identical(path);
 }
 
 TEST_CASE("reference decoder: golden files") {

@@ -25,6 +25,8 @@ static int run_compress(const std::vector<std::string>& args) {
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
       ("refine", po::value<int>()->default_value(0), "entropy-aware refinement passes after Algorithm 1 (0 = paper)")
       ("one-table", "one frequency table per tensor, as in the paper (default: runs of blocks get their own)")
+      ("coder", po::value<std::string>()->default_value("rans"),
+       "entropy coder: rans (the paper's order-0 coding) or ctx (context-adaptive; container 4.1)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
       ("target-bits-per-dim", po::value<std::string>(), "choose lambda so the file has at most B bits per dimension")
@@ -55,6 +57,7 @@ static int run_compress(const std::vector<std::string>& args) {
   settings.vbq.prior = vm["prior"].as<std::string>();
   settings.vbq.refine_passes = vm["refine"].as<int>();
   settings.vbq.block_tables = !vm.count("one-table");
+  settings.vbq.coder = parse_entropy_coder(vm["coder"].as<std::string>());
   settings.vbq.threads = thread_count(threads);
   settings.include_vocab = !vm.count("no-vocab");
   SpreadSource spread;

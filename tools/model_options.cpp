@@ -125,8 +125,9 @@ void add_rd_options(po::options_description& o, RdOptionText& text) {
       ("kmeans", po::value(&text.kmeans)->default_value("default"),
        "k-means codebook sizes: default (analogies: none; classifiers: 2..256), none, a,b,c or lo:hi:n")
       ("variants", po::value<std::string>()->notifier(set(text.variants)), "VBQ variants, comma-separated labels "
-       "vbq[+PRIOR][+refine][+tables] (default: analogies vbq; classifiers vbq,vbq+refine,vbq+auto+refine), e.g. "
-       "vbq,vbq+tables,vbq+auto+refine+tables (+refine: --refine passes, default 3)")
+       "vbq[+PRIOR][+refine][+tables][+ctx][+alloc] (default: analogies vbq; classifiers vbq,vbq+refine,"
+       "vbq+auto+refine,vbq+auto+refine+ctx), e.g. vbq,vbq+tables,vbq+auto+refine+ctx+alloc (+refine: --refine "
+       "passes, default 3; +ctx: the context-adaptive coder; +alloc: one lambda per tensor)")
       ("priors", po::value<std::string>()->notifier(set(text.priors)), "instead of --variants: VBQ priors to sweep, "
        "comma-separated (gauss = paper)")
       ("refine", po::value<int>()->notifier(set(text.refine)), "with --priors: also sweep VBQ with N entropy-aware "
@@ -134,7 +135,7 @@ void add_rd_options(po::options_description& o, RdOptionText& text) {
       ("tables", po::bool_switch(&text.tables), "with --priors: also sweep each VBQ variant with block tables")
       ("baselines", po::value<std::string>()->notifier(set(text.baselines)),
        "baselines to run, comma-separated, or none (default: all; k-means runs where --kmeans gives sizes): "
-       "uniform+rans,uniform+gzip,uniform+bzip2,uniform+xz,uniform+lzma,uniform+zstd19,uniform+zstd22,kmeans+rans")
+       "uniform+rans,uniform+ctx,uniform+gzip,uniform+bzip2,uniform+xz,uniform+lzma,uniform+zstd19,uniform+zstd22,kmeans+rans")
       ("no-general", po::bool_switch(&text.no_general), "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
       ("fractions", po::value<std::string>()->notifier(set(text.fractions)),
        "summary table: bits needed to keep these fractions of the uncompressed quality "

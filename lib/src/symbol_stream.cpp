@@ -222,6 +222,14 @@ SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length
   return s;
 }
 
+const char* entropy_coder_name(EntropyCoder coder) { return coder == EntropyCoder::context ? "ctx" : "rans"; }
+
+EntropyCoder parse_entropy_coder(const std::string& name) {
+  if (name == "rans") return EntropyCoder::rans;
+  if (name == "ctx") return EntropyCoder::context;
+  throw Error(ErrorKind::argument, "unknown entropy coder '" + name + "' (expected rans or ctx)");
+}
+
 static void check_block_count(const SymbolStream& s) {
   if (s.block_symbols == 0 || s.blocks.size() != (s.count + s.block_symbols - 1) / s.block_symbols)
     throw Error(ErrorKind::corrupt, "block count does not match symbol count");

@@ -64,9 +64,6 @@ struct EncodedTensor {
   // them each block holds (one count per block; empty when nothing escapes).
   std::vector<double> escapes;
   std::vector<uint64_t> block_escapes;
-  // Entropy coder of the payload: 0 = blocked rANS (symbol_stream.hpp), the only
-  // one so far. Stored in the container so that others can be added.
-  uint8_t coder = 0;
 
   uint64_t element_count() const;
 };

@@ -21,6 +21,7 @@
 #pragma once
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "vbq/rans.hpp"
@@ -30,6 +31,10 @@ namespace vbq {
 inline constexpr uint64_t kDefaultBlockSymbols = uint64_t(1) << 20;
 
 enum class EntropyCoder : uint8_t { rans = 1, context = 2 };
+
+// Command-line names: "rans", "ctx". parse throws ErrorKind::argument naming both.
+const char* entropy_coder_name(EntropyCoder coder);
+EntropyCoder parse_entropy_coder(const std::string& name);
 
 // Bytes of v as an LEB128 varint, the container's encoding of table entries
 // (for estimates of table size).
