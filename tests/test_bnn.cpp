@@ -1,4 +1,4 @@
-// tools/trainers/bnn: gradients, determinism, learning, model output, Ctrl-C.
+// train/bnn: gradients, determinism, learning, model output, Ctrl-C.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
@@ -9,7 +9,7 @@
 
 #include "formats/hdf5_model.hpp"
 #include "tests/support.hpp"
-#include "tools/trainers/bnn.hpp"
+#include "train/bnn.hpp"
 #include "vbq/error.hpp"
 
 namespace {

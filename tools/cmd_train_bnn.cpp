@@ -5,7 +5,7 @@
 #include "formats/hdf5_model.hpp"
 #include "formats/idx.hpp"
 #include "tools/command.hpp"
-#include "tools/trainers/bnn.hpp"
+#include "train/bnn.hpp"
 #include "vbq/error.hpp"
 
 namespace {

@@ -9,8 +9,8 @@
 #include "formats/atomic_file.hpp"
 #include "formats/hdf5_model.hpp"
 #include "tools/command.hpp"
-#include "tools/trainers/corpus.hpp"
-#include "tools/trainers/skipgram.hpp"
+#include "train/corpus.hpp"
+#include "train/skipgram.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {

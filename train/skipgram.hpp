@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "core/model.hpp"
-#include "tools/trainers/corpus.hpp"
+#include "train/corpus.hpp"
 
 namespace vbq {
 

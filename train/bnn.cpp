@@ -1,4 +1,4 @@
-#include "tools/trainers/bnn.hpp"
+#include "train/bnn.hpp"
 
 #include <cblas.h>
 
@@ -13,23 +13,17 @@
 
 #include "eval/progress.hpp"
 #include "vbq/error.hpp"
+#include "vbq/random.hpp"
 
 namespace vbq {
 namespace {
 
 // ---- counter-based random numbers (bit-reproducible, order independent) ----
 
-uint64_t splitmix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 enum Stream : uint64_t { kInit = 1, kNoise = 2, kShuffle = 3 };
 
 uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
-  return splitmix(splitmix(splitmix(splitmix(splitmix(seed) ^ stream) ^ a) ^ b) ^ c);
+  return splitmix64(splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ a) ^ b) ^ c);
 }
 
 // n standard normals: Box-Muller on the pair of uniforms at counters 2j, 2j+1.
@@ -37,7 +31,7 @@ template <class T>
 void fill_normal(uint64_t key, T* out, size_t n) {
   constexpr double two_pi = 6.283185307179586476925;
   for (size_t i = 0; i < n; i += 2) {
-    uint64_t r1 = splitmix(key + 2 * i), r2 = splitmix(key + 2 * i + 1);
+    uint64_t r1 = splitmix64(key + 2 * i), r2 = splitmix64(key + 2 * i + 1);
     double u1 = (double(r1 >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]: log is finite
     double u2 = double(r2 >> 11) * 0x1.0p-53;
     double r = std::sqrt(-2.0 * std::log(u1));
@@ -137,7 +131,7 @@ double kl_tensor(const std::vector<T>& mu, const std::vector<T>& ls, const T* s2
 // Fisher-Yates with a counter-based source (std::shuffle is implementation defined).
 void shuffle(std::vector<uint32_t>& v, uint64_t key) {
   for (size_t i = v.size(); i > 1; --i) {
-    uint64_t j = uint64_t((unsigned __int128)splitmix(key + i) * i >> 64);
+    uint64_t j = uint64_t((unsigned __int128)splitmix64(key + i) * i >> 64);
     std::swap(v[i - 1], v[j]);
   }
 }

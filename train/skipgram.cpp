@@ -44,7 +44,7 @@
 //
 // Schedule: rho_t = lr * max(1e-4, 1 - processed / (epochs * N)) as in
 // word2vec.c, processed counted over all threads. lambda <= 1e12.
-#include "tools/trainers/skipgram.hpp"
+#include "train/skipgram.hpp"
 
 #include <algorithm>
 #include <barrier>
@@ -58,6 +58,7 @@
 
 #include "eval/progress.hpp"
 #include "vbq/error.hpp"
+#include "vbq/random.hpp"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #define VBQ_KERNEL __attribute__((target_clones("avx2", "default")))  // feature test, not CPU model
@@ -68,33 +69,6 @@
 namespace vbq {
 
 namespace {
-
-uint64_t splitmix64(uint64_t& state) {
-  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-// xoshiro256+: fast per-thread generator, seeded through splitmix64.
-struct Rng {
-  uint64_t s[4];
-  explicit Rng(uint64_t seed) {
-    for (auto& x : s) x = splitmix64(seed);
-  }
-  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  uint64_t next() {
-    uint64_t r = s[0] + s[3], t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-  }
-  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
-};
 
 // sigmoid and softplus(-x) = -log s(x) on [-6, 6], saturated outside (word2vec.c).
 struct SigmoidTable {
@@ -114,9 +88,6 @@ struct SigmoidTable {
 // Table of 2^16 standard normals (+ dim for wrap-around): small enough to stay
 // in L2. A sample is d consecutive entries from a random offset.
 constexpr int gauss_bits = 16;
-
-// Uniform integer in [0, n) from 64 random bits (Lemire's multiply-shift; no div).
-inline uint64_t below(uint64_t bits, uint64_t n) { return uint64_t((unsigned __int128)(bits >> 32) * n >> 32); }
 
 // Walker/Vose alias table for the unigram^0.75 negative distribution: O(V)
 // memory (fits in cache, unlike word2vec.c's 1e8-entry table), two lookups.
@@ -156,7 +127,7 @@ struct AliasTable {
 
 // Context positions [lo, hi] of the center at pos in a sentence of len tokens:
 // word2vec's window of random size b ~ U{1..window}.
-inline std::pair<int, int> context_window(Rng& rng, int pos, int len, int window) {
+inline std::pair<int, int> context_window(Xoshiro256Plus& rng, int pos, int len, int window) {
   const int shrink = int(below(rng.next(), uint64_t(window)));
   return {std::max(0, pos - window + shrink), std::min(len - 1, pos + window - shrink)};
 }
@@ -170,7 +141,7 @@ AliasTable negative_sampler(const std::vector<uint64_t>& counts) {
 
 // 2^gauss_bits + d standard normals (Box-Muller): a sample is d of them from
 // offset rng.next() >> (64 - gauss_bits).
-std::vector<float> gaussian_table(Rng& rng, size_t d) {
+std::vector<float> gaussian_table(Xoshiro256Plus& rng, size_t d) {
   std::vector<float> gauss((size_t(1) << gauss_bits) + d);
   for (size_t i = 0; i < gauss.size(); i += 2) {
     double r = std::sqrt(-2 * std::log(1 - rng.uniform())), phi = 2 * M_PI * rng.uniform();
@@ -311,7 +282,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   if (V == 0 || N == 0) throw Error(ErrorKind::argument, "empty corpus: nothing to train on");
   if (V > UINT32_MAX) throw Error(ErrorKind::argument, "vocabulary too large");
 
-  Rng init_rng(o.seed ^ 0x5EEDu);
+  Xoshiro256Plus init_rng(o.seed ^ 0x5EEDu);
   // Parameters, float32 as word2vec.c: mu_u ~ U(-0.5/d, 0.5/d), mu_v = 0.
   // Row w of U (and V) is [mu (d) | precision 1/sigma^2 (d)]: one contiguous
   // 8d-byte read.
@@ -399,7 +370,7 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   std::barrier epoch_end(T, on_epoch_end);
 
   auto worker = [&](int tid) {
-    Rng rng(o.seed * 0x9E3779B97F4A7C15ull + uint64_t(tid) + 1);
+    Xoshiro256Plus rng(o.seed * kGoldenGamma + uint64_t(tid) + 1);
     skipgram_detail::PairScratch scratch(d);
     std::vector<uint32_t> sen, targets(size_t(o.negatives) + 1);
     float rho = float(o.lr);
@@ -610,7 +581,7 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
   size_t sentences = 0;
   while (sentences < ends.size() && (sentences == 0 ? 0 : ends[sentences - 1]) < o.max_tokens) ++sentences;
 
-  Rng table_rng(o.seed ^ 0x5EEDu);
+  Xoshiro256Plus table_rng(o.seed ^ 0x5EEDu);
   const std::vector<float> gauss = gaussian_table(table_rng, d);
   const AliasTable negs = negative_sampler(corpus.vocab.counts);
   struct Sums {
@@ -633,8 +604,8 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
     };
 #pragma omp for schedule(dynamic, 64)
     for (int64_t si = 0; si < int64_t(sentences); ++si) {
-      uint64_t seed = o.seed + uint64_t(si) * 0x9E3779B97F4A7C15ull;  // per sentence: any thread count
-      Rng rng(splitmix64(seed));
+      // per sentence: the same draws for any thread count
+      Xoshiro256Plus rng(splitmix64(o.seed + uint64_t(si) * kGoldenGamma));
       Sums& sum = per_sentence[size_t(si)];
       const size_t b = si ? ends[size_t(si) - 1] : 0;
       const int len = int(ends[size_t(si)] - b);
