@@ -107,6 +107,13 @@ class LevelTable {
   std::vector<double> levels_[2];
 };
 
+// Eq. 9's distortion (q - mu)^2 overflows once |q - mu| passes ~1e154, and then no
+// candidate has a finite loss. Minimising (q - mu)^2 - mu^2 = q (q - 2 mu) instead
+// gives the same minimiser; scaled by s^2, s = 2^-ilogb(mu) (exact: a power of two),
+// nothing overflows and mu^2 does not swamp the differences between candidates.
+double offset_scale(double mu) { return std::fabs(mu) > 1.0 ? std::ldexp(1.0, -std::ilogb(mu)) : 1.0; }
+double offset_loss(double q, double mu, double s) { return (s * q) * (s * q - 2.0 * (s * mu)); }
+
 // Algorithm 1 in tail coordinates (see the header), the one implementation.
 // Without levels it computes t = F(mu) (or 1 - F(mu)) up front: one prior CDF
 // call, the dearest step. With levels (only once bands_hold() said yes for this
@@ -119,9 +126,11 @@ class LevelTable {
 // ways visit the same candidates in the same order: the same key, bit for bit.
 // quantile(k, r): F^{-1} of the tail point k / 2^r on this side (k odd, k / 2^r <= 1/2).
 // levels: this side's LevelTable::side() (signed: no case for the side), or null.
-template <class Quantile>
+// kOffset: Eq. 9 minus the constant mu^2, scaled by s^2 (see offset_loss), for a mu
+// so far out that (F^{-1}(xi) - mu)^2 overflows for every candidate.
+template <bool kOffset = false, class Quantile>
 inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
-                      int max_rate_bits, const double* levels, double width) {
+                      int max_rate_bits, const double* levels, double width, double scale = 1.0) {
   constexpr int kTableBits = CodePointTable::kTableRateBits;
   double t = 0.0;
   bool have_t = false;
@@ -136,9 +145,19 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
   uint64_t prev_left = 0, prev_right = 0;  // same point as at r-1: same loss, skip
   auto consider = [&](uint64_t k, int r) {
     int tz = __builtin_ctzll(k);
-    double d = quantile(k >> tz, r - tz) - mu;
-    double loss = d * d + penalty * (r - tz);
+    double loss;
+    if constexpr (kOffset) {
+      loss = offset_loss(quantile(k >> tz, r - tz), mu, scale) + penalty * (r - tz);
+    } else {
+      double d = quantile(k >> tz, r - tz) - mu;
+      loss = d * d + penalty * (r - tz);
+    }
     if (loss < best_loss) best_loss = loss, best_k = k >> tz, best_r = r - tz;
+  };
+  // Eq. 9 of the best point, for the stopping rule (offset form: add (s mu)^2 back).
+  auto best_eq9 = [&] {
+    if constexpr (kOffset) return best_loss + (scale * mu) * (scale * mu);
+    else return best_loss;
   };
   double next[2] = {0, 0};  // descent: the two possible entries of the next level
   double pow2 = 1.0;  // 2^r; t * 2^r is exact (t <= 1/2, r <= 62), like ldexp but cheaper
@@ -177,7 +196,13 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
     if (right != 0 && right != 2 * prev_right && right != left) consider(right, r);
     prev_left = left;
     prev_right = right;
-    if (best_loss < penalty * (r + 1)) break;
+    if (best_eq9() < penalty * (r + 1)) break;
+  }
+  if constexpr (!kOffset) {
+    if (best_r == 0) {  // no candidate had a finite Eq. 9: |mu - F^{-1}(xi)| beyond ~1e154
+      const double s = offset_scale(mu);
+      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, nullptr, 0.0, s);
+    }
   }
   // Back from the tail coordinate to xi = n / 2^R.
   uint64_t n = upper ? (uint64_t(1) << best_r) - best_k : best_k;
@@ -251,29 +276,38 @@ CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double l
   // xi† close to 1 does not round to 1: xi† = t, or xi† = 1 - t above the median.
   const bool upper = mu > prior.median();
   const double t = upper ? prior.upper(mu) : prior.lower(mu);
-  auto distortion = [&](CodeKey xi) {  // (F^{-1}(xi) - mu)^2, the first term of Eq. 9
-    const double d = reconstruct(prior, xi) - mu;
-    return d * d;
-  };
-  CodeKey best = 0;  // null
-  double best_loss = std::numeric_limits<double>::infinity(), best_distortion = 0;
-  for (int r = 1; r <= max_rate_bits; ++r) {
-    const uint64_t one = uint64_t(1) << r;  // xi = 1 at rate r
-    // floor and ceil of 2^r t (exact in double); t > 0 even where it underflows to 0
-    const uint64_t t_floor = uint64_t(std::floor(std::ldexp(t, r)));
-    const uint64_t t_ceil = std::max<uint64_t>(1, uint64_t(std::ceil(std::ldexp(t, r))));
-    // 2^r xi-left = floor(2^r xi†) and 2^r xi-right = ceil(2^r xi†)
-    const uint64_t left = upper ? one - t_ceil : t_floor, right = upper ? one - t_floor : t_ceil;
-    for (uint64_t numerator : {left, right}) {
-      if (numerator == 0 || numerator == one) continue;  // xi = 0 and xi = 1 are no code points
-      const CodeKey xi = code_key(numerator, r);
-      const double d2 = distortion(xi), loss = d2 + 2 * lambda * sigma * sigma * rate_bits(xi);  // Eq. 9
-      if (loss < best_loss) best = xi, best_loss = loss, best_distortion = d2;
+  // offset: Eq. 9 as s^2 ((F^{-1}(xi) - mu)^2 - mu^2), for when Eq. 9 overflows (offset_loss).
+  auto run = [&](bool offset) {
+    const double s = offset ? offset_scale(mu) : 1.0;
+    const double penalty = 2 * lambda * sigma * sigma * s * s;  // 2 lambda sigma^2 per bit
+    auto distortion = [&](CodeKey xi) {  // (F^{-1}(xi) - mu)^2, the first term of Eq. 9
+      if (offset) return offset_loss(reconstruct(prior, xi), mu, s);
+      const double d = reconstruct(prior, xi) - mu;
+      return d * d;
+    };
+    const double offset_back = offset ? (s * mu) * (s * mu) : 0.0;  // makes distortion() (q - mu)^2 again
+    CodeKey best = 0;  // null
+    double best_loss = std::numeric_limits<double>::infinity(), best_distortion = 0;
+    for (int r = 1; r <= max_rate_bits; ++r) {
+      const uint64_t one = uint64_t(1) << r;  // xi = 1 at rate r
+      // floor and ceil of 2^r t (exact in double); t > 0 even where it underflows to 0
+      const uint64_t t_floor = uint64_t(std::floor(std::ldexp(t, r)));
+      const uint64_t t_ceil = std::max<uint64_t>(1, uint64_t(std::ceil(std::ldexp(t, r))));
+      // 2^r xi-left = floor(2^r xi†) and 2^r xi-right = ceil(2^r xi†)
+      const uint64_t left = upper ? one - t_ceil : t_floor, right = upper ? one - t_floor : t_ceil;
+      for (uint64_t numerator : {left, right}) {
+        if (numerator == 0 || numerator == one) continue;  // xi = 0 and xi = 1 are no code points
+        const CodeKey xi = code_key(numerator, r);
+        const double d2 = distortion(xi), loss = d2 + penalty * rate_bits(xi);  // Eq. 9
+        if (loss < best_loss) best = xi, best_loss = loss, best_distortion = d2;
+      }
+      // Stop once log g(xi†) - log g(xi*) < lambda (r + 1 - R(xi*)), times 2 sigma^2.
+      if (best != 0 && best_distortion + offset_back < penalty * (r + 1 - rate_bits(best))) break;
     }
-    // Stop once log g(xi†) - log g(xi*) < lambda (r + 1 - R(xi*)), times 2 sigma^2.
-    if (best != 0 && best_distortion < 2 * lambda * sigma * sigma * (r + 1 - rate_bits(best))) break;
-  }
-  return best;
+    return best;
+  };
+  const CodeKey best = run(false);
+  return best != 0 ? best : run(true);
 }
 
 }  // namespace vbq
