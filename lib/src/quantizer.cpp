@@ -1,6 +1,7 @@
 #include "vbq/quantizer.hpp"
 
-#include <omp.h>
+#include "parallel.hpp"
+
 
 #include <algorithm>
 #include <cmath>
@@ -214,12 +215,12 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
 // edge of the band and above b (1 + 1e-12) at the outer one. As the tail is
 // monotone and accurate to a few ulp (far below 1e-12), any mu outside a band then
 // has t strictly on the side the comparison says. ~4 CDF calls per boundary.
-bool bands_hold(const Prior& prior, const CodePointTable& table, double width, int threads) {
+bool bands_hold(const Prior& prior, const CodePointTable& table, double width, [[maybe_unused]] int threads) {
   constexpr int kBits = CodePointTable::kTableRateBits;
   const int64_t n = int64_t(1) << (kBits - 1);
   if (!(width > 0) || !std::isfinite(width)) return false;
   int bad = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : bad)
+VBQ_OMP(parallel for schedule(static) num_threads(threads) reduction(+ : bad))
   for (int64_t j = 1; j <= n; ++j) {
     const double b = std::ldexp(double(j), -kBits);
     const double ql = table.tail_quantile(uint64_t(j), kBits, false);
@@ -255,12 +256,12 @@ CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<cons
   CodePointTable table(prior);
   CodeKeys keys(mu.size());  // uninitialized: the loop below writes every element
   const int64_t n = int64_t(mu.size());
-  const int nthreads = threads > 0 ? threads : omp_get_num_procs();
+  const int nthreads = resolve_threads(threads);
   const double width = band_width(table);
   const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, width, nthreads);
   const double median = prior.median();
   const LevelTable levels(table);
-#pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(nthreads))
   for (int64_t i = 0; i < n; ++i) {
     const double m = mu[i], s = sigma[i];
     const bool upper = m > median;
