@@ -51,12 +51,10 @@
 #include <exception>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <thread>
 
-#include "eval/progress.hpp"
 #include "vbq/error.hpp"
 #include "vbq/random.hpp"
 
@@ -326,7 +324,6 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   std::vector<double> epoch_nll(T, 0), epoch_targets(T, 0);
   std::vector<std::atomic<double>> recent_nll(T);
   for (auto& r : recent_nll) r.store(0);
-  ProgressBar bar("train", double(total_work), o.progress);
   const auto t0 = std::chrono::steady_clock::now();
 
   // Model from the current parameters: means and sigma = precision^-1/2.
@@ -383,15 +380,14 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
       rho = float(o.lr * std::max(1e-4, 1.0 - double(done) / double(total_work + 1)));
       if (nll_n > 0) recent_nll[tid].store(nll_sum / nll_n, std::memory_order_relaxed);
       if (cancel && cancel->load(std::memory_order_relaxed)) stop.store(true);
-      if (tid == 0 && o.progress) {
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        double loss = 0;
-        for (auto& r : recent_nll) loss += r.load(std::memory_order_relaxed);
-        char status[128];
-        std::snprintf(status, sizeof status, "epoch %d/%d  %.0fk words/s/thread  nll/target %.4f",
-                      int(std::min<uint64_t>(done / N, o.epochs - 1)) + 1, o.epochs,
-                      secs > 0 ? double(done) / secs / T / 1000 : 0.0, loss / T);
-        bar.update(double(done), status);
+      if (tid == 0 && o.on_progress) {
+        SkipGramProgress p;
+        p.tokens_done = done;
+        p.tokens_total = total_work;
+        p.epoch = int(std::min<uint64_t>(done / N, uint64_t(o.epochs - 1))) + 1;
+        p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        for (auto& r : recent_nll) p.recent_nll_per_target += r.load(std::memory_order_relaxed) / T;
+        o.on_progress(p);
       }
     };
     for (int epoch = 0; epoch < o.epochs; ++epoch) {
@@ -469,10 +465,6 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   double nll = 0, n = 0;
   for (int t = 0; t < T; ++t) nll += epoch_nll[t], n += epoch_targets[t];
   st.mean_nll = n > 0 ? nll / n : 0;
-  char status[96];
-  std::snprintf(status, sizeof status, "%.0fk words/s/thread  nll/target %.4f", st.words_per_sec_per_thread / 1000,
-                st.mean_nll);
-  bar.finish(status);
   if (stats_out) *stats_out = st;
 
   Model m = snapshot();
@@ -496,45 +488,14 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
   return m;
 }
 
-namespace {
-std::atomic<bool> g_sigint{false};
-void skipgram_on_sigint(int) { g_sigint.store(true); }
-
-// Installs skipgram_on_sigint for its lifetime; a second Ctrl-C kills (SA_RESETHAND).
-struct SigintGuard {
-  struct sigaction old {};
-  SigintGuard() {
-    g_sigint.store(false);
-    struct sigaction sa {};
-    sa.sa_handler = skipgram_on_sigint;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, &old);
-  }
-  ~SigintGuard() { sigaction(SIGINT, &old, nullptr); }
-};
-}  // namespace
-
 Model train_embeddings(const std::vector<std::string>& paths, const CorpusOptions& co, const SkipGramOptions& o,
-                       bool record_timing) {
+                       bool record_timing, const EmbeddingsHooks& hooks, SkipGramStats* stats) {
   check_options(o);
-  SigintGuard guard;
-  Corpus corpus;
-  {
-    ProgressBar bar("read", 0, o.progress);
-    corpus = load_corpus(paths, co, &g_sigint, [&](uint64_t bytes, uint64_t tokens) {
-      char s[96];
-      std::snprintf(s, sizeof s, "%.1f MB, %.2fM tokens", double(bytes) / 1e6, double(tokens) / 1e6);
-      bar.update(double(bytes), s);
-    });
-    char s[128];
-    std::snprintf(s, sizeof s, "%.2fM tokens, %zu words kept of %llu, %.2fM tokens in vocabulary",
-                  double(corpus.raw_tokens) / 1e6, corpus.vocab.words.size(),
-                  (unsigned long long)corpus.distinct_words, double(corpus.tokens.size()) / 1e6);
-    bar.finish(s);
-  }
+  const Corpus corpus = load_corpus(paths, co, hooks.cancel, hooks.on_read);
+  if (hooks.on_loaded) hooks.on_loaded(corpus);
   SkipGramStats st;
-  Model m = train_skipgram(corpus, o, &st, &g_sigint);
+  Model m = train_skipgram(corpus, o, &st, hooks.cancel);
+  if (stats) *stats = st;
   auto& a = m.attributes;
   std::string files;
   for (auto& p : paths) {

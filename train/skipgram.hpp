@@ -41,6 +41,13 @@
 
 namespace vbq {
 
+struct SkipGramProgress {
+  uint64_t tokens_done = 0, tokens_total = 0;  // center tokens over all epochs and threads
+  int epoch = 1;                               // 1-based
+  double seconds = 0;                          // since training started
+  double recent_nll_per_target = 0;            // mean over the threads' latest sentences
+};
+
 struct SkipGramOptions {
   size_t dim = 100;
   int window = 5;           // max distance of a context word
@@ -63,7 +70,8 @@ struct SkipGramOptions {
   // e^-gamma per epoch); on a 3.4M-token subset 5 cost a quarter of Hits@10.
   double std_rate = 2.0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
-  bool progress = false;    // progress bar on stderr
+  // Called from one thread every ~10k tokens per thread and at each epoch's end.
+  std::function<void(const SkipGramProgress& progress)> on_progress;
   // Called at the end of every epoch (1-based) with the epoch's mean
   // -log-likelihood per target and the model so far, while training waits.
   std::function<void(int epoch, double nll_per_target, const Model& model)> after_epoch;
@@ -115,13 +123,19 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
 // per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
 double mean_kl_to_prior(const Model& m, double prior_std);
 
-// Loads the corpus files and trains, with Ctrl-C (SIGINT) turned into
-// ErrorKind::interrupted for the duration (previous handler restored after).
-// Adds corpus attributes (files, lowercase, vocab_size, min_count, raw tokens)
-// and, if record_timing, seconds and words/s per thread (which make the
-// output differ from run to run).
+// What train_embeddings reports and obeys besides its options.
+struct EmbeddingsHooks {
+  const std::atomic<bool>* cancel = nullptr;  // reading and training stop with ErrorKind::interrupted
+  std::function<void(uint64_t bytes, uint64_t tokens)> on_read;  // while reading the corpus
+  std::function<void(const Corpus& corpus)> on_loaded;           // once it is read
+};
+
+// Loads the corpus files and trains. Adds corpus attributes (files, lowercase,
+// vocab_size, min_count, raw tokens) and, if record_timing, seconds and words/s
+// per thread (which make the output differ from run to run).
 Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
-                       const SkipGramOptions& options, bool record_timing = true);
+                       const SkipGramOptions& options, bool record_timing = true, const EmbeddingsHooks& hooks = {},
+                       SkipGramStats* stats = nullptr);
 
 namespace skipgram_detail {
 
