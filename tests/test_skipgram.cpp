@@ -9,6 +9,8 @@
 #include "tests/support.hpp"
 #include "train/corpus.hpp"
 #include "train/skipgram.hpp"
+#include "train/skipgram_attributes.hpp"
+#include "train/skipgram_kernels.hpp"
 #include "vbq/error.hpp"
 
 namespace {
@@ -322,4 +324,32 @@ TEST_CASE("skipgram: ELBO of a model on text, exact parts, any thread count") {
   CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
   wrong.tensors.pop_back();
   CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
+}
+
+TEST_CASE("skipgram: training settings round-trip through the model attributes") {
+  vbq::SkipGramOptions o;
+  o.window = 7;
+  o.negatives = 3;
+  o.prior_std = 0.75;
+  vbq::Model m;
+  vbq::write_skipgram_options(o, 123456789012ull, m.attributes);
+  CHECK(m.attributes.at(vbq::skipgram_keys::kWindow) == "7");
+  CHECK(m.attributes.at(vbq::skipgram_keys::kPriorStd) == "0.75");
+  const vbq::RecordedSkipGram r = vbq::read_skipgram_options(m);
+  CHECK(r.window == 7);
+  CHECK(r.negatives == 3);
+  CHECK(r.prior_std == 0.75);
+  CHECK(r.train_tokens == 123456789012ull);
+  // A snapshot records nothing; a damaged value is a format error naming the key.
+  const vbq::RecordedSkipGram none = vbq::read_skipgram_options(vbq::Model{});
+  CHECK_FALSE(none.window.has_value());
+  CHECK_FALSE(none.train_tokens.has_value());
+  m.attributes[vbq::skipgram_keys::kNegatives] = "five";
+  try {
+    vbq::read_skipgram_options(m);
+    FAIL("no error");
+  } catch (const vbq::Error& e) {
+    CHECK(e.kind() == vbq::ErrorKind::format);
+    CHECK(std::string(e.what()).find("negatives") != std::string::npos);
+  }
 }

@@ -27,6 +27,10 @@
 // Output tensors (hdf5_model.hpp "default" convention): "word" and "context",
 // shape [V, d], mean + sigma, float32; vocab and counts from the corpus.
 //
+// Code: skipgram_kernels.cpp (the update rules and their derivation),
+// skipgram.cpp (the training loop), skipgram_elbo.cpp (the ELBO evaluator),
+// skipgram_attributes.hpp (the settings as model attributes).
+//
 // Determinism: with threads == 1 and a fixed seed the result is bit-identical
 // across runs. With more threads updates race (Hogwild, like word2vec.c).
 #pragma once
@@ -136,24 +140,5 @@ struct EmbeddingsHooks {
 Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
                        const SkipGramOptions& options, bool record_timing = true, const EmbeddingsHooks& hooks = {},
                        SkipGramStats* stats = nullptr);
-
-namespace skipgram_detail {
-
-struct PairScratch {
-  std::vector<float> zu, zt, gu, hu;
-  explicit PairScratch(size_t d) : zu(d), zt(d), gu(d), hu(d) {}
-};
-
-// One training step on a positive pair and its negatives, exactly as the
-// trainer does it (exposed for the gradient test). Rows are [mu (d) |
-// precision (d)]: word_row the center word's, target_rows[0] the positive
-// context's, target_rows[1..n_targets-1] the negatives'. eps[0] (word) and
-// eps[1..n_targets] are d standard normals each. Applies the mean and
-// precision updates of skipgram.cpp with step rho and precision step gamma;
-// returns the sample's -log-likelihood summed over targets.
-float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
-                float rho, float gamma, PairScratch& scratch);
-
-}  // namespace skipgram_detail
 
 }  // namespace vbq
