@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -237,6 +238,28 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
   for (size_t t = 0; t < gv.size(); ++t)
     for (size_t i = 0; i < gv[t]->size(); ++i)
       CHECK((*gfv[t])[i] == doctest::Approx((*gv[t])[i]).epsilon(1e-3).scale(1e-2));
+}
+
+// The initial means are He-scaled standard normals from the counter-based
+// generator: their moments must be N(0, 2/in)'s (mean 0, variance 2/in,
+// kurtosis 3), within 5 standard errors.
+TEST_CASE("bnn initial means follow N(0, 2/in): moments of the generated normals") {
+  const size_t in = 800, out = 400;
+  const auto p = vbq::bnn_init<double>(in, {out}, 10, -5.0, 3);
+  const std::vector<double>& w = p[0].w_mu;
+  REQUIRE(w.size() == in * out);
+  const double n = double(w.size()), var0 = 2.0 / double(in);
+  double m1 = 0, m2 = 0, m4 = 0;
+  for (double v : w) m1 += v, m2 += v * v, m4 += v * v * v * v;
+  m1 /= n, m2 /= n, m4 /= n;
+  CHECK(std::fabs(m1) < 5 * std::sqrt(var0 / n));
+  CHECK(std::fabs(m2 / var0 - 1) < 5 * std::sqrt(2 / n));
+  CHECK(std::fabs(m4 / (m2 * m2) - 3) < 5 * std::sqrt(96 / n));
+  CHECK(std::all_of(p[0].w_log_std.begin(), p[0].w_log_std.end(), [](double v) { return v == -5.0; }));
+  CHECK(std::all_of(p[1].b_mu.begin(), p[1].b_mu.end(), [](double v) { return v == 0.0; }));
+  // Layers and seeds draw different streams.
+  CHECK(vbq::bnn_init<double>(in, {out}, 10, -5.0, 4)[0].w_mu != w);
+  CHECK(p[1].w_mu[0] != w[0]);
 }
 
 TEST_CASE("bnn training is bit-reproducible with one thread and depends on the seed") {
