@@ -1,7 +1,8 @@
-// tools/trainers/bnn: gradients, determinism, learning, model output, Ctrl-C.
+// train/bnn: gradients, determinism, learning, model output, Ctrl-C.
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -9,7 +10,7 @@
 
 #include "formats/hdf5_model.hpp"
 #include "tests/support.hpp"
-#include "tools/trainers/bnn.hpp"
+#include "train/bnn.hpp"
 #include "vbq/error.hpp"
 
 namespace {
@@ -239,6 +240,28 @@ TEST_CASE("bnn analytic gradients match central finite differences") {
       CHECK((*gfv[t])[i] == doctest::Approx((*gv[t])[i]).epsilon(1e-3).scale(1e-2));
 }
 
+// The initial means are He-scaled standard normals from the counter-based
+// generator: their moments must be N(0, 2/in)'s (mean 0, variance 2/in,
+// kurtosis 3), within 5 standard errors.
+TEST_CASE("bnn initial means follow N(0, 2/in): moments of the generated normals") {
+  const size_t in = 800, out = 400;
+  const auto p = vbq::bnn_init<double>(in, {out}, 10, -5.0, 3);
+  const std::vector<double>& w = p[0].w_mu;
+  REQUIRE(w.size() == in * out);
+  const double n = double(w.size()), var0 = 2.0 / double(in);
+  double m1 = 0, m2 = 0, m4 = 0;
+  for (double v : w) m1 += v, m2 += v * v, m4 += v * v * v * v;
+  m1 /= n, m2 /= n, m4 /= n;
+  CHECK(std::fabs(m1) < 5 * std::sqrt(var0 / n));
+  CHECK(std::fabs(m2 / var0 - 1) < 5 * std::sqrt(2 / n));
+  CHECK(std::fabs(m4 / (m2 * m2) - 3) < 5 * std::sqrt(96 / n));
+  CHECK(std::all_of(p[0].w_log_std.begin(), p[0].w_log_std.end(), [](double v) { return v == -5.0; }));
+  CHECK(std::all_of(p[1].b_mu.begin(), p[1].b_mu.end(), [](double v) { return v == 0.0; }));
+  // Layers and seeds draw different streams.
+  CHECK(vbq::bnn_init<double>(in, {out}, 10, -5.0, 4)[0].w_mu != w);
+  CHECK(p[1].w_mu[0] != w[0]);
+}
+
 TEST_CASE("bnn training is bit-reproducible with one thread and depends on the seed") {
   auto train = blobs(300, 10, 3, 1.0, 1);
   vbq::BnnConfig cfg;
@@ -374,7 +397,7 @@ TEST_CASE("bnn KL warm-up ramps the KL weight linearly over the first epochs") {
   cfg.kl_warmup_epochs = 2;  // 8 steps: weights 0.5 * 1/8, ..., 0.5 * 8/8, then 0.5
   cfg.threads = 1;
   std::vector<double> weights;
-  cfg.on_batch = [&](int, size_t, const vbq::BnnLoss& l) { weights.push_back((l.objective - l.nll) * 100 / l.kl); };
+  cfg.on_batch = [&](int, size_t, size_t, const vbq::BnnLoss& l) { weights.push_back((l.objective - l.nll) * 100 / l.kl); };
   vbq::train_bnn(train, nullptr, cfg);
   REQUIRE(weights.size() == 12);
   for (size_t s = 0; s < weights.size(); ++s)
@@ -397,24 +420,47 @@ TEST_CASE("bnn reference MLP trains the means alone") {
   CHECK(r.model.attributes.count("final_neg_elbo_per_example") == 0);
 }
 
-TEST_CASE("bnn Ctrl-C stops training with ErrorKind::interrupted") {
+TEST_CASE("bnn cancellation through the token stops training with ErrorKind::interrupted") {
   auto train = blobs(200, 6, 3, 0.5, 1);
   vbq::BnnConfig cfg;
   cfg.hidden = {4};
   cfg.epochs = 50;
   cfg.batch = 20;
-  struct sigaction before = {};
-  sigaction(SIGINT, nullptr, &before);
+  std::atomic<bool> cancel{false};
   size_t calls = 0;
-  cfg.on_batch = [&](int, size_t, const vbq::BnnLoss&) {
-    if (++calls == 3) std::raise(SIGINT);  // goes to the trainer's handler, not the default
+  cfg.on_batch = [&](int, size_t, size_t, const vbq::BnnLoss&) {
+    if (++calls == 3) cancel.store(true);  // as tools/' Ctrl-C handler does
   };
-  CHECK(vbq::testing::kind_of([&] { vbq::train_bnn(train, nullptr, cfg); }) == vbq::ErrorKind::interrupted);
-  CHECK(calls == 3);
-  // The previous SIGINT disposition (doctest's handler) is back.
-  struct sigaction now = {};
-  sigaction(SIGINT, nullptr, &now);
-  CHECK((now.sa_handler == before.sa_handler));
+  CHECK(vbq::testing::kind_of([&] { vbq::train_bnn(train, nullptr, cfg, &cancel); }) == vbq::ErrorKind::interrupted);
+  CHECK(calls == 3);  // the step after the request did not run
+}
+
+TEST_CASE("bnn reports every batch and epoch: sizes, and the summary of the last epoch is the result's") {
+  auto train = blobs(110, 6, 3, 0.5, 1), test = blobs(60, 6, 3, 0.5, 2);
+  vbq::BnnConfig cfg;
+  cfg.hidden = {4};
+  cfg.epochs = 3;
+  cfg.batch = 25;  // 4 full batches and one of 10 per epoch
+  cfg.threads = 1;
+  std::vector<size_t> sizes;
+  cfg.on_batch = [&](int epoch, size_t b, size_t size, const vbq::BnnLoss&) {
+    if (epoch == 0) CHECK(b == sizes.size());
+    sizes.push_back(size);
+  };
+  std::vector<int> epochs;
+  vbq::BnnEpoch last;
+  auto r = vbq::train_bnn(train, &test, cfg, nullptr, [&](int epoch, const vbq::BnnEpoch& e, const vbq::BnnParams<float>& p) {
+    epochs.push_back(epoch);
+    last = e;
+    CHECK(p.size() == 2);
+  });
+  CHECK(sizes.size() == 15);
+  CHECK(sizes[3] == 25);
+  CHECK(sizes[4] == 10);
+  CHECK(epochs == std::vector<int>{0, 1, 2});
+  CHECK(last.loss.objective == r.last_epoch.objective);
+  CHECK(last.loss.correct == r.last_epoch.correct);
+  CHECK(last.neg_elbo == r.neg_elbo);
 }
 
 TEST_CASE("bnn rejects bad settings") {

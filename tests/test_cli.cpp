@@ -439,3 +439,23 @@ TEST_CASE("cli: compress --coder ctx writes a 4.1 file that decodes and reads ro
   CHECK(r.code == 1);
   CHECK(r.err.find("expected rans or ctx") != std::string::npos);
 }
+
+// Ctrl-C reaches the trainers only as their cancellation token (tools/training.hpp):
+// the command stops with exit code 130 and its message, and writes no output.
+TEST_CASE("cli: Ctrl-C during train-embeddings cancels cleanly") {
+  CliDir d;
+  {
+    std::ofstream text(d.file("corpus.txt"));
+    std::mt19937 rng(5);
+    for (int line = 0; line < 2000; ++line) {
+      for (int w = 0; w < 12; ++w) text << "w" << rng() % 300 << ' ';
+      text << '\n';
+    }
+  }
+  const RunResult r = run_vbq(d, "train-embeddings corpus.txt -o out.h5 --dim 16 --epochs 100000 --threads 1",
+                              "( sleep 1; kill -INT $$ ) &");
+  CHECK(r.code == 130);
+  CHECK(r.err.find("interrupted") != std::string::npos);
+  CHECK_FALSE(fs::exists(d.file("out.h5")));
+  CHECK(d.temporaries().empty());
+}

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "tests/support.hpp"
-#include "tools/trainers/corpus.hpp"
+#include "train/corpus.hpp"
 #include "vbq/error.hpp"
 
 namespace {

@@ -196,6 +196,44 @@ TEST_CASE("prior families: Student-t against closed forms, Boost and the Gaussia
   for (double t : {1e-6, 0.01, 0.3}) CHECK(big.quantile_upper(t) == doctest::Approx(g.quantile_upper(t)).epsilon(1e-5));
 }
 
+// Far below every code point (p >= 2^-62) Boost's double quantile of T loses
+// accuracy and then throws overflow_error (p < ~1e-240), though t is finite.
+// Truth: the closed forms of nu = 1 (t = -cot(pi p)) and nu = 2
+// (t = (2p - 1) / sqrt(2 p (1 - p))), and Boost in long double for nu = 3 and 0.8.
+TEST_CASE("prior families: Student-t quantiles deep in the tail are finite and right") {
+  for (double p : {1e-35, 1e-100, 1e-200, 1e-241, 1e-280, 1e-300, 1e-310, 5e-324}) {
+    CAPTURE(p);
+    StudentTPrior cauchy(0.0, 1.0, 1.0), t2(0.0, 1.0, 2.0), t2s(1.5, 3.0, 2.0);
+    const double cot = -1 / std::tan(M_PI * p);  // -1/(pi p): overflows for p < ~1e-309
+    if (std::isfinite(cot)) {
+      CHECK(cauchy.quantile_lower(p) == doctest::Approx(cot).epsilon(1e-12));
+      CHECK(cauchy.quantile_upper(p) == doctest::Approx(-cot).epsilon(1e-12));
+    } else {
+      CHECK(cauchy.quantile_lower(p) == -std::numeric_limits<double>::infinity());
+    }
+    const double closed = (2 * p - 1) / std::sqrt(2 * p * (1 - p));
+    CHECK(t2.quantile_lower(p) == doctest::Approx(closed).epsilon(1e-12));
+    CHECK(t2s.quantile_upper(p) == doctest::Approx(1.5 - 3.0 * closed).epsilon(1e-12));
+    for (double nu : {0.8, 3.0, 30.0, 300.0}) {
+      CAPTURE(nu);
+      StudentTPrior t(0.0, 1.0, nu);
+      const long double truth = boost::math::quantile(boost::math::students_t_distribution<long double>(nu), p);
+      const double q = t.quantile_lower(p);
+      if (std::fabs(truth) < std::numeric_limits<double>::max())
+        CHECK(q == doctest::Approx(double(truth)).epsilon(1e-12));
+      else
+        CHECK(q == -std::numeric_limits<double>::infinity());
+    }
+  }
+  // Where the code points live nothing changed: Boost's value, bit for bit.
+  StudentTPrior t(0.0, 1.0, 3.0);
+  for (double p : {0.25, 1e-6, 0x1p-62})
+    CHECK(t.quantile_lower(p) == boost::math::quantile(
+                                     boost::math::students_t_distribution<double, boost::math::policies::policy<
+                                                                                      boost::math::policies::promote_double<false>>>(3.0),
+                                     p));
+}
+
 TEST_CASE("prior families: a one-component mixture is the Gaussian, bit for bit") {
   MixturePrior mix(std::vector<double>{1.0, 0.3, 2.5});
   GaussianPrior g(0.3, 2.5);

@@ -32,6 +32,11 @@ TEST_CASE("prior families: quantize is identical with a prior rebuilt from its p
     const auto rebuilt = make_prior(prior->family(), prior->parameters());
     const auto keys = quantize(*prior, mu, sigma, 0.5, 2);
     CHECK(keys == quantize(*rebuilt, mu, sigma, 0.5, 1));
+    // and they are Algorithm 1's: the plain reference, coordinate by coordinate
+    // (a sample; test_quantizer.cpp holds it to brute force).
+    size_t differ = 0;
+    for (size_t i = 0; i < mu.size(); i += 7) differ += keys[i] != quantize_reference(*prior, mu[i], sigma[i], 0.5);
+    CHECK(differ == 0);
     // Decoding (reconstruct) matches what the encoder's table used, tails included.
     const CodePointTable table(*prior);
     size_t mismatched = 0;

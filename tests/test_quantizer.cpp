@@ -307,3 +307,50 @@ TEST_CASE("quantizer: a lambda that is not finite and positive is rejected") {
   CHECK(kind_of([&] { quantize(prior, mu, sigma, 1.0, 1, kMaxRateBits + 1); }) == ErrorKind::argument);
   CHECK(quantize(prior, mu, sigma, 1.0, 1, kMaxRateBits).size() == 2);
 }
+
+// Where (F^{-1}(xi) - mu)^2 overflows a double for every candidate (|mu| beyond
+// ~1e154), Eq. 9's minimiser is still defined. The truth here is a brute force over
+// every code point of rate <= 12 in long double (exponent range to 1e4932, so
+// q (q - 2 mu) = (q - mu)^2 - mu^2 neither overflows nor cancels).
+TEST_CASE("quantizer: a mean beyond 1e154 gets Eq. 9's minimiser, not an invalid key") {
+  constexpr int kCap = 12;
+  for (const auto& prior : test_priors()) {
+    CAPTURE(prior->describe());
+    const CodePointTable table(*prior);
+    const AllCodePoints all(*prior, kCap);
+    for (double mu : {1e155, -1e155, 3e200, -7e250, 1e300, -1.5e308}) {
+      for (double sigma : {1e-3, 1.0}) {
+        CAPTURE(mu);
+        CAPTURE(sigma);
+        const double lambda = 0.5;
+        size_t arg = 0;
+        long double best = 0;
+        for (size_t i = 0; i < all.keys.size(); ++i) {
+          const long double q = all.values[i];
+          const long double l = q * (q - 2.0L * mu) + 2.0L * lambda * sigma * sigma * rate_bits(all.keys[i]);
+          if (i == 0 || l < best) best = l, arg = i;
+        }
+        const CodeKey brute = all.keys[arg];
+        // The farthest code point on mu's side: |mu| dwarfs every quantile here.
+        CHECK(brute == (mu > 0 ? (uint64_t(1) << (kCap + 1)) - 1 : (uint64_t(1) << kCap) + 1));
+        CHECK(quantize_reference(*prior, mu, sigma, lambda, kCap) == brute);
+        CHECK(quantize_one(table, mu, sigma, lambda, kCap) == brute);
+        const std::vector<double> m(1, mu), s(1, sigma);
+        CHECK(quantize(*prior, m, s, lambda, 1, kCap)[0] == brute);
+        // Without a cap: the outermost 62-bit point, as for mu = 1e6 above.
+        const CodeKey outer = mu > 0 ? (uint64_t(1) << 63) - 1 : (uint64_t(1) << 62) + 1;
+        CHECK(quantize_one(table, mu, sigma, lambda) == outer);
+        CHECK(quantize_reference(*prior, mu, sigma, lambda) == outer);
+      }
+    }
+  }
+  // Through the bulk descent too (above its threshold), mixed with ordinary means.
+  GaussianPrior prior(0.0, 1.0);
+  std::vector<double> mu((size_t(1) << 18) + 5, 0.3), sigma(mu.size(), 0.01);
+  mu[7] = 2e200;
+  mu[9] = -2e200;
+  const CodeKeys keys = quantize(prior, mu, sigma, 1.0, 1);
+  CHECK(keys[7] == (uint64_t(1) << 63) - 1);
+  CHECK(keys[9] == (uint64_t(1) << 62) + 1);
+  CHECK(keys[0] == quantize_reference(prior, 0.3, 0.01, 1.0));
+}

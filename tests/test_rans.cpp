@@ -174,11 +174,11 @@ TEST_CASE("rans stream layout") {
       CHECK(back == msg);
     }
   }
-  SUBCASE("determinism: encoding twice gives the same bytes, and they decode") {
+  SUBCASE("a skewed message: the bytes are the reference encoder's, and they decode") {
     const auto msg = sample(gaussian_weights(100, 9.0), 5000, 9);
     const auto t = FrequencyTable::from_counts(histogram(msg, 100), 16);
     const auto bytes = rans_encode(msg, t);
-    CHECK(rans_encode(msg, t) == bytes);
+    CHECK(bytes == reference_encode(msg, t));
     std::vector<uint32_t> back(msg.size());
     rans_decode(bytes, t, back);
     CHECK(back == msg);

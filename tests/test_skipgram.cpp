@@ -7,8 +7,10 @@
 
 #include "formats/hdf5_model.hpp"
 #include "tests/support.hpp"
-#include "tools/trainers/corpus.hpp"
-#include "tools/trainers/skipgram.hpp"
+#include "train/corpus.hpp"
+#include "train/skipgram.hpp"
+#include "train/skipgram_attributes.hpp"
+#include "train/skipgram_kernels.hpp"
 #include "vbq/error.hpp"
 
 namespace {
@@ -322,4 +324,67 @@ TEST_CASE("skipgram: ELBO of a model on text, exact parts, any thread count") {
   CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
   wrong.tensors.pop_back();
   CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
+}
+
+TEST_CASE("skipgram: training settings round-trip through the model attributes") {
+  vbq::SkipGramOptions o;
+  o.window = 7;
+  o.negatives = 3;
+  o.prior_std = 0.75;
+  vbq::Model m;
+  vbq::write_skipgram_options(o, 123456789012ull, m.attributes);
+  CHECK(m.attributes.at(vbq::skipgram_keys::kWindow) == "7");
+  CHECK(m.attributes.at(vbq::skipgram_keys::kPriorStd) == "0.75");
+  const vbq::RecordedSkipGram r = vbq::read_skipgram_options(m);
+  CHECK(r.window == 7);
+  CHECK(r.negatives == 3);
+  CHECK(r.prior_std == 0.75);
+  CHECK(r.train_tokens == 123456789012ull);
+  // A snapshot records nothing; a damaged value is a format error naming the key.
+  const vbq::RecordedSkipGram none = vbq::read_skipgram_options(vbq::Model{});
+  CHECK_FALSE(none.window.has_value());
+  CHECK_FALSE(none.train_tokens.has_value());
+  m.attributes[vbq::skipgram_keys::kNegatives] = "five";
+  try {
+    vbq::read_skipgram_options(m);
+    FAIL("no error");
+  } catch (const vbq::Error& e) {
+    CHECK(e.kind() == vbq::ErrorKind::format);
+    CHECK(std::string(e.what()).find("negatives") != std::string::npos);
+  }
+}
+
+TEST_CASE("skipgram: prior step shrinks means by c tau0 and relaxes precisions toward tau0, capped") {
+  using namespace vbq::skipgram_detail;
+  const size_t d = 3;
+  float mu[d] = {1.0f, -2.0f, 0.5f}, precision[d] = {10.0f, 0.5f, 2e12f};
+  const float c = 0.1f, b = 0.25f, tau0 = 4.0f;
+  prior_step(d, c, b, tau0, mu, precision);
+  CHECK(mu[0] == doctest::Approx(1.0 - 0.1 * 1.0 * 4.0));   // 0.6
+  CHECK(mu[1] == doctest::Approx(-2.0 + 0.1 * 2.0 * 4.0));  // -1.2
+  CHECK(precision[0] == doctest::Approx(10.0 + 0.25 * (4.0 - 10.0)));  // 8.5
+  CHECK(precision[1] == doctest::Approx(0.5 + 0.25 * (4.0 - 0.5)));    // 1.375
+  CHECK(precision[2] == kPrecisionMax);  // 2e12 relaxes to 1.5e12, then the cap
+  // b = 1 lands on tau0 exactly: a word seen once per epoch forgets its past.
+  float p1[1] = {123.0f}, m1[1] = {0.0f};
+  prior_step(1, 0.0f, 1.0f, tau0, m1, p1);
+  CHECK(p1[0] == tau0);
+}
+
+TEST_CASE("skipgram: progress reports count up to the total, epoch by epoch") {
+  const vbq::Corpus corpus = synthetic_corpus(3000, 3);
+  vbq::SkipGramOptions o = small_options();
+  o.epochs = 3;
+  std::vector<vbq::SkipGramProgress> seen;
+  o.on_progress = [&](const vbq::SkipGramProgress& p) { seen.push_back(p); };
+  vbq::train_skipgram(corpus, o);
+  REQUIRE(!seen.empty());
+  for (size_t i = 1; i < seen.size(); ++i) {
+    CHECK(seen[i].tokens_done >= seen[i - 1].tokens_done);
+    CHECK(seen[i].epoch >= seen[i - 1].epoch);
+  }
+  CHECK(seen.back().tokens_done == seen.back().tokens_total);
+  CHECK(seen.back().tokens_total == 3 * corpus.tokens.size());
+  CHECK(seen.back().epoch == 3);
+  CHECK(seen.back().recent_nll_per_target > 0);
 }

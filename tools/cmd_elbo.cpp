@@ -5,25 +5,13 @@
 
 #include "formats/hdf5_model.hpp"
 #include "tools/command.hpp"
-#include "tools/trainers/corpus.hpp"
-#include "tools/trainers/skipgram.hpp"
+#include "train/corpus.hpp"
+#include "train/skipgram.hpp"
+#include "train/skipgram_attributes.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
 namespace {
-
-// A training setting recorded in the model's attributes, else `fallback`
-// (epoch snapshots carry no attributes).
-template <class T>
-T setting(const Model& m, const char* key, T fallback) {
-  auto it = m.attributes.find(key);
-  if (it == m.attributes.end()) return fallback;
-  try {
-    return T(std::stod(it->second));
-  } catch (const std::exception&) {
-    throw Error(ErrorKind::format, std::string("attribute '") + key + "' is not a number: '" + it->second + "'");
-  }
-}
 
 int run_elbo(const std::vector<std::string>& args) {
   std::string model_path;
@@ -52,10 +40,12 @@ int run_elbo(const std::vector<std::string>& args) {
   eo.threads = thread_count(threads);
 
   const Model model = read_model(model_path);
-  eo.window = vm.count("window") ? vm["window"].as<int>() : setting(model, "window", 5);
-  eo.negatives = vm.count("negatives") ? vm["negatives"].as<int>() : setting(model, "negatives", 5);
-  eo.prior_std = vm.count("prior-std") ? vm["prior-std"].as<double>() : setting(model, "prior_std", 1.0);
-  eo.data_tokens = vm.count("data-tokens") ? vm["data-tokens"].as<uint64_t>() : setting<uint64_t>(model, "train_tokens", 0);
+  // Command line, else the model's recorded training settings, else the defaults.
+  const RecordedSkipGram trained = read_skipgram_options(model);
+  eo.window = vm.count("window") ? vm["window"].as<int>() : trained.window.value_or(5);
+  eo.negatives = vm.count("negatives") ? vm["negatives"].as<int>() : trained.negatives.value_or(5);
+  eo.prior_std = vm.count("prior-std") ? vm["prior-std"].as<double>() : trained.prior_std.value_or(1.0);
+  eo.data_tokens = vm.count("data-tokens") ? vm["data-tokens"].as<uint64_t>() : trained.train_tokens.value_or(0);
   if (model.vocab.empty()) throw Error(ErrorKind::format, model_path + ": no vocab dataset: cannot map the text to rows");
   if (model.counts.size() != model.vocab.size())
     throw Error(ErrorKind::format, model_path + ": no counts dataset for its " + std::to_string(model.vocab.size()) +

@@ -5,33 +5,10 @@
 #include "formats/hdf5_model.hpp"
 #include "formats/idx.hpp"
 #include "tools/command.hpp"
-#include "tools/trainers/bnn.hpp"
+#include "tools/training.hpp"
 #include "vbq/error.hpp"
 
 namespace {
-
-std::string num_text(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", v);
-  return buf;
-}
-
-std::vector<size_t> parse_hidden(const std::string& text) {
-  std::vector<size_t> widths;
-  if (text.empty() || text == "none") return widths;
-  for (const std::string& item : vbq::cli::split_list(text)) {
-    size_t used = 0;
-    long v = -1;
-    try {
-      v = std::stol(item, &used);
-    } catch (const std::exception&) {
-    }
-    if (v < 1 || used != item.size())
-      throw vbq::Error(vbq::ErrorKind::argument, "--hidden: '" + item + "' is not a positive width (e.g. 400,400)");
-    widths.push_back(size_t(v));
-  }
-  return widths;
-}
 
 int run(const std::vector<std::string>& args) {
   namespace po = vbq::cli::po;
@@ -46,21 +23,21 @@ int run(const std::vector<std::string>& args) {
       ("hidden", po::value(&hidden)->default_value("400,400"), "hidden layer widths, comma separated")
       ("epochs", po::value(&cfg.epochs)->default_value(cfg.epochs), "passes over the training set")
       ("batch", po::value(&cfg.batch)->default_value(cfg.batch), "minibatch size")
-      ("lr", po::value(&cfg.lr)->default_value(cfg.lr, num_text(cfg.lr)), "Adam learning rate (peak)")
+      ("lr", po::value(&cfg.lr)->default_value(cfg.lr, vbq::cli::default_text(cfg.lr)), "Adam learning rate (peak)")
       ("constant-lr", "keep the learning rate constant (default: cosine decay to 0 over the run)")
       ("prior", po::value(&prior)->default_value(vbq::bnn_prior_name(cfg.prior.kind)),
        "prior on every weight and bias: gauss = N(0, prior-std^2); log-uniform = p(|w|) ~ 1/|w| "
        "(sparse variational dropout, Molchanov et al. 2017, KL by their fit, up to the improper "
        "prior's constant: weights the data do not need get sigma >> |mu|, mu -> 0)")
-      ("prior-std", po::value(&cfg.prior.std)->default_value(cfg.prior.std, num_text(cfg.prior.std)),
+      ("prior-std", po::value(&cfg.prior.std)->default_value(cfg.prior.std, vbq::cli::default_text(cfg.prior.std)),
        "std of the gauss prior")
-      ("init-log-std", po::value(&cfg.init_log_std)->default_value(cfg.init_log_std, num_text(cfg.init_log_std)),
+      ("init-log-std", po::value(&cfg.init_log_std)->default_value(cfg.init_log_std, vbq::cli::default_text(cfg.init_log_std)),
        "initial posterior log std")
-      ("kl-weight", po::value(&cfg.kl_weight)->default_value(cfg.kl_weight, num_text(cfg.kl_weight)),
+      ("kl-weight", po::value(&cfg.kl_weight)->default_value(cfg.kl_weight, vbq::cli::default_text(cfg.kl_weight)),
        "weight of the KL term: 1 = the exact ELBO; < 1 = a tempered (cold) posterior, recorded "
        "in the file. The printed ELBO always uses weight 1")
       ("kl-warmup", po::value(&cfg.kl_warmup_epochs)->default_value(cfg.kl_warmup_epochs,
-                                                                   num_text(cfg.kl_warmup_epochs)),
+                                                                   vbq::cli::default_text(cfg.kl_warmup_epochs)),
        "epochs over which the KL weight ramps linearly from 0 to --kl-weight (tempering during "
        "warm-up only; the remaining epochs optimize the ELBO)")
       ("reference-mlp", "also train a deterministic MLP of the same shape on the same data, epochs "
@@ -72,17 +49,16 @@ int run(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!vbq::cli::parse_args(args, "train-bnn", "-o MODEL.h5 [options]", opt, {}, vm)) return 0;
   const bool force = vm.count("force") > 0;
-  cfg.hidden = parse_hidden(hidden);
+  cfg.hidden = vbq::cli::parse_hidden(hidden);
   cfg.prior.kind = vbq::parse_bnn_prior(prior);
   cfg.cosine_lr = vm.count("constant-lr") == 0;
   cfg.threads = vbq::cli::thread_count(threads);
-  cfg.verbose = vm.count("verbose") > 0;
-  cfg.progress = true;
   vbq::check_can_overwrite(out, force);  // fail before minutes of training, not after
 
   vbq::Dataset train = vbq::load_mnist_split(data, "train");
   vbq::Dataset test = vbq::load_mnist_split(data, "t10k");
-  vbq::BnnResult r = vbq::train_bnn(train, &test, cfg);
+  const vbq::cli::CtrlC ctrl_c;
+  vbq::BnnResult r = vbq::cli::train_bnn_reporting(train, test, cfg, vm.count("verbose") > 0, ctrl_c.token());
   vbq::write_model(out, r.model, force);
   std::printf("trained %s in %.1f s (%d threads)\n", r.model.attributes["architecture"].c_str(), r.train_seconds,
               cfg.threads);
@@ -95,7 +71,7 @@ int run(const std::vector<std::string>& args) {
   if (vm.count("reference-mlp")) {
     vbq::BnnConfig ref = cfg;
     ref.deterministic = true;
-    vbq::BnnResult m = vbq::train_bnn(train, &test, ref);
+    vbq::BnnResult m = vbq::cli::train_bnn_reporting(train, test, ref, vm.count("verbose") > 0, ctrl_c.token());
     std::printf("reference MLP test accuracy: %.2f%% (deterministic, same shape, data, epochs, lr; %.1f s)\n",
                 100.0 * m.test.accuracy, m.train_seconds);
   }

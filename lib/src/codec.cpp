@@ -1,6 +1,7 @@
 #include "vbq/codec.hpp"
 
-#include <omp.h>
+#include "parallel.hpp"
+
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +14,6 @@
 
 namespace vbq {
 
-static int resolve_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
 
 static uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 static int64_t unzigzag(uint64_t u) { return int64_t(u >> 1) ^ -int64_t(u & 1); }
@@ -91,10 +91,10 @@ EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sig
 // objective (codec.hpp, kEscapeBits): means beyond the prior's outermost code
 // point, or so far out that no code point comes close at an affordable rate.
 void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
-                  std::span<uint64_t> keys, int threads) {
+                  std::span<uint64_t> keys, [[maybe_unused]] int threads) {
   const CodePointTable table(prior);
   const int64_t n = int64_t(keys.size());
-#pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < n; ++i) {
     const double penalty = 2.0 * lambda * sigma[i] * sigma[i];
     const double d = table.reconstruct(keys[i]) - mu[i], e = double(float(mu[i])) - mu[i];
@@ -108,7 +108,7 @@ void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<cons
 // each element costs a float32 plus log2(N / E) bits for the escape symbol, E
 // the escapes so far. The distortion only falls (an escape is exact). Rarest
 // first, so that E grows as it would.
-static void escape_rare_code_points(std::span<uint64_t> keys, int threads) {
+static void escape_rare_code_points(std::span<uint64_t> keys, [[maybe_unused]] int threads) {
   const SymbolCounts counts = symbol_counts(keys);
   const double n = double(keys.size());
   std::vector<size_t> order(counts.symbols.size());
@@ -129,7 +129,7 @@ static void escape_rare_code_points(std::span<uint64_t> keys, int threads) {
   if (rare.empty()) return;
   std::sort(rare.begin(), rare.end());
   const int64_t m = int64_t(keys.size());
-#pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < m; ++i)
     if (std::binary_search(rare.begin(), rare.end(), keys[i])) keys[i] = kEscapeSymbol;
 }
@@ -206,7 +206,7 @@ EncodedTensor encode_codebook(std::span<const double> mu, std::vector<double> ce
   t.quantizer = QuantizerKind::codebook;
   std::vector<uint64_t> symbols(mu.size());
   const int64_t n = int64_t(mu.size());
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < n; ++i) {
     size_t j = std::lower_bound(centroids.begin(), centroids.end(), mu[i]) - centroids.begin();
     if (j == centroids.size() || (j > 0 && mu[i] - centroids[j - 1] <= centroids[j] - mu[i])) --j;
@@ -268,7 +268,7 @@ bool has_escape(const EncodedTensor& t) {
 // first_block + #blocks), in parallel over the blocks: the symbol's value, or for
 // the escape symbol the block's next escaped mean in the dtype.
 static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t first_block,
-                                              std::span<const uint32_t> indices, int threads) {
+                                              std::span<const uint32_t> indices, [[maybe_unused]] int threads) {
   // vbq levels are values of the dtype (as a 4.0 file stores them); computed ones
   // (older files, grid, codebook) stay as computed.
   std::vector<double> values = alphabet_values(t);
@@ -292,7 +292,7 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
   std::vector<double> out(indices.size());
   const int64_t blocks = int64_t((indices.size() + s.block_symbols - 1) / s.block_symbols);
   std::string first_error;
-#pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
+VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
   for (int64_t k = 0; k < blocks; ++k) {
     const uint64_t b = first_block + uint64_t(k), begin = uint64_t(k) * s.block_symbols;
     const uint64_t end = std::min<uint64_t>(begin + s.block_symbols, indices.size());
@@ -308,7 +308,7 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
       }
     }
     if (more || next != escape_start[b + 1]) {
-#pragma omp critical
+VBQ_OMP(critical)
       if (first_error.empty())
         first_error = "tensor '" + t.name + "': block " + std::to_string(b) + " lists " +
                       std::to_string(t.block_escapes[b]) + " escaped values but decodes " +

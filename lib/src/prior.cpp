@@ -92,7 +92,46 @@ std::string StudentTPrior::describe() const {
 }
 
 double StudentTPrior::std_lower_tail(double x) const { return boost::math::cdf(StudentT(nu_), x); }
-double StudentTPrior::std_lower_quantile(double p) const { return boost::math::quantile(StudentT(nu_), p); }
+namespace {
+// Below this lower-tail probability (far below every code point, p >= 2^-62)
+// Boost's double-precision Student-t quantile loses accuracy (nu = 3, p = 1e-200:
+// t off by a factor 2) and then throws overflow_error (p < ~1e-240), though t is
+// finite. There x = nu / (nu + t^2) is small and the tail is a convergent series:
+//   F(t) = I_x(a, 1/2) / 2 = x^a (1 - x)^(1/2) S(x) / (2 a B(a, 1/2)),  a = nu / 2,
+//   S(x) = 2F1(a + 1/2, 1; a + 1; x) = sum_k prod_{i<k} (a + 1/2 + i) / (a + 1 + i) x^k,
+// solved for log x by fixed-point iteration, all in logs (t may be near 1e300).
+constexpr double kStudentFarTail = 1e-30;
+
+// The lower-tail quantile t < 0 for p < kStudentFarTail, or NaN where x is not
+// small (large nu: Boost is accurate there). -inf where |t| exceeds the double range.
+double student_t_far_quantile(double nu, double p) {
+  const double a = nu / 2;
+  const double log_c = std::log(2 * p) + std::log(a) + std::lgamma(a) + std::lgamma(0.5) - std::lgamma(a + 0.5);
+  double log_x = log_c / a;  // leading term: x^a = 2 p a B(a, 1/2)
+  for (int it = 0; it < 100; ++it) {
+    const double x = std::exp(log_x);
+    if (!(x < 0.5)) return std::numeric_limits<double>::quiet_NaN();
+    double term = 1, sum = 1;
+    for (int k = 0; k < 2000 && term > 1e-18 * sum; ++k) sum += term *= (a + 0.5 + k) / (a + 1 + k) * x;
+    const double next = (log_c - 0.5 * std::log1p(-x) - std::log(sum)) / a;
+    const bool done = std::fabs(next - log_x) <= 1e-15 * std::fabs(log_x);
+    log_x = next;
+    if (done) break;
+  }
+  const double x = std::exp(log_x);
+  const double log_t = 0.5 * (std::log(nu) + std::log1p(-x) - log_x);
+  return log_t < std::log(std::numeric_limits<double>::max()) ? -std::exp(log_t)
+                                                                : -std::numeric_limits<double>::infinity();
+}
+}  // namespace
+
+double StudentTPrior::std_lower_quantile(double p) const {
+  if (p < kStudentFarTail) {
+    const double t = student_t_far_quantile(nu_, p);
+    if (!std::isnan(t)) return t;
+  }
+  return boost::math::quantile(StudentT(nu_), p);
+}
 
 // Both sides use the lower tail of T, so the prior is exactly symmetric about m.
 double StudentTPrior::lower(double z) const {

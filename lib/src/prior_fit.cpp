@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "vbq/error.hpp"
+#include "vbq/random.hpp"
 #include "vbq/prior.hpp"
 
 namespace vbq {
@@ -35,13 +36,6 @@ namespace {
 
 constexpr size_t kSubsample = size_t(1) << 18;
 constexpr size_t kEmpiricalSubsample = size_t(1) << 20;
-
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
 
 // At most `cap` values: one from each of `cap` equal strata, at a position fixed by
 // a hash of the stratum index. Deterministic, and unlike every-n-th sampling it

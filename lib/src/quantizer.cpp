@@ -1,6 +1,7 @@
 #include "vbq/quantizer.hpp"
 
-#include <omp.h>
+#include "parallel.hpp"
+
 
 #include <algorithm>
 #include <cmath>
@@ -107,6 +108,13 @@ class LevelTable {
   std::vector<double> levels_[2];
 };
 
+// Eq. 9's distortion (q - mu)^2 overflows once |q - mu| passes ~1e154, and then no
+// candidate has a finite loss. Minimising (q - mu)^2 - mu^2 = q (q - 2 mu) instead
+// gives the same minimiser; scaled by s^2, s = 2^-ilogb(mu) (exact: a power of two),
+// nothing overflows and mu^2 does not swamp the differences between candidates.
+double offset_scale(double mu) { return std::fabs(mu) > 1.0 ? std::ldexp(1.0, -std::ilogb(mu)) : 1.0; }
+double offset_loss(double q, double mu, double s) { return (s * q) * (s * q - 2.0 * (s * mu)); }
+
 // Algorithm 1 in tail coordinates (see the header), the one implementation.
 // Without levels it computes t = F(mu) (or 1 - F(mu)) up front: one prior CDF
 // call, the dearest step. With levels (only once bands_hold() said yes for this
@@ -119,9 +127,11 @@ class LevelTable {
 // ways visit the same candidates in the same order: the same key, bit for bit.
 // quantile(k, r): F^{-1} of the tail point k / 2^r on this side (k odd, k / 2^r <= 1/2).
 // levels: this side's LevelTable::side() (signed: no case for the side), or null.
-template <class Quantile>
+// kOffset: Eq. 9 minus the constant mu^2, scaled by s^2 (see offset_loss), for a mu
+// so far out that (F^{-1}(xi) - mu)^2 overflows for every candidate.
+template <bool kOffset = false, class Quantile>
 inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
-                      int max_rate_bits, const double* levels, double width) {
+                      int max_rate_bits, const double* levels, double width, double scale = 1.0) {
   constexpr int kTableBits = CodePointTable::kTableRateBits;
   double t = 0.0;
   bool have_t = false;
@@ -136,9 +146,19 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
   uint64_t prev_left = 0, prev_right = 0;  // same point as at r-1: same loss, skip
   auto consider = [&](uint64_t k, int r) {
     int tz = __builtin_ctzll(k);
-    double d = quantile(k >> tz, r - tz) - mu;
-    double loss = d * d + penalty * (r - tz);
+    double loss;
+    if constexpr (kOffset) {
+      loss = offset_loss(quantile(k >> tz, r - tz), mu, scale) + penalty * (r - tz);
+    } else {
+      double d = quantile(k >> tz, r - tz) - mu;
+      loss = d * d + penalty * (r - tz);
+    }
     if (loss < best_loss) best_loss = loss, best_k = k >> tz, best_r = r - tz;
+  };
+  // Eq. 9 of the best point, for the stopping rule (offset form: add (s mu)^2 back).
+  auto best_eq9 = [&] {
+    if constexpr (kOffset) return best_loss + (scale * mu) * (scale * mu);
+    else return best_loss;
   };
   double next[2] = {0, 0};  // descent: the two possible entries of the next level
   double pow2 = 1.0;  // 2^r; t * 2^r is exact (t <= 1/2, r <= 62), like ldexp but cheaper
@@ -177,7 +197,13 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
     if (right != 0 && right != 2 * prev_right && right != left) consider(right, r);
     prev_left = left;
     prev_right = right;
-    if (best_loss < penalty * (r + 1)) break;
+    if (best_eq9() < penalty * (r + 1)) break;
+  }
+  if constexpr (!kOffset) {
+    if (best_r == 0) {  // no candidate had a finite Eq. 9: |mu - F^{-1}(xi)| beyond ~1e154
+      const double s = offset_scale(mu);
+      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, nullptr, 0.0, s);
+    }
   }
   // Back from the tail coordinate to xi = n / 2^R.
   uint64_t n = upper ? (uint64_t(1) << best_r) - best_k : best_k;
@@ -189,12 +215,12 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
 // edge of the band and above b (1 + 1e-12) at the outer one. As the tail is
 // monotone and accurate to a few ulp (far below 1e-12), any mu outside a band then
 // has t strictly on the side the comparison says. ~4 CDF calls per boundary.
-bool bands_hold(const Prior& prior, const CodePointTable& table, double width, int threads) {
+bool bands_hold(const Prior& prior, const CodePointTable& table, double width, [[maybe_unused]] int threads) {
   constexpr int kBits = CodePointTable::kTableRateBits;
   const int64_t n = int64_t(1) << (kBits - 1);
   if (!(width > 0) || !std::isfinite(width)) return false;
   int bad = 0;
-#pragma omp parallel for schedule(static) num_threads(threads) reduction(+ : bad)
+VBQ_OMP(parallel for schedule(static) num_threads(threads) reduction(+ : bad))
   for (int64_t j = 1; j <= n; ++j) {
     const double b = std::ldexp(double(j), -kBits);
     const double ql = table.tail_quantile(uint64_t(j), kBits, false);
@@ -230,12 +256,12 @@ CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<cons
   CodePointTable table(prior);
   CodeKeys keys(mu.size());  // uninitialized: the loop below writes every element
   const int64_t n = int64_t(mu.size());
-  const int nthreads = threads > 0 ? threads : omp_get_num_procs();
+  const int nthreads = resolve_threads(threads);
   const double width = band_width(table);
   const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, width, nthreads);
   const double median = prior.median();
   const LevelTable levels(table);
-#pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(nthreads))
   for (int64_t i = 0; i < n; ++i) {
     const double m = mu[i], s = sigma[i];
     const bool upper = m > median;
@@ -251,29 +277,38 @@ CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double l
   // xi† close to 1 does not round to 1: xi† = t, or xi† = 1 - t above the median.
   const bool upper = mu > prior.median();
   const double t = upper ? prior.upper(mu) : prior.lower(mu);
-  auto distortion = [&](CodeKey xi) {  // (F^{-1}(xi) - mu)^2, the first term of Eq. 9
-    const double d = reconstruct(prior, xi) - mu;
-    return d * d;
-  };
-  CodeKey best = 0;  // null
-  double best_loss = std::numeric_limits<double>::infinity(), best_distortion = 0;
-  for (int r = 1; r <= max_rate_bits; ++r) {
-    const uint64_t one = uint64_t(1) << r;  // xi = 1 at rate r
-    // floor and ceil of 2^r t (exact in double); t > 0 even where it underflows to 0
-    const uint64_t t_floor = uint64_t(std::floor(std::ldexp(t, r)));
-    const uint64_t t_ceil = std::max<uint64_t>(1, uint64_t(std::ceil(std::ldexp(t, r))));
-    // 2^r xi-left = floor(2^r xi†) and 2^r xi-right = ceil(2^r xi†)
-    const uint64_t left = upper ? one - t_ceil : t_floor, right = upper ? one - t_floor : t_ceil;
-    for (uint64_t numerator : {left, right}) {
-      if (numerator == 0 || numerator == one) continue;  // xi = 0 and xi = 1 are no code points
-      const CodeKey xi = code_key(numerator, r);
-      const double d2 = distortion(xi), loss = d2 + 2 * lambda * sigma * sigma * rate_bits(xi);  // Eq. 9
-      if (loss < best_loss) best = xi, best_loss = loss, best_distortion = d2;
+  // offset: Eq. 9 as s^2 ((F^{-1}(xi) - mu)^2 - mu^2), for when Eq. 9 overflows (offset_loss).
+  auto run = [&](bool offset) {
+    const double s = offset ? offset_scale(mu) : 1.0;
+    const double penalty = 2 * lambda * sigma * sigma * s * s;  // 2 lambda sigma^2 per bit
+    auto distortion = [&](CodeKey xi) {  // (F^{-1}(xi) - mu)^2, the first term of Eq. 9
+      if (offset) return offset_loss(reconstruct(prior, xi), mu, s);
+      const double d = reconstruct(prior, xi) - mu;
+      return d * d;
+    };
+    const double offset_back = offset ? (s * mu) * (s * mu) : 0.0;  // makes distortion() (q - mu)^2 again
+    CodeKey best = 0;  // null
+    double best_loss = std::numeric_limits<double>::infinity(), best_distortion = 0;
+    for (int r = 1; r <= max_rate_bits; ++r) {
+      const uint64_t one = uint64_t(1) << r;  // xi = 1 at rate r
+      // floor and ceil of 2^r t (exact in double); t > 0 even where it underflows to 0
+      const uint64_t t_floor = uint64_t(std::floor(std::ldexp(t, r)));
+      const uint64_t t_ceil = std::max<uint64_t>(1, uint64_t(std::ceil(std::ldexp(t, r))));
+      // 2^r xi-left = floor(2^r xi†) and 2^r xi-right = ceil(2^r xi†)
+      const uint64_t left = upper ? one - t_ceil : t_floor, right = upper ? one - t_floor : t_ceil;
+      for (uint64_t numerator : {left, right}) {
+        if (numerator == 0 || numerator == one) continue;  // xi = 0 and xi = 1 are no code points
+        const CodeKey xi = code_key(numerator, r);
+        const double d2 = distortion(xi), loss = d2 + penalty * rate_bits(xi);  // Eq. 9
+        if (loss < best_loss) best = xi, best_loss = loss, best_distortion = d2;
+      }
+      // Stop once log g(xi†) - log g(xi*) < lambda (r + 1 - R(xi*)), times 2 sigma^2.
+      if (best != 0 && best_distortion + offset_back < penalty * (r + 1 - rate_bits(best))) break;
     }
-    // Stop once log g(xi†) - log g(xi*) < lambda (r + 1 - R(xi*)), times 2 sigma^2.
-    if (best != 0 && best_distortion < 2 * lambda * sigma * sigma * (r + 1 - rate_bits(best))) break;
-  }
-  return best;
+    return best;
+  };
+  const CodeKey best = run(false);
+  return best != 0 ? best : run(true);
 }
 
 }  // namespace vbq

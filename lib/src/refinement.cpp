@@ -1,6 +1,7 @@
 #include "vbq/refinement.hpp"
 
-#include <omp.h>
+#include "parallel.hpp"
+
 
 #include <algorithm>
 #include <cmath>
@@ -90,7 +91,7 @@ CodeKey best_entry(const Table& t, double mu, double sigma, double lambda) {
 CodeKeys refine_code_points(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
                             double lambda, CodeKeys keys, int max_passes, int threads,
                             std::vector<RefinementPass>* log, size_t segment_symbols) {
-  const int nthreads = threads > 0 ? threads : omp_get_num_procs();
+  [[maybe_unused]] const int nthreads = resolve_threads(threads);
   const int64_t n = int64_t(keys.size());
   if (n == 0) return keys;
   const size_t seg = segment_symbols > 0 ? segment_symbols : size_t(n);
@@ -122,7 +123,7 @@ CodeKeys refine_code_points(const Prior& prior, std::span<const double> mu, std:
   double size_bits = pass.payload_bits + pass.table_bits;
   for (int p = 0; p < max_passes; ++p) {
     CodeKeys next(keys.size());  // every element written below
-#pragma omp parallel for schedule(static, 4096) num_threads(nthreads)
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(nthreads))
     for (int64_t i = 0; i < n; ++i) next[i] = best_entry(tables[size_t(i) / seg], mu[i], sigma[i], lambda);
     RefinementPass np;
     std::vector<Table> next_tables = build_tables(next, np);

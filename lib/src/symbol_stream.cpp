@@ -1,6 +1,7 @@
 #include "vbq/symbol_stream.hpp"
 
-#include <omp.h>
+#include "parallel.hpp"
+
 
 #include <algorithm>
 #include <bit>
@@ -13,7 +14,6 @@
 
 namespace vbq {
 
-static int resolve_threads(int threads) { return threads > 0 ? threads : omp_get_num_procs(); }
 
 uint64_t SymbolStream::payload_bytes() const {
   uint64_t total = 0;
@@ -151,10 +151,10 @@ static constexpr uint64_t kMaxBlockCounts = uint64_t(1) << 24;
 
 // Codes the blocks of s (alphabet, count, block_symbols, coder and, for rans,
 // tables set) from the message's alphabet indices.
-static void encode_blocks(SymbolStream& s, std::span<const uint32_t> indices, int nthreads) {
+static void encode_blocks(SymbolStream& s, std::span<const uint32_t> indices, [[maybe_unused]] int nthreads) {
   const int64_t nblocks = int64_t((s.count + s.block_symbols - 1) / s.block_symbols);
   s.blocks.resize(nblocks);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(nthreads))
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint64_t begin = uint64_t(b) * s.block_symbols, end = std::min(begin + s.block_symbols, s.count);
     const auto block = indices.subspan(begin, end - begin);
@@ -184,7 +184,7 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
   UninitializedVector<uint32_t> indices(s.count);
   const bool per_block = block_tables && nblocks > 1 && uint64_t(nblocks) * s.alphabet.size() <= kMaxBlockCounts;
   std::vector<std::vector<uint64_t>> counts(per_block ? nblocks : 0);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(nthreads))
   for (int64_t b = 0; b < nblocks; ++b) {
     const size_t begin = size_t(b) * block_symbols, end = std::min<size_t>(begin + block_symbols, s.count);
     for (size_t i = begin; i < end; ++i) indices[i] = alphabet.index(symbols[i]);
@@ -257,18 +257,18 @@ static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> 
   }
 }
 
-void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, int threads) {
+void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, [[maybe_unused]] int threads) {
   if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
   check_block_count(s);
   const int64_t nblocks = int64_t(s.blocks.size());
   std::string first_error;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads))
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
   for (int64_t b = 0; b < nblocks; ++b) {
     size_t begin = size_t(b) * s.block_symbols, end = std::min<size_t>(begin + s.block_symbols, s.count);
     try {
       decode_block(s, b, out.subspan(begin, end - begin));
     } catch (const Error& e) {
-#pragma omp critical
+VBQ_OMP(critical)
       if (first_error.empty()) first_error = e.what();
     }
   }

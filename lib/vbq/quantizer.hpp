@@ -78,10 +78,12 @@ CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<cons
 // evaluates Eq. 9 with the same floating-point operations and visits the same
 // candidates (within a rate in the paper's order, left then right; the fast path
 // takes the tail side's floor first, so only an exact tie in Eq. 9 between the two
-// can be broken the other way). Same requirements as quantize_one. Returns 0, the
-// paper's "null", if Eq. 9 overflows for every candidate (|mu - F^{-1}(xi)| beyond
-// ~1e154, or 2 lambda sigma^2 R beyond the double range); the fast path then
-// returns the invalid key 1.
+// can be broken the other way). Same requirements as quantize_one. Where Eq. 9
+// overflows for every candidate (|mu - F^{-1}(xi)| beyond ~1e154) all three forms
+// minimise the equivalent (F^{-1}(xi) - mu)^2 - mu^2, scaled by a power of two:
+// the same code point without overflow. Returns 0, the paper's "null", only if
+// 2 lambda sigma^2 R is beyond the double range (the fast forms then return the
+// invalid key 1).
 CodeKey quantize_reference(const Prior& prior, double mu, double sigma, double lambda,
                            int max_rate_bits = kMaxRateBits);
 

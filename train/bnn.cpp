@@ -1,35 +1,27 @@
-#include "tools/trainers/bnn.hpp"
+#include "train/bnn.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <bit>
 #include <numbers>
 #include <numeric>
 
-#include "eval/progress.hpp"
 #include "vbq/error.hpp"
+#include "vbq/random.hpp"
 
 namespace vbq {
 namespace {
 
 // ---- counter-based random numbers (bit-reproducible, order independent) ----
 
-uint64_t splitmix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 enum Stream : uint64_t { kInit = 1, kNoise = 2, kShuffle = 3 };
 
 uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
-  return splitmix(splitmix(splitmix(splitmix(splitmix(seed) ^ stream) ^ a) ^ b) ^ c);
+  return splitmix64(splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ a) ^ b) ^ c);
 }
 
 // n standard normals: Box-Muller on the pair of uniforms at counters 2j, 2j+1.
@@ -37,7 +29,7 @@ template <class T>
 void fill_normal(uint64_t key, T* out, size_t n) {
   constexpr double two_pi = 6.283185307179586476925;
   for (size_t i = 0; i < n; i += 2) {
-    uint64_t r1 = splitmix(key + 2 * i), r2 = splitmix(key + 2 * i + 1);
+    uint64_t r1 = splitmix64(key + 2 * i), r2 = splitmix64(key + 2 * i + 1);
     double u1 = (double(r1 >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]: log is finite
     double u2 = double(r2 >> 11) * 0x1.0p-53;
     double r = std::sqrt(-2.0 * std::log(u1));
@@ -137,7 +129,7 @@ double kl_tensor(const std::vector<T>& mu, const std::vector<T>& ls, const T* s2
 // Fisher-Yates with a counter-based source (std::shuffle is implementation defined).
 void shuffle(std::vector<uint32_t>& v, uint64_t key) {
   for (size_t i = v.size(); i > 1; --i) {
-    uint64_t j = uint64_t((unsigned __int128)splitmix(key + i) * i >> 64);
+    uint64_t j = uint64_t((unsigned __int128)splitmix64(key + i) * i >> 64);
     std::swap(v[i - 1], v[j]);
   }
 }
@@ -159,30 +151,6 @@ std::vector<std::vector<T>*> param_vectors(BnnParams<T>& p) {
   for (auto& L : p) v.insert(v.end(), {&L.w_mu, &L.w_log_std, &L.b_mu, &L.b_log_std});
   return v;
 }
-
-// ---- Ctrl-C: a flag checked between minibatches; a second Ctrl-C kills (SA_RESETHAND) ----
-
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void on_sigint(int) { g_interrupted = 1; }
-
-class SigintGuard {
- public:
-  SigintGuard() {
-    g_interrupted = 0;
-    struct sigaction sa = {};
-    sa.sa_handler = on_sigint;
-    sa.sa_flags = SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    installed_ = ::sigaction(SIGINT, &sa, &old_) == 0;
-  }
-  ~SigintGuard() {
-    if (installed_) ::sigaction(SIGINT, &old_, nullptr);
-  }
-
- private:
-  struct sigaction old_ = {};
-  bool installed_ = false;
-};
 
 // Adam (Kingma & Ba 2015) with bias correction, over every parameter vector.
 class Adam {
@@ -456,7 +424,8 @@ BnnPrior parse_bnn_prior(const std::string& name) {
   throw Error(ErrorKind::argument, "unknown prior '" + name + "' (expected gauss or log-uniform)");
 }
 
-BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& cfg) {
+BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& cfg,
+                    const std::atomic<bool>* cancel, const BnnEpochCallback& on_epoch) {
   if (cfg.epochs < 1) throw Error(ErrorKind::argument, "epochs must be >= 1");
   if (cfg.batch < 1) throw Error(ErrorKind::argument, "batch size must be >= 1");
   if (!(cfg.lr > 0)) throw Error(ErrorKind::argument, "learning rate must be > 0");
@@ -483,8 +452,6 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   std::vector<uint8_t> yb(B);
   std::vector<std::vector<float>> eps(cfg.deterministic ? 0 : res.params.size());
 
-  SigintGuard sigint;
-  ProgressBar bar(cfg.deterministic ? "reference-mlp" : "train-bnn", total_steps, cfg.progress);
   auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::iota(order.begin(), order.end(), 0u);
@@ -492,7 +459,8 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
     double obj_sum = 0, nll_sum = 0;
     size_t correct = 0;
     for (size_t b = 0; b < batches; ++b) {
-      if (g_interrupted) throw Error(ErrorKind::interrupted, "training stopped by Ctrl-C; no output written");
+      if (cancel && cancel->load(std::memory_order_relaxed))
+        throw Error(ErrorKind::interrupted, "training cancelled; no output written");
       const size_t start = b * B, nb = std::min(B, N - start);
       for (size_t r = 0; r < nb; ++r) {
         const uint32_t i = order[start + r];
@@ -508,36 +476,22 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
       const double lr = cfg.cosine_lr ? cfg.lr * 0.5 * (1 + std::cos(std::numbers::pi * step / total_steps)) : cfg.lr;
       BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior, eps, &grad, kl_weight);
       adam.step(res.params, grad, lr);
-      if (cfg.on_batch) cfg.on_batch(epoch, b, l);
+      if (cfg.on_batch) cfg.on_batch(epoch, b, nb, l);
       obj_sum += l.objective * double(nb);
       nll_sum += l.nll * double(nb);
       correct += l.correct;
       res.last_epoch.kl = l.kl;
-      const double seen = double(start + nb);
-      char status[128];
-      std::snprintf(status, sizeof status, "epoch %d/%d loss %.4f acc %.2f%%", epoch + 1, cfg.epochs,
-                    obj_sum / seen, 100.0 * double(correct) / seen);
-      bar.update(step + 1, status);
     }
     res.last_epoch.objective = obj_sum / double(N);
     res.last_epoch.nll = nll_sum / double(N);
     res.last_epoch.correct = correct;
     res.neg_elbo = res.last_epoch.nll + res.last_epoch.kl / double(N);
-    if (cfg.verbose) {
-      std::string extra;
-      if (test) {
-        MlpScore s = evaluate_mlp(bnn_means(res.params), *test);
-        extra = " test acc " + num(100.0 * s.accuracy) + "% test ll " + num(s.log_likelihood);
-      }
-      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::fprintf(stderr,
-                   "epoch %d/%d: loss %.4f -elbo %.4f = nll %.4f + kl/N %.4f train acc %.2f%%%s (%.1f s)\n",
-                   epoch + 1, cfg.epochs, res.last_epoch.objective, res.neg_elbo, res.last_epoch.nll,
-                   res.last_epoch.kl / double(N), 100.0 * double(correct) / double(N), extra.c_str(), secs);
+    if (on_epoch) {
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      on_epoch(epoch, BnnEpoch{res.last_epoch, res.neg_elbo, secs}, res.params);
     }
   }
   res.train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  bar.finish();
 
   res.model = bnn_to_model(res.params, cfg);
   auto& a = res.model.attributes;

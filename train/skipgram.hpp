@@ -27,6 +27,10 @@
 // Output tensors (hdf5_model.hpp "default" convention): "word" and "context",
 // shape [V, d], mean + sigma, float32; vocab and counts from the corpus.
 //
+// Code: skipgram_kernels.cpp (the update rules and their derivation),
+// skipgram.cpp (the training loop), skipgram_elbo.cpp (the ELBO evaluator),
+// skipgram_attributes.hpp (the settings as model attributes).
+//
 // Determinism: with threads == 1 and a fixed seed the result is bit-identical
 // across runs. With more threads updates race (Hogwild, like word2vec.c).
 #pragma once
@@ -37,9 +41,16 @@
 #include <vector>
 
 #include "core/model.hpp"
-#include "tools/trainers/corpus.hpp"
+#include "train/corpus.hpp"
 
 namespace vbq {
+
+struct SkipGramProgress {
+  uint64_t tokens_done = 0, tokens_total = 0;  // center tokens over all epochs and threads
+  int epoch = 1;                               // 1-based
+  double seconds = 0;                          // since training started
+  double recent_nll_per_target = 0;            // mean over the threads' latest sentences
+};
 
 struct SkipGramOptions {
   size_t dim = 100;
@@ -63,7 +74,8 @@ struct SkipGramOptions {
   // e^-gamma per epoch); on a 3.4M-token subset 5 cost a quarter of Hits@10.
   double std_rate = 2.0;
   double sample = 0;        // word2vec subsampling threshold t (0 = off)
-  bool progress = false;    // progress bar on stderr
+  // Called from one thread every ~10k tokens per thread and at each epoch's end.
+  std::function<void(const SkipGramProgress& progress)> on_progress;
   // Called at the end of every epoch (1-based) with the epoch's mean
   // -log-likelihood per target and the model so far, while training waits.
   std::function<void(int epoch, double nll_per_target, const Model& model)> after_epoch;
@@ -115,31 +127,18 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
 // per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
 double mean_kl_to_prior(const Model& m, double prior_std);
 
-// Loads the corpus files and trains, with Ctrl-C (SIGINT) turned into
-// ErrorKind::interrupted for the duration (previous handler restored after).
-// Adds corpus attributes (files, lowercase, vocab_size, min_count, raw tokens)
-// and, if record_timing, seconds and words/s per thread (which make the
-// output differ from run to run).
-Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
-                       const SkipGramOptions& options, bool record_timing = true);
-
-namespace skipgram_detail {
-
-struct PairScratch {
-  std::vector<float> zu, zt, gu, hu;
-  explicit PairScratch(size_t d) : zu(d), zt(d), gu(d), hu(d) {}
+// What train_embeddings reports and obeys besides its options.
+struct EmbeddingsHooks {
+  const std::atomic<bool>* cancel = nullptr;  // reading and training stop with ErrorKind::interrupted
+  std::function<void(uint64_t bytes, uint64_t tokens)> on_read;  // while reading the corpus
+  std::function<void(const Corpus& corpus)> on_loaded;           // once it is read
 };
 
-// One training step on a positive pair and its negatives, exactly as the
-// trainer does it (exposed for the gradient test). Rows are [mu (d) |
-// precision (d)]: word_row the center word's, target_rows[0] the positive
-// context's, target_rows[1..n_targets-1] the negatives'. eps[0] (word) and
-// eps[1..n_targets] are d standard normals each. Applies the mean and
-// precision updates of skipgram.cpp with step rho and precision step gamma;
-// returns the sample's -log-likelihood summed over targets.
-float pair_step(size_t d, float* word_row, float* const* target_rows, const float* const* eps, int n_targets,
-                float rho, float gamma, PairScratch& scratch);
-
-}  // namespace skipgram_detail
+// Loads the corpus files and trains. Adds corpus attributes (files, lowercase,
+// vocab_size, min_count, raw tokens) and, if record_timing, seconds and words/s
+// per thread (which make the output differ from run to run).
+Model train_embeddings(const std::vector<std::string>& corpus_paths, const CorpusOptions& corpus_options,
+                       const SkipGramOptions& options, bool record_timing = true, const EmbeddingsHooks& hooks = {},
+                       SkipGramStats* stats = nullptr);
 
 }  // namespace vbq

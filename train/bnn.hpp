@@ -61,6 +61,7 @@
 // Output tensors: "layer1/weight" [in, out], "layer1/bias" [out], ... (the
 // convention of eval/mlp.hpp), each with mean and sigma (written as log_std).
 #pragma once
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -120,10 +121,9 @@ struct BnnConfig {
   bool deterministic = false;
   uint64_t seed = 1;
   int threads = 1;              // OpenBLAS threads (>= 1)
-  bool progress = false;        // progress bar on stderr (only drawn on a terminal)
-  bool verbose = false;         // one line per epoch on stderr (loss, train and test accuracy)
-  // Called after every minibatch step (epoch from 0); may be empty.
-  std::function<void(int epoch, size_t batch, const BnnLoss& loss)> on_batch;
+  // Called after every minibatch step (epoch and batch from 0; batch_size of this
+  // step: the last one of an epoch may be short); may be empty.
+  std::function<void(int epoch, size_t batch, size_t batch_size, const BnnLoss& loss)> on_batch;
 };
 
 // Variational parameters, one entry per layer. T = float for training, double
@@ -192,10 +192,20 @@ struct BnnResult {
   double neg_elbo = 0;
 };
 
+// Called at the end of every epoch (from 0) with its summary (in BnnResult's terms)
+// and the parameters so far; may be empty.
+struct BnnEpoch {
+  BnnLoss loss;          // mean objective / nll over the epoch, total correct, final KL
+  double neg_elbo = 0;   // as BnnResult::neg_elbo
+  double seconds = 0;    // since training started
+};
+using BnnEpochCallback = std::function<void(int epoch, const BnnEpoch& summary, const BnnParams<float>& params)>;
+
 // Trains on `train` (test may be null) and scores the posterior means on test.
-// Ctrl-C (SIGINT) during training throws Error(ErrorKind::interrupted) after the
-// current minibatch. Throws ErrorKind::argument for bad settings (epochs < 1,
-// batch < 1, lr <= 0, prior_std <= 0, empty data).
-BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& config);
+// If *cancel becomes true, throws Error(ErrorKind::interrupted) before the next
+// minibatch. Throws ErrorKind::argument for bad settings (epochs < 1, batch < 1,
+// lr <= 0, prior_std <= 0, empty data).
+BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& config,
+                    const std::atomic<bool>* cancel = nullptr, const BnnEpochCallback& on_epoch = {});
 
 }  // namespace vbq

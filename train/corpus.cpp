@@ -1,4 +1,4 @@
-#include "tools/trainers/corpus.hpp"
+#include "train/corpus.hpp"
 
 #include <unistd.h>
 #include <zlib.h>

@@ -1,0 +1,126 @@
+// The ELBO of a trained Bayesian skip-gram model on text (skipgram_elbo), with
+// the trainer's pairs and fixed randomness, deterministic for any thread count.
+#include <cmath>
+#include <string>
+
+#include "train/skipgram.hpp"
+#include "train/skipgram_kernels.hpp"
+#include "vbq/error.hpp"
+#include "vbq/random.hpp"
+
+namespace vbq {
+
+using namespace skipgram_detail;
+
+namespace {
+// -log s(y x) for label y = +-1, exactly: softplus(-y x).
+double pair_nll(double x, bool positive) {
+  const double a = positive ? -x : x;  // softplus(a) = log(1 + e^a)
+  return a > 0 ? a + std::log1p(std::exp(-a)) : std::log1p(std::exp(a));
+}
+}  // namespace
+
+SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& o) {
+  auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
+  if (o.window < 1 || o.negatives < 0 || o.negatives >= kMaxTargets || o.samples < 1 || o.threads < 1)
+    bad("elbo: window, samples and threads must be >= 1 and negatives in [0, " + std::to_string(kMaxTargets - 1) + "]");
+  if (!(o.prior_std > 0) || !std::isfinite(o.prior_std)) bad("elbo: prior std must be > 0");
+  const Tensor* word = model.find("word");
+  const Tensor* context = model.find("context");
+  const size_t V = corpus.vocab.words.size();
+  if (!word || !context) bad("elbo: the model needs tensors 'word' and 'context' (vbq train-embeddings writes them)");
+  if (word->shape.size() != 2 || word->shape != context->shape || word->shape[0] != V)
+    bad("elbo: 'word' and 'context' must both be [" + std::to_string(V) + ", d] for the vocabulary's " +
+        std::to_string(V) + " words");
+  const size_t d = word->shape[1];
+  const std::vector<uint64_t>& ends = corpus.sentence_ends;
+  // Sentences whose tokens start within the first max_tokens.
+  size_t sentences = 0;
+  while (sentences < ends.size() && (sentences == 0 ? 0 : ends[sentences - 1]) < o.max_tokens) ++sentences;
+
+  Xoshiro256Plus table_rng(o.seed ^ 0x5EEDu);
+  const std::vector<float> gauss = gaussian_table(table_rng, d);
+  const AliasTable negs = negative_sampler(corpus.vocab.counts);
+  struct Sums {
+    double nll_means = 0, nll_q = 0;
+    uint64_t centers = 0, targets = 0;
+  };
+  std::vector<Sums> per_sentence(sentences);
+#pragma omp parallel num_threads(o.threads)
+  {
+    std::vector<double> zu(d), zt(d);
+    std::vector<uint32_t> targets(size_t(o.negatives) + 1);
+    auto sample = [&](const Tensor& t, uint32_t w, uint64_t bits, std::vector<double>& z) {
+      const float* eps = &gauss[bits >> (64 - kGaussBits)];
+      for (size_t j = 0; j < d; ++j) z[j] = t.mu[w * d + j] + t.sigma[w * d + j] * double(eps[j]);
+    };
+    auto mean_dot = [&](uint32_t u, uint32_t v) {
+      double x = 0;
+      for (size_t j = 0; j < d; ++j) x += word->mu[u * d + j] * context->mu[v * d + j];
+      return x;
+    };
+#pragma omp for schedule(dynamic, 64)
+    for (int64_t si = 0; si < int64_t(sentences); ++si) {
+      // per sentence: the same draws for any thread count
+      Xoshiro256Plus rng(splitmix64(o.seed + uint64_t(si) * kGoldenGamma));
+      Sums& sum = per_sentence[size_t(si)];
+      const size_t b = si ? ends[size_t(si) - 1] : 0;
+      const int len = int(ends[size_t(si)] - b);
+      for (int pos = 0; pos < len; ++pos) {
+        const uint32_t w = corpus.tokens[b + size_t(pos)];
+        const auto [lo, hi] = context_window(rng, pos, len, o.window);
+        ++sum.centers;
+        for (int c = lo; c <= hi; ++c) {
+          if (c == pos) continue;
+          const uint32_t ctx = corpus.tokens[b + size_t(c)];
+          int n = 0;
+          for (int k = 0; k <= o.negatives; ++k) {
+            const uint32_t t = k == 0 ? ctx : negs.draw(rng.next());
+            if (k > 0 && t == ctx) continue;  // as in training
+            targets[size_t(n++)] = t;
+          }
+          for (int k = 0; k < n; ++k) sum.nll_means += pair_nll(mean_dot(w, targets[size_t(k)]), k == 0);
+          double q = 0;
+          for (int s = 0; s < o.samples; ++s) {
+            sample(*word, w, rng.next(), zu);
+            for (int k = 0; k < n; ++k) {
+              sample(*context, targets[size_t(k)], rng.next(), zt);
+              double x = 0;
+              for (size_t j = 0; j < d; ++j) x += zu[j] * zt[j];
+              q += pair_nll(x, k == 0);
+            }
+          }
+          sum.nll_q += q / o.samples;
+          sum.targets += uint64_t(n);
+        }
+      }
+    }
+  }
+  SkipGramElbo e;
+  double nll_means = 0, nll_q = 0;
+  for (const Sums& s : per_sentence)  // in sentence order: the same sums for any thread count
+    nll_means += s.nll_means, nll_q += s.nll_q, e.centers += s.centers, e.targets += s.targets;
+  if (e.targets == 0) bad("elbo: no (word, context) pair in the first " + std::to_string(o.max_tokens) + " tokens");
+  e.nll_at_means = nll_means / double(e.targets);
+  e.expected_nll = nll_q / double(e.targets);
+  e.kl_per_coordinate = mean_kl_to_prior(model, o.prior_std);
+  const double data_tokens = double(o.data_tokens ? o.data_tokens : corpus.tokens.size());
+  e.targets_per_epoch = double(e.targets) / double(e.centers) * data_tokens;
+  e.kl_per_target = e.kl_per_coordinate * 2.0 * double(V * d) / e.targets_per_epoch;
+  e.neg_elbo_per_target = e.expected_nll + e.kl_per_target;
+  return e;
+}
+
+double mean_kl_to_prior(const Model& m, double prior_std) {
+  const double var0 = prior_std * prior_std;
+  double kl = 0;
+  size_t n = 0;
+  for (const Tensor& t : m.tensors)
+    for (size_t i = 0; i < t.mu.size(); ++i, ++n) {
+      const double ratio = t.sigma[i] * t.sigma[i] / var0;
+      kl += 0.5 * (ratio + t.mu[i] * t.mu[i] / var0 - 1 - std::log(ratio));
+    }
+  return n ? kl / double(n) : 0;
+}
+
+}  // namespace vbq
