@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "vbq/buffer.hpp"
 #include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
 #include "vbq/quantizer.hpp"
@@ -264,11 +265,15 @@ bool has_escape(const EncodedTensor& t) {
   return t.quantizer == QuantizerKind::vbq && !t.symbols.alphabet.empty() && t.symbols.alphabet[0] == kEscapeSymbol;
 }
 
-// Reconstructed values of the alphabet indices of whole blocks [first_block,
+// Reconstructed values of the alphabet indices of blocks [first_block,
 // first_block + #blocks), in parallel over the blocks: the symbol's value, or for
-// the escape symbol the block's next escaped mean in the dtype.
+// the escape symbol the block's next escaped mean in the dtype. The last block
+// may be cut short (a row read decodes up to its row): it may then have fewer
+// escape symbols than it lists. The first `skip` indices (a row read's lead-in,
+// within the first block) are only counted for escapes: the result holds the
+// values of indices[skip..).
 static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t first_block,
-                                              std::span<const uint32_t> indices, int threads) {
+                                              std::span<const uint32_t> indices, int threads, uint64_t skip = 0) {
   // vbq levels are values of the dtype (as a 4.0 file stores them); computed ones
   // (older files, grid, codebook) stay as computed.
   std::vector<double> values = alphabet_values(t);
@@ -289,25 +294,30 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
                                           std::to_string(escape_start.back()) + ", the list holds " +
                                           std::to_string(t.escapes.size()));
   }
-  std::vector<double> out(indices.size());
+  if (skip >= std::max<uint64_t>(indices.size(), 1) || skip >= s.block_symbols)
+    throw Error(ErrorKind::argument, "reconstruct: lead-in " + std::to_string(skip) + " outside the first block");
+  std::vector<double> out(indices.size() - skip);
   const int64_t blocks = int64_t((indices.size() + s.block_symbols - 1) / s.block_symbols);
   std::string first_error;
 #pragma omp parallel for schedule(static) num_threads(resolve_threads(threads))
   for (int64_t k = 0; k < blocks; ++k) {
     const uint64_t b = first_block + uint64_t(k), begin = uint64_t(k) * s.block_symbols;
     const uint64_t end = std::min<uint64_t>(begin + s.block_symbols, indices.size());
+    const uint64_t from = std::max(begin, skip);
     uint64_t next = escape_start[b];
-    bool more = false;  // more escape symbols than escaped means
-    for (uint64_t i = begin; i < end && !more; ++i) {
+    if (escape) next += uint64_t(std::count(indices.begin() + begin, indices.begin() + from, 0u));
+    bool more = next > escape_start[b + 1];  // more escape symbols than escaped means
+    for (uint64_t i = from; i < end && !more; ++i) {
       const uint32_t x = indices[i];
       if (escape && x == 0) {
         more = next == escape_start[b + 1];
-        if (!more) out[i] = to_dtype(t, t.escapes[next++]);
+        if (!more) out[i - skip] = to_dtype(t, t.escapes[next++]);
       } else {
-        out[i] = values[x];
+        out[i - skip] = values[x];
       }
     }
-    if (more || next != escape_start[b + 1]) {
+    const bool whole = end - begin == std::min<uint64_t>(s.block_symbols, s.count - b * s.block_symbols);
+    if (more || (whole && next != escape_start[b + 1])) {
 #pragma omp critical
       if (first_error.empty())
         first_error = "tensor '" + t.name + "': block " + std::to_string(b) + " lists " +
@@ -371,15 +381,14 @@ std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t
                                          std::to_string(rows) + " rows)");
   const uint64_t len = row_length(t), begin = first * len, end = (first + count) * len;
   if (begin == end) return {};
-  // The whole blocks that hold the rows: a block's escaped means are found by
-  // counting its escape symbols from its start.
+  // From the start of the first block that holds the rows to their end: a
+  // block's escaped means are found by counting its escape symbols from its
+  // start, and a rANS block decodes forward, so nothing after the rows is read.
   const SymbolStream& s = t.symbols;
   const uint64_t first_block = begin / s.block_symbols, block_begin = first_block * s.block_symbols;
-  const uint64_t block_end = std::min(((end - 1) / s.block_symbols + 1) * s.block_symbols, s.count);
-  std::vector<uint32_t> indices(block_end - block_begin);
-  decode_symbol_range(s, block_begin, block_end, indices);
-  std::vector<double> values = reconstruct_blocks(t, first_block, indices, 1);
-  return std::vector<double>(values.begin() + (begin - block_begin), values.begin() + (end - block_begin));
+  UninitializedVector<uint32_t> indices(end - block_begin);
+  decode_symbol_range(s, block_begin, end, indices);
+  return reconstruct_blocks(t, first_block, indices, 1, begin - block_begin);
 }
 
 }  // namespace vbq

@@ -236,12 +236,15 @@ static void check_block_count(const SymbolStream& s) {
     if (t >= s.tables.size()) throw Error(ErrorKind::corrupt, "block table index out of range");
 }
 
-// Decodes block b (all its symbols) into out.
+// Decodes block b into out: all its symbols, or (rANS only, see
+// rans_decode_prefix) its first out.size().
 static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> out) {
   try {
     if (s.coder == EntropyCoder::context)
       context_decode_block(s.blocks[b], uint32_t(s.alphabet.size()), s.row_length, out,
                            b * s.block_symbols % s.row_length);
+    else if (out.size() < std::min(s.block_symbols, s.count - b * s.block_symbols))
+      rans_decode_prefix(s.blocks[b], s.table_of(b), out);
     else
       rans_decode(s.blocks[b], s.table_of(b), out);
   } catch (const Error& e) {
@@ -276,9 +279,15 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
   std::vector<uint32_t> block;
   for (uint64_t b = begin / s.block_symbols; b <= (end - 1) / s.block_symbols; ++b) {
     const uint64_t first = b * s.block_symbols, last = std::min(first + s.block_symbols, s.count);
-    block.resize(last - first);
-    decode_block(s, b, block);
     const uint64_t from = std::max(first, begin), to = std::min(last, end);
+    // rANS decodes forward: a block is decoded up to `to` only (the context coder: whole).
+    const uint64_t upto = s.coder == EntropyCoder::rans ? to : last;
+    if (from == first && upto == to) {  // straight into out
+      decode_block(s, b, out.subspan(from - begin, to - from));
+      continue;
+    }
+    block.resize(upto - first);
+    decode_block(s, b, block);
     std::copy(block.begin() + (from - first), block.begin() + (to - first), out.begin() + (from - begin));
   }
 }

@@ -73,7 +73,8 @@ SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length
 void decode_symbol_indices(const SymbolStream& stream, std::span<uint32_t> out, int threads = 0);
 
 // Decodes symbols [begin, end) only, from the blocks that overlap them, into
-// out (size end - begin). Throws ErrorKind::argument on a bad range.
+// out (size end - begin); a rANS block is decoded from its start up to `end`
+// only, without the checks at its end. Throws ErrorKind::argument on a bad range.
 void decode_symbol_range(const SymbolStream& stream, uint64_t begin, uint64_t end, std::span<uint32_t> out);
 
 // Ideal empirical entropy of the message in bits: sum over symbols of -log2(count/N).
