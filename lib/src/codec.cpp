@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
 #include "vbq/buffer.hpp"
@@ -109,9 +110,11 @@ void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<cons
 // each element costs a float32 plus log2(N / E) bits for the escape symbol, E
 // the escapes so far. The distortion only falls (an escape is exact). Rarest
 // first, so that E grows as it would.
-static void escape_rare_code_points(std::span<uint64_t> keys, int threads) {
-  const SymbolCounts counts = symbol_counts(keys);
-  const double n = double(keys.size());
+// The rare code points of a message with these counts, ascending.
+static std::vector<uint64_t> rare_code_points(const SymbolCounts& counts) {
+  if (counts.symbols.empty()) return {};
+  double n = 0;
+  for (uint64_t c : counts.counts) n += double(c);
   std::vector<size_t> order(counts.symbols.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return counts.counts[a] < counts.counts[b]; });
@@ -127,8 +130,13 @@ static void escape_rare_code_points(std::span<uint64_t> keys, int threads) {
     if (sent >= kept) break;  // commoner code points only cost less to keep
     rare.push_back(key), escaped += c;
   }
-  if (rare.empty()) return;
   std::sort(rare.begin(), rare.end());
+  return rare;
+}
+
+// Replaces the keys of `rare` (ascending) by the escape symbol.
+static void escape_keys(std::span<uint64_t> keys, const std::vector<uint64_t>& rare, int threads) {
+  if (rare.empty()) return;
   const int64_t m = int64_t(keys.size());
 #pragma omp parallel for schedule(static, 4096) num_threads(resolve_threads(threads))
   for (int64_t i = 0; i < m; ++i)
@@ -141,6 +149,26 @@ static void collect_escapes(EncodedTensor& t, std::span<const double> mu, std::s
   t.block_escapes.assign(t.symbols.blocks.size(), 0);
   for (size_t i = 0; i < keys.size(); ++i)
     if (keys[i] == kEscapeSymbol) t.escapes.push_back(mu[i]), ++t.block_escapes[i / t.symbols.block_symbols];
+}
+
+// A vbq tensor's fields that come from its prior and settings.
+static EncodedTensor vbq_header(const Prior& prior, const VbqSettings& settings) {
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::vbq;
+  t.prior_family = prior.family();
+  t.prior_parameters = prior.parameters();
+  t.lambda = settings.lambda;
+  t.max_rate_bits = uint8_t(settings.max_rate_bits);
+  return t;
+}
+
+// The reconstruction value F^{-1}(xi) of every alphabet symbol (0 for the escape).
+static void set_levels(EncodedTensor& t, const Prior& prior) {
+  t.levels.resize(t.symbols.alphabet.size());
+  for (size_t i = 0; i < t.levels.size(); ++i) {
+    const uint64_t key = t.symbols.alphabet[i];
+    t.levels[i] = key == kEscapeSymbol ? 0.0 : reconstruct(prior, key);
+  }
 }
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
@@ -157,21 +185,74 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
 EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
                               const VbqSettings& settings, std::span<const uint64_t> shape) {
   if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_keys: keys and means differ in size");
-  EncodedTensor t;
-  t.quantizer = QuantizerKind::vbq;
-  t.prior_family = prior.family();
-  t.prior_parameters = prior.parameters();
-  t.lambda = settings.lambda;
-  t.max_rate_bits = uint8_t(settings.max_rate_bits);
-  escape_rare_code_points(keys, settings.threads);
+  EncodedTensor t = vbq_header(prior, settings);
+  escape_keys(keys, rare_code_points(symbol_counts(keys)), settings.threads);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables, settings.coder);
   collect_escapes(t, mu, keys);
-  t.levels.resize(t.symbols.alphabet.size());
-  for (size_t i = 0; i < t.levels.size(); ++i) {
-    const uint64_t key = t.symbols.alphabet[i];
-    t.levels[i] = key == kEscapeSymbol ? 0.0 : reconstruct(prior, key);
-  }
+  set_levels(t, prior);
   return t;
+}
+
+EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> blocks, const VbqSettings& settings,
+                              std::span<const uint64_t> shape) {
+  EncodedTensor t = vbq_header(prior, settings);
+  // The whole tensor's counts, merged from the blocks'.
+  SymbolCounts all;
+  uint64_t elements = 0;
+  for (const SymbolCounts& h : blocks) {
+    if (h.symbols.size() != h.counts.size() || !std::is_sorted(h.symbols.begin(), h.symbols.end()))
+      throw Error(ErrorKind::argument, "plan_vbq_tensor: a block's keys must be ascending, one count each");
+    SymbolCounts merged;
+    std::merge(all.symbols.begin(), all.symbols.end(), h.symbols.begin(), h.symbols.end(),
+               std::back_inserter(merged.symbols));
+    merged.symbols.erase(std::unique(merged.symbols.begin(), merged.symbols.end()), merged.symbols.end());
+    merged.counts.assign(merged.symbols.size(), 0);
+    for (const SymbolCounts* part : {static_cast<const SymbolCounts*>(&all), &h})
+      for (size_t i = 0; i < part->symbols.size(); ++i)
+        merged.counts[size_t(std::lower_bound(merged.symbols.begin(), merged.symbols.end(), part->symbols[i]) -
+                             merged.symbols.begin())] += part->counts[i];
+    for (uint64_t c : h.counts) elements += c;
+    all = std::move(merged);
+  }
+  t.shape = tensor_shape(shape, elements);
+  // The alphabet after escape_rare_code_points: the escape first if anything escapes.
+  const std::vector<uint64_t> rare = rare_code_points(all);
+  std::vector<uint64_t> alphabet;
+  if (!rare.empty() && all.symbols.front() != kEscapeSymbol) alphabet.push_back(kEscapeSymbol);
+  for (uint64_t key : all.symbols)
+    if (!std::binary_search(rare.begin(), rare.end(), key)) alphabet.push_back(key);
+  std::vector<std::vector<uint64_t>> block_counts(blocks.size(), std::vector<uint64_t>(alphabet.size(), 0));
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (size_t i = 0; i < blocks[b].symbols.size(); ++i) {
+      const uint64_t key = std::binary_search(rare.begin(), rare.end(), blocks[b].symbols[i]) ? kEscapeSymbol
+                                                                                              : blocks[b].symbols[i];
+      block_counts[b][size_t(std::lower_bound(alphabet.begin(), alphabet.end(), key) - alphabet.begin())] +=
+          blocks[b].counts[i];
+    }
+  t.symbols = plan_symbol_stream(std::move(alphabet), std::move(block_counts), row_block_symbols(t.shape),
+                                 settings.block_tables, settings.coder, row_elements(t.shape));
+  set_levels(t, prior);
+  return t;
+}
+
+EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<const uint64_t> keys,
+                              std::span<const double> mu) {
+  if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
+  const std::vector<uint64_t>& alphabet = plan.symbols.alphabet;
+  // Keys outside the alphabet are the rare code points that the plan escaped.
+  std::vector<uint64_t> rare;
+  for (uint64_t key : symbol_counts(keys).symbols)
+    if (!std::binary_search(alphabet.begin(), alphabet.end(), key)) rare.push_back(key);
+  if (!rare.empty() && !has_escape(plan))
+    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': block " + std::to_string(b) + " holds code point " +
+                                         std::to_string(rare.front()) + ", which the plan does not know");
+  std::vector<uint64_t> symbols(keys.begin(), keys.end());
+  escape_keys(symbols, rare, 1);
+  EncodedBlock out;
+  for (size_t i = 0; i < symbols.size() && has_escape(plan); ++i)
+    if (symbols[i] == kEscapeSymbol) out.escapes.push_back(mu[i]);
+  out.bytes = encode_block(plan.symbols, b, symbols);
+  return out;
 }
 
 std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out) {
