@@ -16,16 +16,15 @@ the client for the Dask run (the workers' includes their share of the inputs).
 Prints a table and writes JSON (default bench/results/python_dask_throughput.json).
 """
 import argparse
-import datetime
 import hashlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import bench_json
+
 DIMS = 100
 
 
@@ -69,7 +68,7 @@ def main():
     ap.add_argument("--coords", type=float, default=1e8)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--chunk-rows", type=int, default=10_000)
-    ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "python_dask_throughput.json"))
+    ap.add_argument("--json", default=bench_json.default_path("python_dask_throughput"))
     ap.add_argument("--single-process", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     rows = int(args.coords) // DIMS
@@ -103,9 +102,7 @@ def main():
     same = hashlib.sha256(blob).hexdigest() == local["sha256"]
 
     result = {
-        "bench": "python_dask_throughput",
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores (shared: other jobs ran)",
+        **bench_json.header("python_dask_throughput"),
         "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),
         "coordinates": coords, "shape": [rows, DIMS], "dtype": "float32", "lambda": 1.0, "prior": "gauss",
         "chunk_rows": args.chunk_rows, "container_bytes": len(blob), "same_bytes": same,
@@ -126,11 +123,7 @@ def main():
     print(f"{f'vbq.dask.compress, {args.workers} workers x 1 thread':38s} {d['seconds']:8.2f} {d['mcoords_per_s']:11.1f}  "
           f"workers {', '.join(f'{r:.0f}' for r in workers_rss)}; client {client_rss:.0f}")
     print(f"  (dask: cluster {d['cluster_seconds']:.2f} s, assembly on the client {d['assemble_seconds']:.2f} s)")
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    print("wrote", args.json)
+    bench_json.write(args.json, result)
 
 
 if __name__ == "__main__":

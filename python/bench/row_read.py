@@ -11,17 +11,13 @@ forward), so the time grows with the row's offset in its block; the median
 row sits half-way. Goal: median < 5 ms.
 """
 import argparse
-import datetime
-import json
 import os
-import platform
 import time
 
 import numpy as np
 
+import bench_json
 import vbq
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def stats_ms(seconds):
@@ -35,7 +31,7 @@ def main():
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--dims", type=int, default=100)
     ap.add_argument("--reads", type=int, default=1000)
-    ap.add_argument("--json", default=os.path.join(ROOT, "bench", "results", "python_row_read.json"))
+    ap.add_argument("--json", default=bench_json.default_path("python_row_read"))
     args = ap.parse_args()
 
     rng = np.random.default_rng(9)
@@ -65,9 +61,7 @@ def main():
         by_word.append(time.perf_counter() - w0)
 
     result = {
-        "bench": "python_row_read",
-        "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores",
+        **bench_json.header("python_row_read"),
         "load_average": round(os.getloadavg()[0], 2),
         "shape": list(shape), "dtype": "float32", "lambda": 1.0, "container_bytes": len(blob),
         "block_rows": c.block_rows("word"), "reads": args.reads, "open_ms": round(open_ms, 3),
@@ -80,11 +74,7 @@ def main():
         s = result[key]
         print(f"  {key:20s} median {s['median']:7.3f}  p90 {s['p90']:7.3f}  max {s['max']:7.3f}")
     print(f"  load average {result['load_average']} (shared machine: wall times are noisy)")
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
-    print("wrote", args.json)
+    bench_json.write(args.json, result)
 
 
 if __name__ == "__main__":
