@@ -452,8 +452,8 @@ EncodedTensor plan_tensor(const py::list& histograms, const std::string& name, c
 // order, from block first_block on): [(bytes, escaped means)].
 py::list encode_chunk(const EncodedTensor& plan, uint64_t first_block, const KeyArray& keys, const InArray& mu) {
   if (keys.size() != mu.size())
-    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': keys and means of block " +
-                                         std::to_string(first_block) + " on differ in size");
+    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': the keys and means of the chunk from block " +
+                                         std::to_string(first_block) + " differ in size");
   const uint64_t bs = plan.symbols.block_symbols, n = uint64_t(keys.size());
   std::vector<EncodedBlock> blocks;
   {
