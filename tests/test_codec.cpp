@@ -288,3 +288,62 @@ TEST_CASE("codec: a code point used once becomes an escape") {
   CHECK(t.escapes.size() < 10);  // and a few rare tail code points
   CHECK(decode_tensor(t)[1234] == double(float(0.123456)));
 }
+
+// The staged encoder of a cluster (plan from per-block histograms, then each
+// block alone) writes encode_vbq_keys' tensor field for field: several blocks
+// with drifting statistics (several frequency tables), outliers escaped by
+// mark_escapes and rare code points escaped by the whole tensor's counts.
+TEST_CASE("codec: plan_vbq_tensor and encode_vbq_block give encode_vbq_keys' tensor") {
+  const uint64_t rows = 30000, dims = 100, n = rows * dims;
+  Posterior p = random_posterior(n, 12);
+  for (size_t i = 0; i < n; ++i) p.sigma[i] *= i < n / 3 ? 0.2 : i < 2 * n / 3 ? 1.0 : 5.0;  // drift across blocks
+  for (size_t i = 4321; i < n; i += 250007) p.mu[i] = 1e3;                                   // beyond the prior
+  const uint64_t shape[] = {rows, dims};
+  const GaussianPrior prior = fit_gaussian_prior(p.mu);
+  for (bool block_tables : {true, false}) {
+    CAPTURE(block_tables);
+    VbqSettings s;
+    s.lambda = 0.05;
+    s.block_tables = block_tables;
+    CodeKeys keys = quantize(prior, p.mu, p.sigma, s.lambda);
+    mark_escapes(prior, p.mu, p.sigma, s.lambda, keys);
+    std::vector<uint64_t> whole(keys.begin(), keys.end());
+    const EncodedTensor expected = encode_vbq_keys(prior, whole, p.mu, s, shape);
+    REQUIRE(expected.symbols.blocks.size() == 3);
+    REQUIRE(has_escape(expected));
+    CHECK(expected.escapes.size() > 12);  // the 12 outliers and rare code points
+    CHECK(expected.symbols.tables.size() == (block_tables ? 3 : 1));
+
+    const uint64_t bs = row_block_symbols(shape);
+    std::vector<SymbolCounts> histograms;
+    for (uint64_t begin = 0; begin < n; begin += bs)
+      histograms.push_back(symbol_counts(std::span<const uint64_t>(keys).subspan(begin, std::min(bs, n - begin))));
+    EncodedTensor t = plan_vbq_tensor(prior, histograms, s, shape);
+    for (uint64_t b = 0; b * bs < n; ++b) {
+      const uint64_t begin = b * bs, len = std::min(bs, n - begin);
+      EncodedBlock e = encode_vbq_block(t, b, std::span<const uint64_t>(keys).subspan(begin, len),
+                                        std::span<const double>(p.mu).subspan(begin, len));
+      t.symbols.blocks.push_back(std::move(e.bytes));
+      t.block_escapes.push_back(e.escapes.size());
+      t.escapes.insert(t.escapes.end(), e.escapes.begin(), e.escapes.end());
+    }
+    CHECK(t.shape == expected.shape);
+    CHECK(t.prior_parameters == expected.prior_parameters);
+    CHECK(t.symbols.alphabet == expected.symbols.alphabet);
+    CHECK(t.symbols.count == expected.symbols.count);
+    CHECK(t.symbols.block_symbols == expected.symbols.block_symbols);
+    CHECK(t.symbols.block_table == expected.symbols.block_table);
+    REQUIRE(t.symbols.tables.size() == expected.symbols.tables.size());
+    for (size_t k = 0; k < t.symbols.tables.size(); ++k) CHECK(t.symbols.tables[k].freq == expected.symbols.tables[k].freq);
+    CHECK(t.symbols.blocks == expected.symbols.blocks);
+    CHECK(t.escapes == expected.escapes);
+    CHECK(t.block_escapes == expected.block_escapes);
+    CHECK(t.levels == expected.levels);
+    // A block whose symbol count is off, or a plan without the block's code point, is an argument error.
+    CHECK(kind_of([&] { encode_vbq_block(t, 0, std::span<const uint64_t>(keys).first(10), std::span(p.mu).first(10)); }) ==
+          ErrorKind::argument);
+    histograms.pop_back();
+    histograms.front().counts.front() += 1;
+    CHECK(kind_of([&] { plan_vbq_tensor(prior, histograms, s, shape); }) == ErrorKind::argument);
+  }
+}

@@ -135,6 +135,28 @@ TEST_CASE("rans round trip with a table built from a different model") {
   CHECK(round_trip(msg, t) == msg);
 }
 
+// A row read decodes a block only up to its row: every prefix of a stream
+// decodes to the same prefix of the message, for both decoders (slot table
+// and bucketed search), and a truncated stream is still an error.
+TEST_CASE("rans prefix decode equals the prefix of the full decode") {
+  for (uint32_t prec : {12u, 24u}) {
+    CAPTURE(prec);
+    const auto msg = sample(gaussian_weights(40, 4.0), 5003, 21);
+    const auto t = FrequencyTable::from_counts(histogram(msg, 40), prec);
+    const auto bytes = rans_encode(msg, t);
+    for (size_t n : {size_t(0), size_t(1), size_t(3), size_t(4), size_t(5), size_t(2500), size_t(5002), size_t(5003)}) {
+      CAPTURE(n);
+      std::vector<uint32_t> out(n);
+      rans_decode_prefix(bytes, t, out);
+      CHECK(std::equal(out.begin(), out.end(), msg.begin()));
+    }
+    std::vector<uint32_t> out(100);
+    expect_error([&] { rans_decode_prefix(std::span(bytes).first(31), t, out); }, ErrorKind::corrupt, {"truncated"});
+    std::vector<uint32_t> longer(msg.size() + 400);
+    expect_error([&] { rans_decode_prefix(bytes, t, longer); }, ErrorKind::corrupt, {"truncated"});
+  }
+}
+
 TEST_CASE("rans stream layout") {
   SUBCASE("empty message is just the four initial states") {
     const auto t = FrequencyTable::from_frequencies({8, 8}, 4);

@@ -94,3 +94,36 @@ TEST_CASE("symbol stream: block tables survive the container, and bad table indi
   expect_error([&] { parse_container(serialize_container(c), "bad.vbq"); }, ErrorKind::corrupt,
                {"block 4 names frequency table 7 of 2"});
 }
+
+// plan_symbol_stream from per-block counts, then encode_block block by block,
+// is encode_symbols: drifting blocks (3 tables), a short last block, symbols
+// beyond the direct-table range (hashed alphabet), one table or per-run
+// tables, and the context coder.
+TEST_CASE("symbol stream: plan_symbol_stream and encode_block give encode_symbols' stream") {
+  const size_t n = 4000;
+  auto msg = drifting_message(10, n, [](size_t b) -> size_t { return b >= 4 && b < 8 ? 20 : 0; }, 3);
+  msg.resize(msg.size() - 1234);
+  for (size_t i = 0; i < msg.size(); i += 997) msg[i] += uint64_t(1) << 40;
+  for (EntropyCoder coder : {EntropyCoder::rans, EntropyCoder::context})
+    for (bool block_tables : {true, false}) {
+      CAPTURE(block_tables);
+      const SymbolStream expected = encode_symbols(msg, 2, n, block_tables, coder, 50);
+      std::vector<std::vector<uint64_t>> counts;
+      for (size_t begin = 0; begin < msg.size(); begin += n) {
+        counts.emplace_back(expected.alphabet.size(), 0);
+        for (size_t i = begin; i < std::min(begin + n, msg.size()); ++i)
+          ++counts.back()[size_t(std::lower_bound(expected.alphabet.begin(), expected.alphabet.end(), msg[i]) -
+                                 expected.alphabet.begin())];
+      }
+      SymbolStream s = plan_symbol_stream(expected.alphabet, counts, n, block_tables, coder, 50);
+      CHECK(s.count == expected.count);
+      CHECK(s.block_table == expected.block_table);
+      REQUIRE(s.tables.size() == expected.tables.size());
+      for (size_t k = 0; k < s.tables.size(); ++k) CHECK(s.tables[k].freq == expected.tables[k].freq);
+      for (size_t begin = 0; begin < msg.size(); begin += n)
+        s.blocks.push_back(encode_block(s, begin / n, std::span(msg).subspan(begin, std::min(n, msg.size() - begin))));
+      CHECK(s.blocks == expected.blocks);
+      std::vector<uint64_t> unknown(n, 5);  // symbol 5 is not in the alphabet
+      CHECK(vbq::testing::kind_of([&] { encode_block(s, 0, unknown); }) == ErrorKind::argument);
+    }
+}

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <string>
 
+#include "vbq/buffer.hpp"
 #include "vbq/context_coder.hpp"
 #include "vbq/error.hpp"
 #include "vbq/quantizer.hpp"
@@ -108,9 +110,11 @@ VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)
 // each element costs a float32 plus log2(N / E) bits for the escape symbol, E
 // the escapes so far. The distortion only falls (an escape is exact). Rarest
 // first, so that E grows as it would.
-static void escape_rare_code_points(std::span<uint64_t> keys, [[maybe_unused]] int threads) {
-  const SymbolCounts counts = symbol_counts(keys);
-  const double n = double(keys.size());
+// The rare code points of a message with these counts, ascending.
+static std::vector<uint64_t> rare_code_points(const SymbolCounts& counts) {
+  if (counts.symbols.empty()) return {};
+  double n = 0;
+  for (uint64_t c : counts.counts) n += double(c);
   std::vector<size_t> order(counts.symbols.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return counts.counts[a] < counts.counts[b]; });
@@ -126,8 +130,13 @@ static void escape_rare_code_points(std::span<uint64_t> keys, [[maybe_unused]] i
     if (sent >= kept) break;  // commoner code points only cost less to keep
     rare.push_back(key), escaped += c;
   }
-  if (rare.empty()) return;
   std::sort(rare.begin(), rare.end());
+  return rare;
+}
+
+// Replaces the keys of `rare` (ascending) by the escape symbol.
+static void escape_keys(std::span<uint64_t> keys, const std::vector<uint64_t>& rare, [[maybe_unused]] int threads) {
+  if (rare.empty()) return;
   const int64_t m = int64_t(keys.size());
 VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < m; ++i)
@@ -140,6 +149,26 @@ static void collect_escapes(EncodedTensor& t, std::span<const double> mu, std::s
   t.block_escapes.assign(t.symbols.blocks.size(), 0);
   for (size_t i = 0; i < keys.size(); ++i)
     if (keys[i] == kEscapeSymbol) t.escapes.push_back(mu[i]), ++t.block_escapes[i / t.symbols.block_symbols];
+}
+
+// A vbq tensor's fields that come from its prior and settings.
+static EncodedTensor vbq_header(const Prior& prior, const VbqSettings& settings) {
+  EncodedTensor t;
+  t.quantizer = QuantizerKind::vbq;
+  t.prior_family = prior.family();
+  t.prior_parameters = prior.parameters();
+  t.lambda = settings.lambda;
+  t.max_rate_bits = uint8_t(settings.max_rate_bits);
+  return t;
+}
+
+// The reconstruction value F^{-1}(xi) of every alphabet symbol (0 for the escape).
+static void set_levels(EncodedTensor& t, const Prior& prior) {
+  t.levels.resize(t.symbols.alphabet.size());
+  for (size_t i = 0; i < t.levels.size(); ++i) {
+    const uint64_t key = t.symbols.alphabet[i];
+    t.levels[i] = key == kEscapeSymbol ? 0.0 : reconstruct(prior, key);
+  }
 }
 
 EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::span<const double> sigma,
@@ -156,21 +185,74 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
 EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
                               const VbqSettings& settings, std::span<const uint64_t> shape) {
   if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_keys: keys and means differ in size");
-  EncodedTensor t;
-  t.quantizer = QuantizerKind::vbq;
-  t.prior_family = prior.family();
-  t.prior_parameters = prior.parameters();
-  t.lambda = settings.lambda;
-  t.max_rate_bits = uint8_t(settings.max_rate_bits);
-  escape_rare_code_points(keys, settings.threads);
+  EncodedTensor t = vbq_header(prior, settings);
+  escape_keys(keys, rare_code_points(symbol_counts(keys)), settings.threads);
   encode_rows(t, keys, shape, settings.threads, settings.block_tables, settings.coder);
   collect_escapes(t, mu, keys);
-  t.levels.resize(t.symbols.alphabet.size());
-  for (size_t i = 0; i < t.levels.size(); ++i) {
-    const uint64_t key = t.symbols.alphabet[i];
-    t.levels[i] = key == kEscapeSymbol ? 0.0 : reconstruct(prior, key);
-  }
+  set_levels(t, prior);
   return t;
+}
+
+EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> blocks, const VbqSettings& settings,
+                              std::span<const uint64_t> shape) {
+  EncodedTensor t = vbq_header(prior, settings);
+  // The whole tensor's counts, merged from the blocks'.
+  SymbolCounts all;
+  uint64_t elements = 0;
+  for (const SymbolCounts& h : blocks) {
+    if (h.symbols.size() != h.counts.size() || !std::is_sorted(h.symbols.begin(), h.symbols.end()))
+      throw Error(ErrorKind::argument, "plan_vbq_tensor: a block's keys must be ascending, one count each");
+    SymbolCounts merged;
+    std::merge(all.symbols.begin(), all.symbols.end(), h.symbols.begin(), h.symbols.end(),
+               std::back_inserter(merged.symbols));
+    merged.symbols.erase(std::unique(merged.symbols.begin(), merged.symbols.end()), merged.symbols.end());
+    merged.counts.assign(merged.symbols.size(), 0);
+    for (const SymbolCounts* part : {static_cast<const SymbolCounts*>(&all), &h})
+      for (size_t i = 0; i < part->symbols.size(); ++i)
+        merged.counts[size_t(std::lower_bound(merged.symbols.begin(), merged.symbols.end(), part->symbols[i]) -
+                             merged.symbols.begin())] += part->counts[i];
+    for (uint64_t c : h.counts) elements += c;
+    all = std::move(merged);
+  }
+  t.shape = tensor_shape(shape, elements);
+  // The alphabet after escape_rare_code_points: the escape first if anything escapes.
+  const std::vector<uint64_t> rare = rare_code_points(all);
+  std::vector<uint64_t> alphabet;
+  if (!rare.empty() && all.symbols.front() != kEscapeSymbol) alphabet.push_back(kEscapeSymbol);
+  for (uint64_t key : all.symbols)
+    if (!std::binary_search(rare.begin(), rare.end(), key)) alphabet.push_back(key);
+  std::vector<std::vector<uint64_t>> block_counts(blocks.size(), std::vector<uint64_t>(alphabet.size(), 0));
+  for (size_t b = 0; b < blocks.size(); ++b)
+    for (size_t i = 0; i < blocks[b].symbols.size(); ++i) {
+      const uint64_t key = std::binary_search(rare.begin(), rare.end(), blocks[b].symbols[i]) ? kEscapeSymbol
+                                                                                              : blocks[b].symbols[i];
+      block_counts[b][size_t(std::lower_bound(alphabet.begin(), alphabet.end(), key) - alphabet.begin())] +=
+          blocks[b].counts[i];
+    }
+  t.symbols = plan_symbol_stream(std::move(alphabet), std::move(block_counts), row_block_symbols(t.shape),
+                                 settings.block_tables, settings.coder, row_elements(t.shape));
+  set_levels(t, prior);
+  return t;
+}
+
+EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<const uint64_t> keys,
+                              std::span<const double> mu) {
+  if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
+  const std::vector<uint64_t>& alphabet = plan.symbols.alphabet;
+  // Keys outside the alphabet are the rare code points that the plan escaped.
+  std::vector<uint64_t> rare;
+  for (uint64_t key : symbol_counts(keys).symbols)
+    if (!std::binary_search(alphabet.begin(), alphabet.end(), key)) rare.push_back(key);
+  if (!rare.empty() && !has_escape(plan))
+    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': block " + std::to_string(b) + " holds code point " +
+                                         std::to_string(rare.front()) + ", which the plan does not know");
+  std::vector<uint64_t> symbols(keys.begin(), keys.end());
+  escape_keys(symbols, rare, 1);
+  EncodedBlock out;
+  for (size_t i = 0; i < symbols.size() && has_escape(plan); ++i)
+    if (symbols[i] == kEscapeSymbol) out.escapes.push_back(mu[i]);
+  out.bytes = encode_block(plan.symbols, b, symbols);
+  return out;
 }
 
 std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out) {
@@ -264,11 +346,15 @@ bool has_escape(const EncodedTensor& t) {
   return t.quantizer == QuantizerKind::vbq && !t.symbols.alphabet.empty() && t.symbols.alphabet[0] == kEscapeSymbol;
 }
 
-// Reconstructed values of the alphabet indices of whole blocks [first_block,
+// Reconstructed values of the alphabet indices of blocks [first_block,
 // first_block + #blocks), in parallel over the blocks: the symbol's value, or for
-// the escape symbol the block's next escaped mean in the dtype.
+// the escape symbol the block's next escaped mean in the dtype. The last block
+// may be cut short (a row read decodes up to its row): it may then have fewer
+// escape symbols than it lists. The first `skip` indices (a row read's lead-in,
+// within the first block) are only counted for escapes: the result holds the
+// values of indices[skip..).
 static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t first_block,
-                                              std::span<const uint32_t> indices, [[maybe_unused]] int threads) {
+                                              std::span<const uint32_t> indices, [[maybe_unused]] int threads, uint64_t skip = 0) {
   // vbq levels are values of the dtype (as a 4.0 file stores them); computed ones
   // (older files, grid, codebook) stay as computed.
   std::vector<double> values = alphabet_values(t);
@@ -289,25 +375,30 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
                                           std::to_string(escape_start.back()) + ", the list holds " +
                                           std::to_string(t.escapes.size()));
   }
-  std::vector<double> out(indices.size());
+  if (skip >= std::max<uint64_t>(indices.size(), 1) || skip >= s.block_symbols)
+    throw Error(ErrorKind::argument, "reconstruct: lead-in " + std::to_string(skip) + " outside the first block");
+  std::vector<double> out(indices.size() - skip);
   const int64_t blocks = int64_t((indices.size() + s.block_symbols - 1) / s.block_symbols);
   std::string first_error;
 VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
   for (int64_t k = 0; k < blocks; ++k) {
     const uint64_t b = first_block + uint64_t(k), begin = uint64_t(k) * s.block_symbols;
     const uint64_t end = std::min<uint64_t>(begin + s.block_symbols, indices.size());
+    const uint64_t from = std::max(begin, skip);
     uint64_t next = escape_start[b];
-    bool more = false;  // more escape symbols than escaped means
-    for (uint64_t i = begin; i < end && !more; ++i) {
+    if (escape) next += uint64_t(std::count(indices.begin() + begin, indices.begin() + from, 0u));
+    bool more = next > escape_start[b + 1];  // more escape symbols than escaped means
+    for (uint64_t i = from; i < end && !more; ++i) {
       const uint32_t x = indices[i];
       if (escape && x == 0) {
         more = next == escape_start[b + 1];
-        if (!more) out[i] = to_dtype(t, t.escapes[next++]);
+        if (!more) out[i - skip] = to_dtype(t, t.escapes[next++]);
       } else {
-        out[i] = values[x];
+        out[i - skip] = values[x];
       }
     }
-    if (more || next != escape_start[b + 1]) {
+    const bool whole = end - begin == std::min<uint64_t>(s.block_symbols, s.count - b * s.block_symbols);
+    if (more || (whole && next != escape_start[b + 1])) {
 VBQ_OMP(critical)
       if (first_error.empty())
         first_error = "tensor '" + t.name + "': block " + std::to_string(b) + " lists " +
@@ -371,15 +462,14 @@ std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t
                                          std::to_string(rows) + " rows)");
   const uint64_t len = row_length(t), begin = first * len, end = (first + count) * len;
   if (begin == end) return {};
-  // The whole blocks that hold the rows: a block's escaped means are found by
-  // counting its escape symbols from its start.
+  // From the start of the first block that holds the rows to their end: a
+  // block's escaped means are found by counting its escape symbols from its
+  // start, and a rANS block decodes forward, so nothing after the rows is read.
   const SymbolStream& s = t.symbols;
   const uint64_t first_block = begin / s.block_symbols, block_begin = first_block * s.block_symbols;
-  const uint64_t block_end = std::min(((end - 1) / s.block_symbols + 1) * s.block_symbols, s.count);
-  std::vector<uint32_t> indices(block_end - block_begin);
-  decode_symbol_range(s, block_begin, block_end, indices);
-  std::vector<double> values = reconstruct_blocks(t, first_block, indices, 1);
-  return std::vector<double>(values.begin() + (begin - block_begin), values.begin() + (end - block_begin));
+  UninitializedVector<uint32_t> indices(end - block_begin);
+  decode_symbol_range(s, block_begin, end, indices);
+  return reconstruct_blocks(t, first_block, indices, 1, begin - block_begin);
 }
 
 }  // namespace vbq

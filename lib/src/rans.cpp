@@ -391,14 +391,16 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
   return std::vector<uint8_t>(p, end);
 }
 
-void rans_decode(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out) {
+// Decodes the first out.size() symbols into out; leaves the states in x and
+// returns the byte offset reached.
+static size_t decode_front(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out,
+                           uint64_t (&x)[kRansStreams]) {
   check_table(table, "rANS decode");
   if (bytes.size() < kStateBytes)
     throw Error(ErrorKind::corrupt, "rANS stream truncated: " + std::to_string(bytes.size()) +
                                         " bytes, the " + std::to_string(kStateBytes) +
                                         "-byte state header ends at byte offset " +
                                         std::to_string(kStateBytes));
-  uint64_t x[kRansStreams];
   for (int j = 0; j < kRansStreams; ++j) {
     x[j] = load_le64(bytes.data() + 8 * j);
     // Out-of-range states would break the decoder's invariants; reject early.
@@ -415,14 +417,25 @@ void rans_decode(std::span<const uint8_t> bytes, const FrequencyTable& table, st
   } else {
     decode_loop(x, dec.syms(), prec, [&dec](uint32_t v) { return dec.lookup(v); }, r, out);
   }
-  if (r.pos != bytes.size())
-    throw Error(ErrorKind::corrupt, "rANS stream: " + std::to_string(bytes.size() - r.pos) +
-                                        " trailing bytes from byte offset " + std::to_string(r.pos));
+  return r.pos;
+}
+
+void rans_decode(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out) {
+  uint64_t x[kRansStreams];
+  const size_t pos = decode_front(bytes, table, out, x);
+  if (pos != bytes.size())
+    throw Error(ErrorKind::corrupt, "rANS stream: " + std::to_string(bytes.size() - pos) +
+                                        " trailing bytes from byte offset " + std::to_string(pos));
   for (int j = 0; j < kRansStreams; ++j)
     if (x[j] != kRansLower)
       throw Error(ErrorKind::corrupt, "rANS stream: state " + std::to_string(j) +
                                           " does not end in its initial value (stream end, byte offset " +
-                                          std::to_string(r.pos) + ")");
+                                          std::to_string(pos) + ")");
+}
+
+void rans_decode_prefix(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out) {
+  uint64_t x[kRansStreams];
+  decode_front(bytes, table, out, x);
 }
 
 }  // namespace vbq

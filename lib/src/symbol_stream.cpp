@@ -149,18 +149,47 @@ static std::vector<uint32_t> group_blocks(std::vector<std::vector<uint64_t>>& bl
 // Per-block tables are considered up to this many (block, symbol) counts.
 static constexpr uint64_t kMaxBlockCounts = uint64_t(1) << 24;
 
-// Codes the blocks of s (alphabet, count, block_symbols, coder and, for rans,
-// tables set) from the message's alphabet indices.
+// Block b of s (alphabet, count, block_symbols, coder and, for rans, tables
+// set) from its symbols' alphabet indices.
+static std::vector<uint8_t> code_block(const SymbolStream& s, uint64_t b, std::span<const uint32_t> block) {
+  return s.coder == EntropyCoder::context
+             ? context_encode_block(block, uint32_t(s.alphabet.size()), s.row_length, b * s.block_symbols % s.row_length)
+             : rans_encode(block, s.table_of(b));
+}
+
+// Codes all blocks of s from the message's alphabet indices.
 static void encode_blocks(SymbolStream& s, std::span<const uint32_t> indices, [[maybe_unused]] int nthreads) {
   const int64_t nblocks = int64_t((s.count + s.block_symbols - 1) / s.block_symbols);
   s.blocks.resize(nblocks);
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(nthreads))
   for (int64_t b = 0; b < nblocks; ++b) {
     const uint64_t begin = uint64_t(b) * s.block_symbols, end = std::min(begin + s.block_symbols, s.count);
-    const auto block = indices.subspan(begin, end - begin);
-    s.blocks[b] = s.coder == EntropyCoder::context
-                      ? context_encode_block(block, uint32_t(s.alphabet.size()), s.row_length, begin % s.row_length)
-                      : rans_encode(block, s.table_of(b));
+    s.blocks[b] = code_block(s, uint64_t(b), indices.subspan(begin, end - begin));
+  }
+}
+
+// Whether the blocks get their own frequency tables (then merged by group_blocks).
+static bool per_block_tables(bool block_tables, EntropyCoder coder, uint64_t nblocks, size_t alphabet_size) {
+  return coder == EntropyCoder::rans && block_tables && nblocks > 1 &&
+         nblocks * alphabet_size <= kMaxBlockCounts;
+}
+
+// The frequency tables of s (rans): from the blocks' counts when per-block
+// tables are considered (block_counts nonempty; group_blocks rewrites them),
+// else one table of the message's counts.
+static void choose_tables(SymbolStream& s, std::vector<std::vector<uint64_t>>& block_counts,
+                          std::span<const uint64_t> message_counts) {
+  if (s.coder != EntropyCoder::rans) return;  // the context coder needs no tables
+  const uint32_t precision = default_precision_bits(s.alphabet.size());
+  const uint64_t nblocks = (s.count + s.block_symbols - 1) / s.block_symbols;
+  if (!block_counts.empty()) {
+    s.block_table = group_blocks(block_counts, precision);
+    for (size_t b = 0; b < block_counts.size(); ++b)
+      if (b == 0 || s.block_table[b] != s.block_table[b - 1])
+        s.tables.push_back(FrequencyTable::from_counts(block_counts[b], precision));
+  } else {
+    s.tables.push_back(FrequencyTable::from_counts(message_counts, precision));
+    s.block_table.assign(nblocks, 0);
   }
 }
 
@@ -175,14 +204,13 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads, uint
   s.count = symbols.size();
   s.block_symbols = block_symbols;
   s.coder = coder;
-  if (coder == EntropyCoder::context) s.row_length = row_length, block_tables = false;
-  const uint32_t precision = default_precision_bits(s.alphabet.size());
+  if (coder == EntropyCoder::context) s.row_length = row_length;
   const int64_t nblocks = int64_t((s.count + block_symbols - 1) / block_symbols);
   const int nthreads = resolve_threads(threads);
 
   // Each symbol's alphabet index, looked up once; with block tables, each block's counts.
   UninitializedVector<uint32_t> indices(s.count);
-  const bool per_block = block_tables && nblocks > 1 && uint64_t(nblocks) * s.alphabet.size() <= kMaxBlockCounts;
+  const bool per_block = per_block_tables(block_tables, coder, uint64_t(nblocks), s.alphabet.size());
   std::vector<std::vector<uint64_t>> counts(per_block ? nblocks : 0);
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(nthreads))
   for (int64_t b = 0; b < nblocks; ++b) {
@@ -193,19 +221,63 @@ VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(nthreads))
       for (size_t i = begin; i < end; ++i) ++counts[b][indices[i]];
     }
   }
-  if (coder == EntropyCoder::context) {
-    // no frequency tables
-  } else if (per_block) {
-    s.block_table = group_blocks(counts, precision);
-    for (size_t b = 0; b < counts.size(); ++b)
-      if (b == 0 || s.block_table[b] != s.block_table[b - 1])
-        s.tables.push_back(FrequencyTable::from_counts(counts[b], precision));
-  } else {
-    s.tables.push_back(FrequencyTable::from_counts(alphabet.counts(), precision));
-    s.block_table.assign(nblocks, 0);
-  }
+  choose_tables(s, counts, alphabet.counts());
   encode_blocks(s, indices, nthreads);
   return s;
+}
+
+SymbolStream plan_symbol_stream(std::vector<uint64_t> alphabet, std::vector<std::vector<uint64_t>> block_counts,
+                                uint64_t block_symbols, bool block_tables, EntropyCoder coder, uint64_t row_length) {
+  if (alphabet.empty() || !std::is_sorted(alphabet.begin(), alphabet.end()) ||
+      std::adjacent_find(alphabet.begin(), alphabet.end()) != alphabet.end())
+    throw Error(ErrorKind::argument, "plan: the alphabet must be nonempty, ascending and distinct");
+  if (block_symbols == 0 || row_length == 0) throw Error(ErrorKind::argument, "plan: block size and row length must be > 0");
+  SymbolStream s;
+  s.alphabet = std::move(alphabet);
+  s.block_symbols = block_symbols;
+  s.coder = coder;
+  if (coder == EntropyCoder::context) s.row_length = row_length;
+  std::vector<uint64_t> totals(s.alphabet.size(), 0);
+  for (size_t b = 0; b < block_counts.size(); ++b) {
+    if (block_counts[b].size() != s.alphabet.size())
+      throw Error(ErrorKind::argument, "plan: block " + std::to_string(b) + " has counts of " +
+                                           std::to_string(block_counts[b].size()) + " symbols, the alphabet " +
+                                           std::to_string(s.alphabet.size()));
+    uint64_t n = 0;
+    for (size_t i = 0; i < totals.size(); ++i) totals[i] += block_counts[b][i], n += block_counts[b][i];
+    s.count += n;
+    if (n != block_symbols && b + 1 < block_counts.size())
+      throw Error(ErrorKind::argument, "plan: block " + std::to_string(b) + " holds " + std::to_string(n) +
+                                           " symbols, not " + std::to_string(block_symbols));
+  }
+  if (s.count == 0 || block_counts.size() != (s.count + block_symbols - 1) / block_symbols)
+    throw Error(ErrorKind::argument, "plan: the blocks' counts do not make whole blocks of " +
+                                         std::to_string(block_symbols) + " symbols");
+  if (!per_block_tables(block_tables, coder, block_counts.size(), s.alphabet.size())) block_counts.clear();
+  choose_tables(s, block_counts, totals);
+  return s;
+}
+
+std::vector<uint8_t> encode_block(const SymbolStream& s, uint64_t b, std::span<const uint64_t> symbols) {
+  const uint64_t nblocks = (s.count + s.block_symbols - 1) / s.block_symbols;
+  if (b >= nblocks || symbols.size() != std::min(s.block_symbols, s.count - b * s.block_symbols))
+    throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + " of " + std::to_string(nblocks) +
+                                         " cannot hold " + std::to_string(symbols.size()) + " symbols");
+  // The block's own alphabet maps its symbols; its (few) distinct symbols are
+  // then found in the stream's.
+  const Alphabet local(symbols);
+  std::vector<uint32_t> to_stream(local.symbols().size());
+  for (size_t k = 0; k < to_stream.size(); ++k) {
+    const uint64_t x = local.symbols()[k];
+    const auto it = std::lower_bound(s.alphabet.begin(), s.alphabet.end(), x);
+    if (it == s.alphabet.end() || *it != x)
+      throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + " holds symbol " +
+                                           std::to_string(x) + ", which is not in the alphabet");
+    to_stream[k] = uint32_t(it - s.alphabet.begin());
+  }
+  UninitializedVector<uint32_t> indices(symbols.size());
+  for (size_t i = 0; i < symbols.size(); ++i) indices[i] = to_stream[local.index(symbols[i])];
+  return code_block(s, b, indices);
 }
 
 SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length, int threads) {
@@ -244,12 +316,15 @@ static void check_block_count(const SymbolStream& s) {
     if (t >= s.tables.size()) throw Error(ErrorKind::corrupt, "block table index out of range");
 }
 
-// Decodes block b (all its symbols) into out.
+// Decodes block b into out: all its symbols, or (rANS only, see
+// rans_decode_prefix) its first out.size().
 static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> out) {
   try {
     if (s.coder == EntropyCoder::context)
       context_decode_block(s.blocks[b], uint32_t(s.alphabet.size()), s.row_length, out,
                            b * s.block_symbols % s.row_length);
+    else if (out.size() < std::min(s.block_symbols, s.count - b * s.block_symbols))
+      rans_decode_prefix(s.blocks[b], s.table_of(b), out);
     else
       rans_decode(s.blocks[b], s.table_of(b), out);
   } catch (const Error& e) {
@@ -284,9 +359,15 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
   std::vector<uint32_t> block;
   for (uint64_t b = begin / s.block_symbols; b <= (end - 1) / s.block_symbols; ++b) {
     const uint64_t first = b * s.block_symbols, last = std::min(first + s.block_symbols, s.count);
-    block.resize(last - first);
-    decode_block(s, b, block);
     const uint64_t from = std::max(first, begin), to = std::min(last, end);
+    // rANS decodes forward: a block is decoded up to `to` only (the context coder: whole).
+    const uint64_t upto = s.coder == EntropyCoder::rans ? to : last;
+    if (from == first && upto == to) {  // straight into out
+      decode_block(s, b, out.subspan(from - begin, to - from));
+      continue;
+    }
+    block.resize(upto - first);
+    decode_block(s, b, block);
     std::copy(block.begin() + (from - first), block.begin() + (to - first), out.begin() + (from - begin));
   }
 }

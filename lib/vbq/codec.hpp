@@ -115,6 +115,25 @@ void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<cons
 EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
                               const VbqSettings& settings, std::span<const uint64_t> shape = {});
 
+// encode_vbq_keys in stages, for encoders that see the tensor's blocks apart
+// (python/vbq/dask.py encodes blocks on a cluster); together they give
+// encode_vbq_keys' bytes. Blocks are those of row_block_symbols(shape).
+// plan_vbq_tensor: from the histogram of each block's keys (after
+// mark_escapes), the tensor without its blocks and escaped means: header,
+// alphabet with the rare code points escaped, frequency tables, levels.
+// encode_vbq_block: block b of a plan from its keys and means: its bytes and
+// its escaped means (keys missing from the alphabet are escaped rare code
+// points). The caller sets symbols.blocks, escapes and, if has_escape,
+// block_escapes (one count per block).
+EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> block_histograms,
+                              const VbqSettings& settings, std::span<const uint64_t> shape = {});
+struct EncodedBlock {
+  std::vector<uint8_t> bytes;
+  std::vector<double> escapes;
+};
+EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::span<const uint64_t> keys,
+                              std::span<const double> mu);
+
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
 EncodedTensor encode_grid(std::span<const double> mu, int q_max, int threads = 0, std::span<const uint64_t> shape = {},

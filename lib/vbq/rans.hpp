@@ -61,4 +61,11 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
 // too short, has trailing bytes, or does not end in the initial states.
 void rans_decode(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out);
 
+// Decodes the first out.size() symbols of a stream that may hold more: decoding
+// runs forward, so the rest of the stream is never read (one row of a block
+// costs the symbols before it, not the whole block). Without rans_decode's
+// end-of-stream checks, which need the whole stream; throws ErrorKind::corrupt
+// if the stream is too short or a state is out of range.
+void rans_decode_prefix(std::span<const uint8_t> bytes, const FrequencyTable& table, std::span<uint32_t> out);
+
 }  // namespace vbq

@@ -69,6 +69,19 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads = 0,
                             uint64_t block_symbols = kDefaultBlockSymbols, bool block_tables = true,
                             EntropyCoder coder = EntropyCoder::rans, uint64_t row_length = 1);
 
+// encode_symbols in two stages, for encoders that count and code the blocks
+// apart (python/vbq/dask.py on a cluster); with the same counts they give the
+// same stream. plan_symbol_stream: the stream without its blocks (alphabet,
+// count, block_symbols, coder, tables and block_table), from the ascending
+// distinct symbols of the message and block_counts[b][i], the count of
+// alphabet[i] in block b (every block but the last holds block_symbols).
+// encode_block: the bytes of block b of a planned stream from its symbols
+// (each in the alphabet). Both throw ErrorKind::argument on inconsistent input.
+SymbolStream plan_symbol_stream(std::vector<uint64_t> alphabet, std::vector<std::vector<uint64_t>> block_counts,
+                                uint64_t block_symbols, bool block_tables = true,
+                                EntropyCoder coder = EntropyCoder::rans, uint64_t row_length = 1);
+std::vector<uint8_t> encode_block(const SymbolStream& stream, uint64_t block, std::span<const uint64_t> symbols);
+
 // The same message with the context coder, from a rANS stream (same alphabet and
 // blocks): decodes and re-encodes. Throws as decode_symbol_indices.
 SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length, int threads = 0);
@@ -78,7 +91,8 @@ SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length
 void decode_symbol_indices(const SymbolStream& stream, std::span<uint32_t> out, int threads = 0);
 
 // Decodes symbols [begin, end) only, from the blocks that overlap them, into
-// out (size end - begin). Throws ErrorKind::argument on a bad range.
+// out (size end - begin); a rANS block is decoded from its start up to `end`
+// only, without the checks at its end. Throws ErrorKind::argument on a bad range.
 void decode_symbol_range(const SymbolStream& stream, uint64_t begin, uint64_t end, std::span<uint32_t> out);
 
 // Ideal empirical entropy of the message in bits: sum over symbols of -log2(count/N).

@@ -1,8 +1,9 @@
 // vbq._vbq: the C++ side of the Python package (python/vbq/*.py is the API).
 //
 // Everything that decides bytes runs here, in the project's own functions
-// (compress_model, encode_vbq, quantize, encode_symbols, serialize_container), so
-// the package writes what `vbq compress` writes. Heavy calls release the GIL.
+// (compress_model, encode_vbq, quantize, encode_symbols, serialize_container;
+// for the Dask path plan_vbq_tensor and encode_vbq_block), so the package
+// writes what `vbq compress` writes. Heavy calls release the GIL.
 // Arrays: float64 C-contiguous input is read in place; anything else is
 // converted by numpy first (the codec works in double). Decoded float64 tensors
 // are handed to numpy without a copy.
@@ -80,15 +81,16 @@ std::string position(uint64_t flat, const std::vector<uint64_t>& shape) {
 }
 
 // The checks read_model applies to a file's datasets, for arrays from Python:
-// finite means, finite spreads > 0. `where` locates a chunk in its tensor.
+// finite means, finite spreads > 0. The arrays are the tensor's elements from
+// flat index `offset` on (a chunk of the Dask path).
 void check_posterior(const std::string& name, std::span<const double> mu, std::span<const double> sigma,
-                     const std::vector<uint64_t>& shape, const std::string& where = "") {
+                     const std::vector<uint64_t>& shape, uint64_t offset = 0) {
   for (size_t i = 0; i < mu.size(); ++i) {
     if (!std::isfinite(mu[i]))
-      throw Error(ErrorKind::argument, "tensor '" + name + "': mean" + position(i, shape) + where + " is " +
+      throw Error(ErrorKind::argument, "tensor '" + name + "': mean" + position(offset + i, shape) + " is " +
                                            (std::isnan(mu[i]) ? "NaN" : "infinite"));
     if (!sigma.empty() && !(std::isfinite(sigma[i]) && sigma[i] > 0))
-      throw Error(ErrorKind::argument, "tensor '" + name + "': sigma" + position(i, shape) + where + " = " +
+      throw Error(ErrorKind::argument, "tensor '" + name + "': sigma" + position(offset + i, shape) + " = " +
                                            std::to_string(sigma[i]) + " is not finite and > 0");
   }
 }
@@ -382,20 +384,20 @@ py::tuple gaussian_prior(double mean, double sum_squares, uint64_t count) {
   return py::make_tuple(int(prior.family()), prior.parameters());
 }
 
-// Algorithm 1 and the per-coordinate escapes on one chunk under a given prior:
-// one code key per coordinate, in the chunk's shape (both are per coordinate, so
-// chunks need not align with anything).
+// Algorithm 1 and the per-coordinate escapes on one chunk of a tensor's
+// elements in storage order (a run of its container blocks), starting at
+// element `offset`, under a given prior: one code key per element.
 py::array_t<uint64_t> quantize_chunk(const std::string& name, const InArray& mu, const InArray& sigma, int family,
                                      const std::vector<double>& parameters, double lambda, int max_rate_bits,
-                                     int threads, const std::string& where) {
-  const std::vector<uint64_t> shape = shape_of(mu);
-  if (shape_of(sigma) != shape)
-    throw Error(ErrorKind::argument, "tensor '" + name + "': sigma chunk" + where + " differs in shape from the mean's");
-  py::array_t<uint64_t> out(py_shape(shape));
+                                     int threads, uint64_t offset, const std::vector<uint64_t>& tensor_shape) {
+  if (mu.size() != sigma.size())
+    throw Error(ErrorKind::argument, "tensor '" + name + "': the sigma chunk at element " + std::to_string(offset) +
+                                         " differs in size from the mean's");
+  py::array_t<uint64_t> out(mu.size());
   uint64_t* dst = out.mutable_data();
   {
     py::gil_scoped_release nogil;
-    check_posterior(name, span_of(mu), span_of(sigma), shape, where);
+    check_posterior(name, span_of(mu), span_of(sigma), tensor_shape, offset);
     std::unique_ptr<Prior> prior = make_prior(PriorFamily(family), parameters);
     CodeKeys keys = quantize(*prior, span_of(mu), span_of(sigma), lambda, threads, max_rate_bits);
     std::copy(keys.begin(), keys.end(), dst);
@@ -404,25 +406,120 @@ py::array_t<uint64_t> quantize_chunk(const std::string& name, const InArray& mu,
   return out;
 }
 
-// The rest of encode_vbq for the whole tensor's keys (after quantize_chunk) and
-// means: encode_vbq_keys, labelled.
-EncodedTensor encode_keys(const py::array_t<uint64_t, py::array::c_style | py::array::forcecast>& keys,
-                          const InArray& mu, const std::string& name, const std::string& mean_path, bool float32,
-                          int family, const std::vector<double>& parameters, double lambda, int max_rate_bits,
-                          bool block_tables, int threads) {
-  const std::vector<uint64_t> shape = shape_of(keys);
-  if (shape.empty() || shape_of(mu) != shape)
-    throw Error(ErrorKind::argument, "tensor '" + name + "': code keys and means must have one shape, rank >= 1");
-  std::vector<uint64_t> symbols(keys.data(), keys.data() + keys.size());  // escape_rare_code_points rewrites them
+using KeyArray = py::array_t<uint64_t, py::array::c_style | py::array::forcecast>;
+
+std::span<const uint64_t> span_of(const KeyArray& a) { return {a.data(), size_t(a.size())}; }
+
+// The histogram of each container block of a chunk of keys (whole blocks of
+// block_symbols, the last may be short): [(keys ascending, counts)].
+py::list block_histograms(const KeyArray& keys, uint64_t block_symbols) {
+  std::vector<SymbolCounts> h;
+  {
+    py::gil_scoped_release nogil;
+    for (uint64_t begin = 0; begin < uint64_t(keys.size()); begin += block_symbols)
+      h.push_back(symbol_counts(span_of(keys).subspan(begin, std::min<uint64_t>(block_symbols, keys.size() - begin))));
+  }
+  py::list out;
+  for (SymbolCounts& c : h) out.append(py::make_tuple(py::array(py::cast(c.symbols)), py::array(py::cast(c.counts))));
+  return out;
+}
+
+// plan_vbq_tensor over the histograms of all blocks of a tensor, in order.
+EncodedTensor plan_tensor(const py::list& histograms, const std::string& name, const std::string& mean_path,
+                          bool float32, int family, const std::vector<double>& parameters, double lambda,
+                          int max_rate_bits, bool block_tables, const std::vector<uint64_t>& shape) {
+  std::vector<SymbolCounts> blocks;
+  for (const py::handle& h : histograms) {
+    auto pair = h.cast<py::tuple>();
+    blocks.push_back({pair[0].cast<std::vector<uint64_t>>(), pair[1].cast<std::vector<uint64_t>>()});
+  }
   VbqSettings settings;
   settings.lambda = lambda;
   settings.max_rate_bits = max_rate_bits;
   settings.block_tables = block_tables;
-  settings.threads = threads;
   std::unique_ptr<Prior> prior = make_prior(PriorFamily(family), parameters);
   py::gil_scoped_release nogil;
-  EncodedTensor t = encode_vbq_keys(*prior, symbols, span_of(mu), settings, shape);
+  EncodedTensor t = plan_vbq_tensor(*prior, blocks, settings, shape);
   t.name = name, t.mean_path = mean_path, t.float32 = float32;
+  return t;
+}
+
+// encode_vbq_block over the blocks of a chunk (keys and means in storage
+// order, from block first_block on): [(bytes, escaped means)].
+py::list encode_chunk(const EncodedTensor& plan, uint64_t first_block, const KeyArray& keys, const InArray& mu) {
+  if (keys.size() != mu.size())
+    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': the keys and means of the chunk from block " +
+                                         std::to_string(first_block) + " differ in size");
+  const uint64_t bs = plan.symbols.block_symbols, n = uint64_t(keys.size());
+  std::vector<EncodedBlock> blocks;
+  {
+    py::gil_scoped_release nogil;
+    for (uint64_t begin = 0; begin < n; begin += bs) {
+      const uint64_t len = std::min(bs, n - begin);
+      blocks.push_back(encode_vbq_block(plan, first_block + begin / bs, span_of(keys).subspan(begin, len),
+                                        span_of(mu).subspan(begin, len)));
+    }
+  }
+  py::list out;
+  for (EncodedBlock& b : blocks)
+    out.append(py::make_tuple(py::bytes(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size()),
+                              py::array(py::cast(b.escapes))));
+  return out;
+}
+
+// The plan with its blocks (encode_chunk's results of all chunks, in order).
+EncodedTensor finish_tensor(EncodedTensor t, const py::list& chunks) {
+  for (const py::handle& chunk : chunks)
+    for (const py::handle& block : chunk.cast<py::list>()) {
+      auto pair = block.cast<py::tuple>();
+      const std::string bytes = pair[0].cast<std::string>();
+      const std::vector<double> escapes = pair[1].cast<std::vector<double>>();
+      t.symbols.blocks.emplace_back(bytes.begin(), bytes.end());
+      if (has_escape(t)) t.block_escapes.push_back(escapes.size());
+      t.escapes.insert(t.escapes.end(), escapes.begin(), escapes.end());
+    }
+  const uint64_t expected = (t.symbols.count + t.symbols.block_symbols - 1) / t.symbols.block_symbols;
+  if (t.symbols.blocks.size() != expected)
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': " + std::to_string(t.symbols.blocks.size()) +
+                                         " encoded blocks, the plan has " + std::to_string(expected));
+  return t;
+}
+
+// An EncodedTensor as picklable fields (a plan travels between dask workers
+// and the client).
+py::tuple tensor_state(const EncodedTensor& t) {
+  const SymbolStream& s = t.symbols;
+  py::list tables, blocks;
+  for (const FrequencyTable& f : s.tables) tables.append(py::make_tuple(f.precision_bits, f.freq));
+  for (const auto& b : s.blocks) blocks.append(py::bytes(reinterpret_cast<const char*>(b.data()), b.size()));
+  return py::make_tuple(t.name, t.mean_path, t.shape, t.float32, int(t.quantizer), int(t.prior_family),
+                        t.prior_parameters, t.lambda, int(t.max_rate_bits), t.values, int(s.coder), s.alphabet,
+                        tables, s.block_table, s.row_length, s.count, s.block_symbols, blocks, t.levels, t.escapes,
+                        t.block_escapes);
+}
+
+EncodedTensor tensor_from_state(const py::tuple& f) {
+  if (f.size() != 21) throw Error(ErrorKind::argument, "not a pickled vbq EncodedTensor");
+  EncodedTensor t;
+  t.name = f[0].cast<std::string>(), t.mean_path = f[1].cast<std::string>();
+  t.shape = f[2].cast<std::vector<uint64_t>>(), t.float32 = f[3].cast<bool>();
+  t.quantizer = QuantizerKind(f[4].cast<int>()), t.prior_family = PriorFamily(f[5].cast<int>());
+  t.prior_parameters = f[6].cast<std::vector<double>>(), t.lambda = f[7].cast<double>();
+  t.max_rate_bits = uint8_t(f[8].cast<int>()), t.values = f[9].cast<std::vector<double>>();
+  SymbolStream& s = t.symbols;
+  s.coder = EntropyCoder(f[10].cast<int>()), s.alphabet = f[11].cast<std::vector<uint64_t>>();
+  for (const py::handle& table : f[12].cast<py::list>()) {
+    auto pair = table.cast<py::tuple>();
+    s.tables.push_back(FrequencyTable::from_frequencies(pair[1].cast<std::vector<uint32_t>>(), pair[0].cast<uint32_t>()));
+  }
+  s.block_table = f[13].cast<std::vector<uint32_t>>(), s.row_length = f[14].cast<uint64_t>();
+  s.count = f[15].cast<uint64_t>(), s.block_symbols = f[16].cast<uint64_t>();
+  for (const py::handle& b : f[17].cast<py::list>()) {
+    const std::string bytes = b.cast<std::string>();
+    s.blocks.emplace_back(bytes.begin(), bytes.end());
+  }
+  t.levels = f[18].cast<std::vector<double>>(), t.escapes = f[19].cast<std::vector<double>>();
+  t.block_escapes = f[20].cast<std::vector<uint64_t>>();
   return t;
 }
 
@@ -490,15 +587,23 @@ PYBIND11_MODULE(_vbq, m) {
 
   py::class_<EncodedTensor>(m, "EncodedTensor")
       .def_readonly("name", &EncodedTensor::name)
-      .def_property_readonly("shape", [](const EncodedTensor& t) { return t.shape; });
+      .def_property_readonly("shape", [](const EncodedTensor& t) { return t.shape; })
+      .def_property_readonly("blocks", [](const EncodedTensor& t) { return t.symbols.blocks.size(); })
+      .def(py::pickle(&tensor_state, &tensor_from_state));
 
+  m.def("row_block_symbols", [](const std::vector<uint64_t>& shape) { return row_block_symbols(shape); },
+        py::arg("shape"), "elements per container block of a tensor of this shape (whole rows)");
   m.def("fold_sum", &fold_sum, py::arg("carry"), py::arg("chunk"));
   m.def("fold_squares", &fold_squares, py::arg("carry"), py::arg("chunk"), py::arg("mean"));
   m.def("gaussian_prior", &gaussian_prior, py::arg("mean"), py::arg("sum_squares"), py::arg("count"));
   m.def("quantize_chunk", &quantize_chunk, py::arg("name"), py::arg("mu"), py::arg("sigma"), py::arg("family"),
-        py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("threads"), py::arg("where"));
-  m.def("encode_keys", &encode_keys, py::arg("keys"), py::arg("mu"), py::arg("name"), py::arg("mean_path"), py::arg("float32"),
+        py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("threads"), py::arg("offset"),
+        py::arg("tensor_shape"));
+  m.def("block_histograms", &block_histograms, py::arg("keys"), py::arg("block_symbols"));
+  m.def("plan_tensor", &plan_tensor, py::arg("histograms"), py::arg("name"), py::arg("mean_path"), py::arg("float32"),
         py::arg("family"), py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("block_tables"),
-        py::arg("threads"));
+        py::arg("shape"));
+  m.def("encode_chunk", &encode_chunk, py::arg("plan"), py::arg("first_block"), py::arg("keys"), py::arg("mu"));
+  m.def("finish_tensor", &finish_tensor, py::arg("plan"), py::arg("chunks"));
   m.def("assemble", &assemble, py::arg("tensors"), py::arg("vocab"), py::arg("path"), py::arg("force"));
 }

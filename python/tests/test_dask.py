@@ -1,14 +1,15 @@
 """vbq.dask on a two-process LocalCluster (loopback only): the same bytes as
 vbq.compress whatever the chunking, lazy block-aligned decompression."""
+import collections
 import functools
-import time
 
 import dask.array as da
+from dask.utils import key_split
 import h5py
 import numpy as np
 import pytest
 import zarr
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 import vbq
 import vbq.dask
@@ -40,30 +41,68 @@ def test_the_prior_sum_depends_on_its_order(data):
     assert float(np.sum(x * x)) != sequential
 
 
-@pytest.mark.parametrize("chunks", [(2500, 40), (1000, 40), (333, 17), (61, 40), (2500, 3)])
-@pytest.mark.parametrize("prior", ["gauss", "gauss-fit"])
-def test_same_bytes_as_single_process_whatever_the_chunks(client, data, chunks, prior):
-    expected = vbq.compress(data, prior=prior, vocab=["a", "b"])
-    dasked = {"word": (da.from_array(data["word"][0], chunks=chunks), da.from_array(data["word"][1], chunks=(600, 40))),
-              "bias": (da.from_array(data["bias"][0], chunks=chunks[0]), data["bias"][1])}
-    assert vbq.dask.compress(dasked, prior=prior, vocab=["a", "b"]) == expected
+@pytest.fixture(scope="module")
+def blocks():
+    """Tensors of several container blocks: 25000 x 100 (blocks of 10485 rows),
+    a 1-D tensor of 2.5 blocks and rows wider than a block (2 x 1.1M)."""
+    rng = np.random.default_rng(5)
+    word = posterior(rng, (25000, 100), np.float32)
+    word[1][10485 * 2:] *= 4  # the last block's statistics drift: a table of its own
+    tensors = {"word": word, "bias": posterior(rng, ((1 << 20) + 12345,), np.float64, 0.01),
+               "wide": posterior(rng, (2, 1_100_000), np.float32)}
+    return tensors, vbq.compress(tensors, vocab=["a", "b"])
 
 
-def test_other_settings(client, data):
+@pytest.mark.parametrize("chunks", [(25000, 100), (4000, 100), (7777, 37), (1, 100_000)],
+                         ids=["one", "rows-across-blocks", "rows-and-columns", "tiny-rows"])
+def test_same_bytes_whatever_the_chunks(client, blocks, chunks):
+    # Chunks that cut through the container's blocks, along rows and columns.
+    blocks, expected = blocks
+    assert vbq.open(expected).meta("word")["tables"] > 1
+    word_chunks = chunks if chunks[0] != 1 else (1234, 100)
+    dasked = {"word": (da.from_array(blocks["word"][0], chunks=word_chunks),
+                       da.from_array(blocks["word"][1], chunks=(3000, 50))),
+              "bias": (da.from_array(blocks["bias"][0], chunks=word_chunks[0] * 37), blocks["bias"][1]),
+              "wide": (da.from_array(blocks["wide"][0], chunks=(1, chunks[1] * 3001)), blocks["wide"][1])}
+    assert vbq.dask.compress(dasked, vocab=["a", "b"]) == expected
+
+
+def test_gauss_fit_and_one_table_and_where_the_work_runs(client, blocks):
+    blocks, _ = blocks
+    mu, sigma = (da.from_array(a, chunks=(6000, 70)) for a in blocks["word"])
+    for kwargs in [dict(prior="gauss-fit", lam=0.3), dict(block_tables=False)]:
+        with get_task_stream(client) as stream:
+            assert vbq.dask.compress({"word": (mu, sigma)}, **kwargs) == vbq.compress({"word": blocks["word"]}, **kwargs)
+        # Both passes ran on the workers: the prior's folds, Algorithm 1 and the
+        # histograms of the 3 blocks, the plan, and the encoding of each block.
+        assert all(task["worker"] in client.scheduler_info()["workers"] for task in stream.data)
+        ran = collections.Counter(key_split(task["key"]) for task in stream.data)
+        assert ran["vbq-keys"] == ran["vbq-hist"] == ran["vbq-blocks"] == 3 and ran["vbq-plan"] == 1, ran
+
+
+def test_small_tensors(client, data):
+    # One block, smaller than any chunk size; numpy inputs are wrapped.
+    expected = vbq.compress(data, prior="gauss-fit", lam=2)
+    dasked = {"word": (da.from_array(data["word"][0], chunks=(333, 17)), data["word"][1]),
+              "bias": (da.from_array(data["bias"][0], chunks=61), data["bias"][1])}
+    assert vbq.dask.compress(dasked, prior="gauss-fit", lam=2) == expected
+
+
+def test_unsupported_settings(client, data):
     mu, sigma = (da.from_array(a, chunks=(400, 20)) for a in data["word"])
-    for kwargs in [dict(lam=0.3), dict(block_tables=False), dict(lam=3, prior="gauss-fit")]:
-        assert vbq.dask.compress({"word": (mu, sigma)}, **kwargs) == vbq.compress({"word": data["word"]}, **kwargs)
     for kwargs in [dict(prior="laplace"), dict(prior="auto"), dict(refine=1), dict(target_size=10000),
                    dict(target_bits_per_dim=2.0)]:
-        with pytest.raises(vbq.ArgumentError):
+        with pytest.raises(vbq.UnsupportedError):
             vbq.dask.compress({"word": (mu, sigma)}, **kwargs)
+    with pytest.raises(vbq.ArgumentError):
+        vbq.dask.compress({"word": (mu, sigma[:10])})
 
 
-def test_errors_name_the_chunk(client, data):
+def test_errors_name_the_element(client, data):
     mu, sigma = data["word"]
     bad = sigma.copy()
     bad[1234, 5] = 0
-    with pytest.raises(vbq.ArgumentError, match=r"sigma\[234, 5\] of the chunk starting at \[1000, 0\]"):
+    with pytest.raises(vbq.ArgumentError, match=r"tensor 'word': sigma\[1234, 5\] = 0"):
         vbq.dask.compress({"word": (da.from_array(mu, chunks=(500, 40)), da.from_array(bad, chunks=(500, 40)))})
 
 
@@ -98,32 +137,27 @@ def test_decompress_is_lazy_and_block_aligned(client, data, tmp_path):
         for name, x in arrays.items():
             assert x.dtype == full[name].dtype and x.shape == full[name].shape
             np.testing.assert_array_equal(x.compute(), full[name])
+
+def test_decompress_decodes_only_the_blocks_computed(monkeypatch):
     big = vbq.compress({"v": posterior(np.random.default_rng(1), (3 << 20,), np.float32)})
+    decoded, original = [], vbq.dask._decode_rows
+
+    def counting(source, token, name, first, count):
+        decoded.append((first, count))
+        return original(source, token, name, first, count)
+
+    monkeypatch.setattr(vbq.dask, "_decode_rows", counting)
     v = vbq.dask.decompress(big)["v"]
     assert v.chunks[0] == (1 << 20,) * 3  # one chunk per coded block
-    np.testing.assert_array_equal(v[(1 << 20) + 5:(1 << 20) + 9].compute(), vbq.open(big).rows("v", (1 << 20) + 5, 4))
-
-
-def test_throughput_report(client):
-    """Not a check: prints dask vs single-process time on 10^6 coordinates
-    (python/bench/dask_throughput.py measures larger arrays)."""
-    n = 10 ** 6
-    mu = da.random.RandomState(0).standard_normal((n // 100, 100), chunks=(2500, 100))
-    sigma = da.random.RandomState(1).uniform(0.05, 0.3, (n // 100, 100), chunks=(2500, 100))
-    mu, sigma = client.persist([mu, sigma])
-    local = (mu.compute(), sigma.compute())
-    t0 = time.perf_counter()
-    expected = vbq.compress({"w": local})
-    t1 = time.perf_counter()
-    got = vbq.dask.compress({"w": (mu, sigma)})
-    t2 = time.perf_counter()
-    assert got == expected
-    print(f"\n10^6 coordinates: single process {t1 - t0:.3f} s, dask 2 workers {t2 - t1:.3f} s")
+    assert decoded == []  # nothing decoded before compute
+    part = v[(1 << 20) + 5:(1 << 20) + 9].compute(scheduler="sync")
+    np.testing.assert_array_equal(part, vbq.open(big).rows("v", (1 << 20) + 5, 4))
+    assert decoded == [(1 << 20, 1 << 20)]  # the second block alone
 
 
 def test_escapes_match_too(client):
     # Outliers far beyond the prior escape (their means travel in the file); rare
-    # code points escape by the whole tensor's counts, on the client.
+    # code points escape by the whole tensor's counts, in the plan on a worker.
     rng = np.random.default_rng(8)
     mu, sigma = posterior(rng, (3000, 30))
     mu[rng.integers(0, 3000, 40), rng.integers(0, 30, 40)] = rng.standard_normal(40) * 1e4
