@@ -49,7 +49,6 @@ static int run_compress(const std::vector<std::string>& args) {
   if (!parse_args(args, "compress", "MODEL.h5 [-o OUT.vbq] [--lambda L] [options]", opts, pos, vm)) return 0;
   if (output.empty()) output = std::filesystem::path(input).replace_extension(".vbq").string();
   check_can_overwrite(output, vm.count("force"));
-
   ReadOptions read;
   read.explicit_tensors = explicit_specs(vm);
   if (vm.count("tensor")) read.select = vm["tensor"].as<std::vector<std::string>>();
@@ -64,7 +63,6 @@ static int run_compress(const std::vector<std::string>& args) {
   if (vm.count("sigma")) spread.scale = vm["sigma"].as<double>();
   if (vm.count("sigma-from-counts")) spread.counts = vm["sigma-from-counts"].as<std::string>();
   auto text = [&](const char* option) { return vm.count(option) ? vm[option].as<std::string>() : ""; };
-
   auto start = std::chrono::steady_clock::now();
   Model model = load_posterior(input, read, spread, settings.vbq.threads);
   TaskSetup setup = setup_task(vm, model);
