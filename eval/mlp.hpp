@@ -1,6 +1,6 @@
 // Deterministic forward pass of a ReLU MLP classifier (posterior means only).
 //
-// Tensor convention of a model file (the one tools/trainers/bnn writes):
+// Tensor convention of a model file (the one train/bnn writes):
 //   "layer1/weight" shape [in, out] (row-major, so activations are X · W),
 //   "layer1/bias"   shape [out], then "layer2/...", ... with no gaps.
 // Hidden layers use ReLU, the last layer is a softmax over num_classes outputs.
