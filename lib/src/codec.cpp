@@ -4,8 +4,8 @@
 
 
 #include <algorithm>
+#include <map>
 #include <cmath>
-#include <iterator>
 #include <string>
 
 #include "vbq/buffer.hpp"
@@ -197,23 +197,15 @@ EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> 
                               std::span<const uint64_t> shape) {
   EncodedTensor t = vbq_header(prior, settings);
   // The whole tensor's counts, merged from the blocks'.
-  SymbolCounts all;
+  std::map<uint64_t, uint64_t> merged;
   uint64_t elements = 0;
   for (const SymbolCounts& h : blocks) {
     if (h.symbols.size() != h.counts.size() || !std::is_sorted(h.symbols.begin(), h.symbols.end()))
       throw Error(ErrorKind::argument, "plan_vbq_tensor: a block's keys must be ascending, one count each");
-    SymbolCounts merged;
-    std::merge(all.symbols.begin(), all.symbols.end(), h.symbols.begin(), h.symbols.end(),
-               std::back_inserter(merged.symbols));
-    merged.symbols.erase(std::unique(merged.symbols.begin(), merged.symbols.end()), merged.symbols.end());
-    merged.counts.assign(merged.symbols.size(), 0);
-    for (const SymbolCounts* part : {static_cast<const SymbolCounts*>(&all), &h})
-      for (size_t i = 0; i < part->symbols.size(); ++i)
-        merged.counts[size_t(std::lower_bound(merged.symbols.begin(), merged.symbols.end(), part->symbols[i]) -
-                             merged.symbols.begin())] += part->counts[i];
-    for (uint64_t c : h.counts) elements += c;
-    all = std::move(merged);
+    for (size_t i = 0; i < h.symbols.size(); ++i) merged[h.symbols[i]] += h.counts[i], elements += h.counts[i];
   }
+  SymbolCounts all;
+  for (const auto& [key, count] : merged) all.symbols.push_back(key), all.counts.push_back(count);
   t.shape = tensor_shape(shape, elements);
   // The alphabet after escape_rare_code_points: the escape first if anything escapes.
   const std::vector<uint64_t> rare = rare_code_points(all);
@@ -354,7 +346,8 @@ bool has_escape(const EncodedTensor& t) {
 // within the first block) are only counted for escapes: the result holds the
 // values of indices[skip..).
 static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t first_block,
-                                              std::span<const uint32_t> indices, [[maybe_unused]] int threads, uint64_t skip = 0) {
+                                              std::span<const uint32_t> indices, [[maybe_unused]] int threads,
+                                              uint64_t skip = 0) {
   // vbq levels are values of the dtype (as a 4.0 file stores them); computed ones
   // (older files, grid, codebook) stay as computed.
   std::vector<double> values = alphabet_values(t);
