@@ -65,49 +65,35 @@ void grow_output(Stream& s, std::string& out) {
 }
 
 // ---- gzip ------------------------------------------------------------------
-std::string gzip_compress(std::string_view in) {
+// One loop for both directions: deflate (level 9) or inflate over all of `in`,
+// with the gzip wrapper (windowBits 15 + 16; memLevel 8 is gzip's default).
+std::string gzip_run(std::string_view in, bool decoding) {
+  constexpr GeneralCompressor c = GeneralCompressor::gzip9;
   z_stream s{};
-  // windowBits 15 + 16 selects the gzip wrapper; memLevel 8 is gzip's default.
-  if (deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-    fail(ErrorKind::io, GeneralCompressor::gzip9, "deflateInit2 failed");
+  const int init = decoding ? inflateInit2(&s, 15 + 16) : deflateInit2(&s, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+  if (init != Z_OK) fail(ErrorKind::io, c, decoding ? "inflateInit2 failed" : "deflateInit2 failed");
+  auto end = [&] { decoding ? inflateEnd(&s) : deflateEnd(&s); };
   std::string out;
   size_t in_pos = 0;
   int rc = Z_OK;
   while (rc != Z_STREAM_END) {
     feed_input(s, in, in_pos);
     grow_output(s, out);
-    rc = deflate(&s, in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH);
+    rc = decoding ? inflate(&s, Z_NO_FLUSH) : deflate(&s, in_pos == in.size() ? Z_FINISH : Z_NO_FLUSH);
     out.resize(out.size() - s.avail_out);
-    if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-      deflateEnd(&s);
-      fail(ErrorKind::io, GeneralCompressor::gzip9, "deflate failed");
-    }
-  }
-  deflateEnd(&s);
-  return out;
-}
-
-std::string gzip_decompress(std::string_view in) {
-  z_stream s{};
-  if (inflateInit2(&s, 15 + 16) != Z_OK) fail(ErrorKind::io, GeneralCompressor::gzip9, "inflateInit2 failed");
-  std::string out;
-  size_t in_pos = 0;
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
-    feed_input(s, in, in_pos);
-    grow_output(s, out);
-    rc = inflate(&s, Z_NO_FLUSH);
-    out.resize(out.size() - s.avail_out);
-    const bool stalled = rc == Z_BUF_ERROR && s.avail_in == 0 && in_pos == in.size();
+    // inflate without progress on the whole input: the stream was cut short.
+    const bool stalled = decoding && rc == Z_BUF_ERROR && s.avail_in == 0 && in_pos == in.size();
     if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || stalled) {
-      const std::string msg = stalled ? "truncated stream" : (s.msg ? s.msg : "inflate failed");
-      inflateEnd(&s);
-      fail(rc == Z_MEM_ERROR ? ErrorKind::io : ErrorKind::corrupt, GeneralCompressor::gzip9, msg);
+      const std::string msg = stalled               ? "truncated stream"
+                              : !decoding           ? "deflate failed"
+                              : s.msg ? std::string(s.msg) : "inflate failed";
+      end();
+      fail(decoding && rc != Z_MEM_ERROR ? ErrorKind::corrupt : ErrorKind::io, c, msg);
     }
   }
   const size_t consumed = in_pos - s.avail_in;
-  inflateEnd(&s);
-  require_consumed(GeneralCompressor::gzip9, consumed, in.size());
+  end();
+  if (decoding) require_consumed(c, consumed, in.size());
   return out;
 }
 
@@ -243,7 +229,7 @@ std::string zstd_decompress(std::string_view in, GeneralCompressor c) {
 
 std::string compress_bytes(GeneralCompressor c, std::string_view data) {
   switch (c) {
-    case GeneralCompressor::gzip9: return gzip_compress(data);
+    case GeneralCompressor::gzip9: return gzip_run(data, false);
     case GeneralCompressor::bzip2_9: return bzip2_compress(data);
     case GeneralCompressor::xz9e: return xz_compress(data);
     case GeneralCompressor::lzma_alone9e: return lzma_alone_compress(data);
@@ -255,7 +241,7 @@ std::string compress_bytes(GeneralCompressor c, std::string_view data) {
 
 std::string decompress_bytes(GeneralCompressor c, std::string_view compressed) {
   switch (c) {
-    case GeneralCompressor::gzip9: return gzip_decompress(compressed);
+    case GeneralCompressor::gzip9: return gzip_run(compressed, true);
     case GeneralCompressor::bzip2_9: return bzip2_decompress(compressed);
     case GeneralCompressor::xz9e:
     case GeneralCompressor::lzma_alone9e: return lzma_decompress(compressed, c);
