@@ -23,7 +23,6 @@
 #include "eval/kmeans.hpp"
 #include "eval/mlp.hpp"
 #include "eval/plot.hpp"
-#include "eval/progress.hpp"
 #include "formats/atomic_file.hpp"
 #include "app/lambda_allocation.hpp"
 #include "app/model_codec.hpp"
@@ -325,8 +324,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   double planned = 0;
   for (const Family& f : families)
     planned += double(f.settings.size() + size_t(opt.refine_rounds) * opt.refine_fractions.size());
-  ProgressBar bar("rd sweep", planned, opt.progress);
   size_t done = 0;
+  if (opt.on_progress) opt.on_progress(0, planned, "");
 
   struct Scored {
     std::vector<double> metrics;
@@ -383,7 +382,8 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
     char status[160];
     std::snprintf(status, sizeof status, "%s %s: %.3f bits/dim, %s %.4f", first.method.c_str(), label.c_str(),
                   first.bits_per_dim, res.metric_names[res.primary].c_str(), first.metrics[res.primary]);
-    bar.update(double(++done), status);
+    ++done;
+    if (opt.on_progress) opt.on_progress(double(done), planned, status);
   };
 
   for (Family& f : families)
@@ -406,7 +406,6 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
         }
       for (double setting : extra) measure(f, setting);
     }
-  bar.finish();
 
   for (const std::string& name : order)
     for (auto& [setting, row] : by_method[name]) res.rows.push_back(row);

@@ -16,6 +16,7 @@
 // Its result is an RdResult, written and summarised by eval/rd_report.hpp.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,7 +65,9 @@ struct RdOptions {
   std::vector<double> refine_fractions;
   int refine_rounds = 0;
   int threads = 0;
-  bool progress = true;
+  // Called with the settings measured so far out of those planned, and a status line,
+  // at the start and after each setting (the tools draw a progress bar). Empty: none.
+  std::function<void(double done, double planned, const std::string& status)> on_progress;
   std::string keep_dir;             // keep every file written here (empty: temp dir, removed)
 };
 

@@ -1,4 +1,4 @@
-// Tests for eval/progress.hpp: the bar draws on a terminal (here a pseudo-terminal
+// Tests for tools/progress.hpp: the bar draws on a terminal (here a pseudo-terminal
 // put in place of stderr), at most ~10 times a second, finishes its line once,
 // and prints nothing when disabled or when stderr is not a terminal.
 #include <doctest/doctest.h>
@@ -14,7 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "eval/progress.hpp"
+#include "tools/progress.hpp"
 #include "tests/support.hpp"
 
 using namespace vbq;

@@ -29,10 +29,16 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   o.variants = vbq_variants({"gauss"}, 2);
   o.grid_q_max = {1, 3, 15};
   o.kmeans_k = {4};
-  o.progress = false;
+  std::vector<double> reported;  // the settings measured so far, at each report
+  double planned = 0;
+  o.on_progress = [&](double done, double total, const std::string&) { reported.push_back(done), planned = total; };
   o.threads = 2;
   RdResult r = run_rd_sweep(model, task, o);
   CHECK(r.dimensions == 20000);
+  // 4 lambdas for each of the 2 VBQ variants, 3 grids, 1 codebook: reported at the
+  // start and after each setting.
+  CHECK(planned == 12);
+  CHECK(reported == std::vector<double>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12});
   CHECK(r.uncompressed[0] == 1.0);
   std::map<std::string, int> per_method;
   for (const RdPoint& row : r.rows) {
@@ -161,7 +167,6 @@ TEST_CASE("rd: refinement measures between the settings that bracket each fracti
   o.baselines = {"uniform+rans", "uniform+xz"};
   o.refine_fractions = {0.9};
   o.refine_rounds = 3;
-  o.progress = false;
   o.threads = 2;
   RdResult r = run_rd_sweep(model, task, o);
   auto settings_of = [&](const std::string& method) {

@@ -2,11 +2,13 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
 #include "eval/rd_options.hpp"
 #include "formats/atomic_file.hpp"
 #include "tools/command.hpp"
 #include "tools/model_options.hpp"
+#include "tools/progress.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
@@ -47,7 +49,13 @@ static int run_rd(const std::vector<std::string>& args) {
     title = std::filesystem::path(vm["from-csv"].as<std::string>()).filename().string();
   } else {
     RdOptions rd = rd_options_from_text(vm.count("questions") ? RdTaskKind::analogy : RdTaskKind::classifier, text);
-    rd.threads = thread_count(threads), rd.progress = !vm.count("quiet"), rd.keep_dir = keep;
+    rd.threads = thread_count(threads), rd.keep_dir = keep;
+    std::unique_ptr<ProgressBar> bar;  // finishes its line before the summary
+    if (!vm.count("quiet"))
+      rd.on_progress = [&](double done, double planned, const std::string& status) {
+        if (!bar) bar = std::make_unique<ProgressBar>("rd sweep", planned);
+        bar->update(done, status);
+      };
     Model model = read_model(input);
     TaskSetup setup = setup_task(vm, model);
     if (!setup.task) throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist");

@@ -1,4 +1,4 @@
-#include "eval/progress.hpp"
+#include "tools/progress.hpp"
 
 #include <unistd.h>
 

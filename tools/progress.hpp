@@ -1,4 +1,4 @@
-// A terminal progress bar on stderr, in the style of zstd/xz -v.
+// tools/: a terminal progress bar on stderr, in the style of zstd/xz -v.
 //
 // Redraws at most ~10 times per second; silent when disabled or when stderr is not
 // a terminal (then prints nothing, so logs stay clean). Thread-safe update().

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "eval/mlp.hpp"
-#include "eval/progress.hpp"
+#include "tools/progress.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
