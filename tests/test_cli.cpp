@@ -3,7 +3,6 @@
 // fragment of the message on stderr, and that no output file and no "*.tmp.*"
 // temporary is left behind.
 #include <doctest/doctest.h>
-#include <hdf5.h>
 #include <sys/wait.h>
 
 #include <cmath>
@@ -378,20 +377,8 @@ TEST_CASE("cli: full disk during the HDF5 write of decompress exits 2") {
 TEST_CASE("cli: a tiny HDF5 file declaring a huge dataset is a clean error") {
   CliDir d;
   {
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    hid_t f = H5Fcreate(d.file("in.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    H5Pset_create_intermediate_group(lcpl, 1);
-    hsize_t dims[1] = {hsize_t(1) << 36}, chunk[1] = {1024};
-    hid_t space = H5Screate_simple(1, dims, nullptr);
-    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, 1, chunk);
-    for (const char* name : {"w/mean", "w/log_std"})
-      H5Dclose(H5Dcreate2(f, name, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT));
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    H5Pclose(lcpl);
-    H5Fclose(f);
+    H5Fixture f(d.file("in.h5"));
+    for (const char* name : {"w/mean", "w/log_std"}) f.unwritten_f32(name, uint64_t(1) << 36, 1024);
   }
   CHECK(fs::file_size(d.dir / "in.h5") < 100000);
   RunResult r = run_vbq(d, "compress in.h5 -o out.vbq", "ulimit -v 4000000");

@@ -1,7 +1,6 @@
 // Determinism: the bytes of a compressed model never depend on the thread count
 // or on the run, and decoding gives the same floats on any thread count.
 #include <doctest/doctest.h>
-#include <hdf5.h>
 
 #include <cmath>
 #include <cstdlib>

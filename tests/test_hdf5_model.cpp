@@ -1,7 +1,6 @@
 // Tests for formats/hdf5_model: round trips, convention detection and every
 // validation error (kind + message naming file, dataset and index).
 #include <doctest/doctest.h>
-#include <hdf5.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -25,29 +24,6 @@ using vbq::testing::H5Fixture;
 using vbq::testing::TempDir;
 
 namespace {
-
-bool has_link(const std::string& file, const std::string& path) {
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  REQUIRE(f >= 0);
-  hid_t o = H5Oopen(f, path.c_str(), H5P_DEFAULT);
-  bool ok = o >= 0;
-  if (ok) H5Oclose(o);
-  H5Fclose(f);
-  return ok;
-}
-
-hid_t dtype_of(const std::string& file, const std::string& path, size_t* size) {
-  hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  hid_t d = H5Dopen2(f, path.c_str(), H5P_DEFAULT);
-  hid_t t = H5Dget_type(d);
-  H5T_class_t c = H5Tget_class(t);
-  *size = H5Tget_size(t);
-  H5Tclose(t);
-  H5Dclose(d);
-  H5Fclose(f);
-  return c;
-}
 
 vbq::Tensor make_tensor(const std::string& name, std::vector<uint64_t> shape, bool float32, uint32_t seed,
                         bool with_sigma = true) {
@@ -85,11 +61,11 @@ TEST_CASE("hdf5 round trip float32 and float64, ranks 1..3, vocab, counts, attri
   CHECK(tmp.entries() == 1);  // no temporary left behind
 
   size_t width = 0;
-  CHECK(dtype_of(path, "word/mean", &width) == H5T_FLOAT);
+  CHECK(vbq::hdf5_dataset_class(path, "word/mean", &width) == vbq::Hdf5Class::floating);
   CHECK(width == 4);
-  CHECK(dtype_of(path, "bias/log_std", &width) == H5T_FLOAT);
+  CHECK(vbq::hdf5_dataset_class(path, "bias/log_std", &width) == vbq::Hdf5Class::floating);
   CHECK(width == 8);
-  CHECK(dtype_of(path, "counts", &width) == H5T_INTEGER);
+  CHECK(vbq::hdf5_dataset_class(path, "counts", &width) == vbq::Hdf5Class::integer);
   CHECK(width == 8);
 
   vbq::Model r = vbq::read_model(path);
@@ -133,9 +109,9 @@ TEST_CASE("hdf5 paper convention: mean_path round trip and detection") {
   m.tensors[0].mean_path = "q/mean_u";
   m.tensors[1].mean_path = "q/mean_v";
   vbq::write_model(path, m, false);
-  CHECK(has_link(path, "q/log_std_u"));
-  CHECK(has_link(path, "q/log_std_v"));
-  CHECK_FALSE(has_link(path, "u"));
+  CHECK(vbq::hdf5_has_object(path, "q/log_std_u"));
+  CHECK(vbq::hdf5_has_object(path, "q/log_std_v"));
+  CHECK_FALSE(vbq::hdf5_has_object(path, "u"));
 
   vbq::Model r = vbq::read_model(path);
   REQUIRE(r.tensors.size() == 2);
@@ -231,8 +207,8 @@ TEST_CASE("hdf5 explicit mapping overrides detection") {
   // Written back with its mean_path, the spread goes beside it.
   std::string out = tmp.file("back.h5");
   vbq::write_model(out, r, false);
-  CHECK(has_link(out, "weights/W"));
-  CHECK(has_link(out, "weights/W_log_std"));
+  CHECK(vbq::hdf5_has_object(out, "weights/W"));
+  CHECK(vbq::hdf5_has_object(out, "weights/W_log_std"));
   o.explicit_tensors = {{"W", "weights/W", "weights/W_log_std", vbq::Spread::log_std}};
   vbq::Model back = vbq::read_model(out, o);
   CHECK(back.tensors[0].mu == r.tensors[0].mu);
@@ -396,13 +372,9 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
       f.f64("w/std", {2}, {1, 1});
       f.fixed_strings("vocab", {"the", "quick"}, 8);
       f.i32("counts", {2}, {5, 7});
-      f.attr("epochs", H5T_NATIVE_INT32, int32_t(-3));
-      f.attr("lr", H5T_NATIVE_DOUBLE, 0.025);
-      hid_t fixed = H5Tcopy(H5T_C_S1);
-      H5Tset_size(fixed, 8);
-      char note[8] = "adam";
-      f.attr("optimizer", fixed, note);
-      H5Tclose(fixed);
+      f.attr_i32("epochs", -3);
+      f.attr_f64("lr", 0.025);
+      f.attr_fixed_string("optimizer", "adam", 8);
     });
     vbq::Model m = vbq::read_model(path);
     CHECK(m.vocab == std::vector<std::string>{"the", "quick"});
