@@ -9,7 +9,7 @@
 #include "tests/support.hpp"
 #include "train/corpus.hpp"
 #include "train/skipgram.hpp"
-#include "train/skipgram_attributes.hpp"
+#include "train/attributes.hpp"
 #include "train/skipgram_kernels.hpp"
 #include "vbq/error.hpp"
 

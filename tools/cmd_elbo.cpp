@@ -7,7 +7,7 @@
 #include "tools/command.hpp"
 #include "train/corpus.hpp"
 #include "train/skipgram.hpp"
-#include "train/skipgram_attributes.hpp"
+#include "train/attributes.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {

@@ -6,6 +6,7 @@
 #include "formats/idx.hpp"
 #include "tools/command.hpp"
 #include "tools/training.hpp"
+#include "train/attributes.hpp"
 #include "vbq/error.hpp"
 
 namespace {
@@ -60,11 +61,11 @@ int run(const std::vector<std::string>& args) {
   const vbq::cli::CtrlC ctrl_c;
   vbq::BnnResult r = vbq::cli::train_bnn_reporting(train, test, cfg, vm.count("verbose") > 0, ctrl_c.token());
   vbq::write_model(out, r.model, force);
-  std::printf("trained %s in %.1f s (%d threads)\n", r.model.attributes["architecture"].c_str(), r.train_seconds,
+  std::printf("trained %s in %.1f s (%d threads)\n", r.model.attributes[vbq::bnn_keys::kArchitecture].c_str(), r.train_seconds,
               cfg.threads);
   std::printf("ELBO per training example: %.4f nats (-ELBO = nll %.4f + KL/N %.4f; KL weight %s, prior %s)\n",
               -r.neg_elbo, r.last_epoch.nll, r.last_epoch.kl / double(train.rows),
-              r.model.attributes["kl_weight"].c_str(), prior.c_str());
+              r.model.attributes[vbq::bnn_keys::kKlWeight].c_str(), prior.c_str());
   std::printf("test accuracy: %.2f%% (posterior means)\n", 100.0 * r.test.accuracy);
   std::printf("test log-likelihood: %.4f nats per example\n", r.test.log_likelihood);
   std::printf("wrote %s\n", out.c_str());

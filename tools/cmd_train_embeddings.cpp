@@ -6,6 +6,7 @@
 #include "formats/hdf5_model.hpp"
 #include "tools/command.hpp"
 #include "tools/training.hpp"
+#include "train/attributes.hpp"
 #include "train/skipgram.hpp"
 
 namespace vbq::cli {
@@ -62,9 +63,9 @@ int run_train(const std::vector<std::string>& args) {
   if (verbose) {
     auto get = [&](const char* k) { auto it = m.attributes.find(k); return it == m.attributes.end() ? std::string("-") : it->second; };
     std::fprintf(stderr, "%s: V=%zu d=%zu, %s corpus tokens, %s trained, %s s, %s words/s/thread, nll/target %s\n",
-                 output.c_str(), m.vocab.size(), so.dim, get("corpus_tokens").c_str(), get("tokens_seen").c_str(),
-                 get("training_seconds").c_str(), get("words_per_sec_per_thread").c_str(),
-                 get("final_epoch_nll_per_target").c_str());
+                 output.c_str(), m.vocab.size(), so.dim, get(skipgram_keys::kCorpusTokens).c_str(), get(skipgram_keys::kTokensSeen).c_str(),
+                 get(skipgram_keys::kTrainingSeconds).c_str(), get(skipgram_keys::kWordsPerSecPerThread).c_str(),
+                 get(skipgram_keys::kFinalNll).c_str());
   }
   return 0;
 }

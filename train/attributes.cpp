@@ -1,4 +1,4 @@
-#include "train/skipgram_attributes.hpp"
+#include "train/attributes.hpp"
 
 #include <cstdio>
 #include <string>
@@ -40,6 +40,39 @@ void write_skipgram_options(const SkipGramOptions& o, uint64_t train_tokens, std
   a[kStdRate] = format_attribute(o.std_rate);
   a[kSample] = format_attribute(o.sample);
   a[kTrainTokens] = std::to_string(train_tokens);
+}
+
+namespace {
+std::string join_sizes(const std::vector<size_t>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + std::to_string(v[i]);
+  return s;
+}
+}  // namespace
+
+void write_bnn_options(const BnnConfig& config, const std::vector<size_t>& widths, std::map<std::string, std::string>& a) {
+  using namespace bnn_keys;
+  a[kTrainer] = config.deterministic
+                    ? "vbq train-bnn --reference-mlp: deterministic MLP (maximum likelihood), Adam"
+                    : "vbq train-bnn: Bayes by Backprop, mean-field Gaussian posterior, local reparameterization, Adam";
+  a[kArchitecture] = join_sizes(widths, "-");
+  a[kHidden] = join_sizes(config.hidden, ",");
+  a[kActivation] = "relu, softmax output";
+  a[kEpochs] = std::to_string(config.epochs);
+  a[kBatch] = std::to_string(config.batch);
+  a[kLr] = format_attribute(config.lr);
+  a[kLrSchedule] = config.cosine_lr ? "cosine" : "constant";
+  a[kPrior] = bnn_prior_name(config.prior.kind);
+  if (config.prior.kind == BnnPrior::gauss) a[kPriorStd] = format_attribute(config.prior.std);
+  else
+    a[kKlApproximation] = "Molchanov et al. 2017 Eq. 14, k1 " + format_attribute(kSvdK1) + " k2 " +
+                          format_attribute(kSvdK2) + " k3 " + format_attribute(kSvdK3) +
+                          ", log alpha clipped to +-" + format_attribute(kSvdLogAlphaMax);
+  a[kInitLogStd] = format_attribute(config.init_log_std);
+  a[kSeed] = std::to_string(config.seed);
+  a[kKlWeight] = format_attribute(config.kl_weight);
+  a[kKlWarmupEpochs] = format_attribute(config.kl_warmup_epochs);
+  a[kWeightLayout] = "layerK/weight is [in, out]: activations = inputs . weight + bias";
 }
 
 RecordedSkipGram read_skipgram_options(const Model& m) {

@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <bit>
 #include <numbers>
 #include <numeric>
 
 #include "vbq/error.hpp"
+#include "train/attributes.hpp"
 #include "vbq/random.hpp"
 
 namespace vbq {
@@ -179,18 +179,6 @@ class Adam {
   BnnParams<float> m_, v_;
   long t_ = 0;
 };
-
-std::string num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.10g", v);
-  return buf;
-}
-
-std::string join_sizes(const std::vector<size_t>& v, const char* sep) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + std::to_string(v[i]);
-  return s;
-}
 
 }  // namespace
 
@@ -392,27 +380,7 @@ Model bnn_to_model(const BnnParams<float>& p, const BnnConfig& config) {
   std::vector<size_t> widths;
   if (!p.empty()) widths.push_back(p.front().in);
   for (const auto& L : p) widths.push_back(L.out);
-  auto& a = m.attributes;
-  a["trainer"] = config.deterministic
-                     ? "vbq train-bnn --reference-mlp: deterministic MLP (maximum likelihood), Adam"
-                     : "vbq train-bnn: Bayes by Backprop, mean-field Gaussian posterior, local reparameterization, Adam";
-  a["architecture"] = join_sizes(widths, "-");
-  a["hidden"] = join_sizes(config.hidden, ",");
-  a["activation"] = "relu, softmax output";
-  a["epochs"] = std::to_string(config.epochs);
-  a["batch"] = std::to_string(config.batch);
-  a["lr"] = num(config.lr);
-  a["lr_schedule"] = config.cosine_lr ? "cosine" : "constant";
-  a["prior"] = bnn_prior_name(config.prior.kind);
-  if (config.prior.kind == BnnPrior::gauss) a["prior_std"] = num(config.prior.std);
-  else
-    a["kl_approximation"] = "Molchanov et al. 2017 Eq. 14, k1 " + num(kSvdK1) + " k2 " + num(kSvdK2) + " k3 " +
-                            num(kSvdK3) + ", log alpha clipped to +-" + num(kSvdLogAlphaMax);
-  a["init_log_std"] = num(config.init_log_std);
-  a["seed"] = std::to_string(config.seed);
-  a["kl_weight"] = num(config.kl_weight);
-  a["kl_warmup_epochs"] = num(config.kl_warmup_epochs);
-  a["weight_layout"] = "layerK/weight is [in, out]: activations = inputs . weight + bias";
+  write_bnn_options(config, widths, m.attributes);
   return m;
 }
 
@@ -495,19 +463,19 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
 
   res.model = bnn_to_model(res.params, cfg);
   auto& a = res.model.attributes;
-  a["train_examples"] = std::to_string(N);
-  a["train_seconds"] = num(res.train_seconds);
-  a["final_train_objective"] = num(res.last_epoch.objective);
-  a["final_train_accuracy"] = num(double(res.last_epoch.correct) / double(N));
+  a[bnn_keys::kTrainExamples] = std::to_string(N);
+  a[bnn_keys::kTrainSeconds] = format_attribute(res.train_seconds);
+  a[bnn_keys::kFinalTrainObjective] = format_attribute(res.last_epoch.objective);
+  a[bnn_keys::kFinalTrainAccuracy] = format_attribute(double(res.last_epoch.correct) / double(N));
   if (!cfg.deterministic) {
-    a["final_neg_elbo_per_example"] = num(res.neg_elbo);
-    a["final_kl_per_example"] = num(res.last_epoch.kl / double(N));
+    a[bnn_keys::kFinalNegElbo] = format_attribute(res.neg_elbo);
+    a[bnn_keys::kFinalKl] = format_attribute(res.last_epoch.kl / double(N));
   }
   if (test) {
     res.has_test = true;
     res.test = evaluate_mlp(bnn_means(res.params), *test);
-    a["test_accuracy"] = num(res.test.accuracy);
-    a["test_log_likelihood"] = num(res.test.log_likelihood);
+    a[bnn_keys::kTestAccuracy] = format_attribute(res.test.accuracy);
+    a[bnn_keys::kTestLogLikelihood] = format_attribute(res.test.log_likelihood);
   }
   return res;
 }

@@ -12,7 +12,7 @@
 #include <exception>
 #include <thread>
 
-#include "train/skipgram_attributes.hpp"
+#include "train/attributes.hpp"
 #include "train/skipgram_kernels.hpp"
 #include "vbq/error.hpp"
 #include "vbq/random.hpp"
@@ -315,11 +315,11 @@ Model train_skipgram(const Corpus& corpus, const SkipGramOptions& o, SkipGramSta
 
   Model m = training.model();
   auto& a = m.attributes;
-  a["trainer"] = "vbq train-embeddings: Bayesian skip-gram, negative sampling, mean-field Gaussian posterior";
+  a[skipgram_keys::kTrainer] = "vbq train-embeddings: Bayesian skip-gram, negative sampling, mean-field Gaussian posterior";
   write_skipgram_options(o, N, a);
-  a["tokens_seen"] = std::to_string(st.tokens_seen);
-  a["positive_pairs"] = std::to_string(st.pairs);
-  a["final_epoch_nll_per_target"] = format_attribute(st.mean_nll);
+  a[skipgram_keys::kTokensSeen] = std::to_string(st.tokens_seen);
+  a[skipgram_keys::kPositivePairs] = std::to_string(st.pairs);
+  a[skipgram_keys::kFinalNll] = format_attribute(st.mean_nll);
   return m;
 }
 
@@ -337,16 +337,16 @@ Model train_embeddings(const std::vector<std::string>& paths, const CorpusOption
     if (!files.empty()) files += ' ';
     files += p;
   }
-  a["corpus_files"] = files;
-  a["lowercase"] = std::to_string(int(co.lowercase));
-  a["vocab_size_limit"] = std::to_string(co.vocab_size);
-  a["min_count"] = std::to_string(co.min_count);
-  a["tokenizer"] = "[A-Za-z0-9]+([-'][A-Za-z0-9]+)*";
-  a["corpus_tokens"] = std::to_string(corpus.raw_tokens);
-  a["corpus_distinct_words"] = std::to_string(corpus.distinct_words);
+  a[skipgram_keys::kCorpusFiles] = files;
+  a[skipgram_keys::kLowercase] = std::to_string(int(co.lowercase));
+  a[skipgram_keys::kVocabSizeLimit] = std::to_string(co.vocab_size);
+  a[skipgram_keys::kMinCount] = std::to_string(co.min_count);
+  a[skipgram_keys::kTokenizer] = "[A-Za-z0-9]+([-'][A-Za-z0-9]+)*";
+  a[skipgram_keys::kCorpusTokens] = std::to_string(corpus.raw_tokens);
+  a[skipgram_keys::kCorpusDistinctWords] = std::to_string(corpus.distinct_words);
   if (record_timing) {
-    a["training_seconds"] = format_attribute(st.seconds);
-    a["words_per_sec_per_thread"] = format_attribute(st.words_per_sec_per_thread);
+    a[skipgram_keys::kTrainingSeconds] = format_attribute(st.seconds);
+    a[skipgram_keys::kWordsPerSecPerThread] = format_attribute(st.words_per_sec_per_thread);
   }
   return m;
 }

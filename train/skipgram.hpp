@@ -29,7 +29,7 @@
 //
 // Code: skipgram_kernels.cpp (the update rules and their derivation),
 // skipgram.cpp (the training loop), skipgram_elbo.cpp (the ELBO evaluator),
-// skipgram_attributes.hpp (the settings as model attributes).
+// attributes.hpp (the settings as model attributes).
 //
 // Determinism: with threads == 1 and a fixed seed the result is bit-identical
 // across runs. With more threads updates race (Hogwild, like word2vec.c).
