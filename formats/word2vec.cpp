@@ -87,11 +87,17 @@ bool is_text_record(std::string_view bytes, size_t begin, size_t end, size_t dim
   return true;
 }
 
-WordVectors parse_text(std::string_view bytes, const Header& h, const std::string& name) {
+// Room for the header's words x dim values; the vocabulary is filled as parsed.
+WordVectors sized_for(const Header& h) {
   WordVectors wv;
   wv.dim = h.dim;
   wv.vocab.reserve(h.words);
   wv.vectors.resize(h.words * h.dim);
+  return wv;
+}
+
+WordVectors parse_text(std::string_view bytes, const Header& h, const std::string& name) {
+  WordVectors wv = sized_for(h);
   size_t pos = h.end;
   for (size_t i = 0; i < h.words; ++i) {
     const size_t line = i + 2;
@@ -122,10 +128,7 @@ WordVectors parse_text(std::string_view bytes, const Header& h, const std::strin
 }
 
 WordVectors parse_binary(std::string_view bytes, const Header& h, const std::string& name) {
-  WordVectors wv;
-  wv.dim = h.dim;
-  wv.vocab.reserve(h.words);
-  wv.vectors.resize(h.words * h.dim);
+  WordVectors wv = sized_for(h);
   const size_t record_bytes = 4 * h.dim;
   size_t pos = h.end;
   for (size_t i = 0; i < h.words; ++i) {
