@@ -81,6 +81,17 @@ vbq::BnnParams<double> kl_test_params(uint32_t seed) {
   return p;
 }
 
+// A one-thread configuration of the given layer widths, epochs, batch size and Adam step.
+vbq::BnnConfig small_config(std::vector<size_t> hidden, int epochs, size_t batch, double lr = 3e-3) {
+  vbq::BnnConfig cfg;
+  cfg.hidden = std::move(hidden);
+  cfg.epochs = epochs;
+  cfg.batch = batch;
+  cfg.lr = lr;
+  cfg.threads = 1;
+  return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("bnn KL gradients match central finite differences for both priors") {
@@ -264,11 +275,7 @@ TEST_CASE("bnn initial means follow N(0, 2/in): moments of the generated normals
 
 TEST_CASE("bnn training is bit-reproducible with one thread and depends on the seed") {
   auto train = blobs(300, 10, 3, 1.0, 1);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {8};
-  cfg.epochs = 2;
-  cfg.batch = 32;
-  cfg.threads = 1;
+  vbq::BnnConfig cfg = small_config({8}, 2, 32);
   cfg.seed = 7;
   auto a = vbq::train_bnn(train, nullptr, cfg);
   auto b = vbq::train_bnn(train, nullptr, cfg);
@@ -282,13 +289,8 @@ TEST_CASE("bnn training is bit-reproducible with one thread and depends on the s
 
 TEST_CASE("bnn learns a separable problem with its posterior means") {
   auto train = blobs(600, 20, 4, 0.8, 1), test = blobs(400, 20, 4, 0.8, 2);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {16};
-  cfg.epochs = 15;
-  cfg.batch = 32;
-  cfg.lr = 1e-2;
+  vbq::BnnConfig cfg = small_config({16}, 15, 32, 1e-2);
   cfg.prior = {vbq::BnnPrior::gauss, 1.0};
-  cfg.threads = 1;
   auto r = vbq::train_bnn(train, &test, cfg);
   REQUIRE(r.has_test);
   MESSAGE("test accuracy " << r.test.accuracy << ", log-likelihood " << r.test.log_likelihood);
@@ -304,12 +306,7 @@ TEST_CASE("bnn learns a separable problem with its posterior means") {
 
 TEST_CASE("bnn model round-trips through HDF5 and scores identically") {
   auto train = blobs(200, 6, 3, 0.5, 1), test = blobs(90, 6, 3, 0.5, 2);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {5, 4};
-  cfg.epochs = 3;
-  cfg.batch = 50;
-  cfg.lr = 5e-3;
-  cfg.threads = 1;
+  vbq::BnnConfig cfg = small_config({5, 4}, 3, 50, 5e-3);
   auto r = vbq::train_bnn(train, &test, cfg);
   REQUIRE(r.model.tensors.size() == 6);
   CHECK(r.model.tensors[0].name == "layer1/weight");
@@ -361,15 +358,10 @@ TEST_CASE("bnn log-uniform prior drives weights from uninformative inputs to alp
     return out;
   };
   auto train = make(600, 1), test = make(300, 2);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {8};
-  cfg.epochs = 40;
-  cfg.batch = 32;
-  cfg.lr = 1e-2;
+  vbq::BnnConfig cfg = small_config({8}, 40, 32, 1e-2);
   cfg.kl_warmup_epochs = 3;
   cfg.kl_weight = 1;  // the exact ELBO (at the default 0.25 fewer noise weights are pruned: 65%)
   cfg.prior.kind = vbq::BnnPrior::log_uniform;
-  cfg.threads = 1;
   auto r = vbq::train_bnn(train, &test, cfg);
   CHECK(r.test.accuracy >= 0.95);
   const auto& L = r.params[0];
@@ -389,13 +381,9 @@ TEST_CASE("bnn log-uniform prior drives weights from uninformative inputs to alp
 
 TEST_CASE("bnn KL warm-up ramps the KL weight linearly over the first epochs") {
   auto train = blobs(100, 4, 2, 0.5, 1);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {3};
-  cfg.epochs = 3;
-  cfg.batch = 25;  // 4 steps per epoch
+  vbq::BnnConfig cfg = small_config({3}, 3, 25);  // 4 steps per epoch
   cfg.kl_weight = 0.5;
   cfg.kl_warmup_epochs = 2;  // 8 steps: weights 0.5 * 1/8, ..., 0.5 * 8/8, then 0.5
-  cfg.threads = 1;
   std::vector<double> weights;
   cfg.on_batch = [&](int, size_t, size_t, const vbq::BnnLoss& l) { weights.push_back((l.objective - l.nll) * 100 / l.kl); };
   vbq::train_bnn(train, nullptr, cfg);
@@ -406,12 +394,7 @@ TEST_CASE("bnn KL warm-up ramps the KL weight linearly over the first epochs") {
 
 TEST_CASE("bnn reference MLP trains the means alone") {
   auto train = blobs(600, 20, 4, 0.8, 1), test = blobs(400, 20, 4, 0.8, 2);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {16};
-  cfg.epochs = 5;
-  cfg.batch = 32;
-  cfg.lr = 1e-2;
-  cfg.threads = 1;
+  vbq::BnnConfig cfg = small_config({16}, 5, 32, 1e-2);
   cfg.deterministic = true;
   auto r = vbq::train_bnn(train, &test, cfg);
   CHECK(r.test.accuracy >= 0.95);
@@ -422,10 +405,7 @@ TEST_CASE("bnn reference MLP trains the means alone") {
 
 TEST_CASE("bnn cancellation through the token stops training with ErrorKind::interrupted") {
   auto train = blobs(200, 6, 3, 0.5, 1);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {4};
-  cfg.epochs = 50;
-  cfg.batch = 20;
+  vbq::BnnConfig cfg = small_config({4}, 50, 20);
   std::atomic<bool> cancel{false};
   size_t calls = 0;
   cfg.on_batch = [&](int, size_t, size_t, const vbq::BnnLoss&) {
@@ -437,11 +417,7 @@ TEST_CASE("bnn cancellation through the token stops training with ErrorKind::int
 
 TEST_CASE("bnn reports every batch and epoch: sizes, and the summary of the last epoch is the result's") {
   auto train = blobs(110, 6, 3, 0.5, 1), test = blobs(60, 6, 3, 0.5, 2);
-  vbq::BnnConfig cfg;
-  cfg.hidden = {4};
-  cfg.epochs = 3;
-  cfg.batch = 25;  // 4 full batches and one of 10 per epoch
-  cfg.threads = 1;
+  vbq::BnnConfig cfg = small_config({4}, 3, 25);  // 4 full batches and one of 10 per epoch
   std::vector<size_t> sizes;
   cfg.on_batch = [&](int epoch, size_t b, size_t size, const vbq::BnnLoss&) {
     if (epoch == 0) CHECK(b == sizes.size());
