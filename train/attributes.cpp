@@ -1,6 +1,6 @@
 #include "train/attributes.hpp"
 
-#include <cstdio>
+#include <charconv>
 #include <string>
 
 #include "vbq/error.hpp"
@@ -8,9 +8,8 @@
 namespace vbq {
 
 std::string format_attribute(double x) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.10g", x);
-  return buf;
+  char buf[64];  // to_chars with a precision: the C library's %.10g
+  return std::string(buf, std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, 10).ptr);
 }
 
 namespace {

@@ -2,8 +2,9 @@
 // natural-gradient-style VI on the ELBO (the loop that applies them is skipgram.cpp).
 //
 // Every coordinate has posterior N(mu, 1/tau): we store the precision tau,
-// sigma = tau^-1/2 (tau, not lambda: lambda is VBQ's rate penalty). tau0 =
-// 1/s0^2 is the prior's precision (prior_precision in the code). s = sigmoid; vector products are per coordinate.
+// sigma = tau^-1/2 (named tau: the paper's Greek letter for the precision is VBQ's
+// rate penalty here). tau0 = 1/s0^2 is the prior's precision (prior_precision in the
+// code). s = sigmoid; vector products are per coordinate.
 //
 // Per pair. For a center token w at a context position c, draw ONE sample of
 // the input vector
