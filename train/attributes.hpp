@@ -13,21 +13,25 @@
 #include "train/bnn.hpp"
 #include "train/skipgram.hpp"
 
+namespace vbq::trainer_keys {  // the keys both trainers write
+inline constexpr const char* kTrainer = "trainer";
+inline constexpr const char* kEpochs = "epochs";
+inline constexpr const char* kLr = "lr";
+inline constexpr const char* kSeed = "seed";
+inline constexpr const char* kPriorStd = "prior_std";
+}  // namespace vbq::trainer_keys
+
 namespace vbq::skipgram_keys {
+using namespace trainer_keys;
 inline constexpr const char* kDim = "dim";
 inline constexpr const char* kWindow = "window";
 inline constexpr const char* kNegatives = "negatives";
-inline constexpr const char* kEpochs = "epochs";
 inline constexpr const char* kThreads = "threads";
-inline constexpr const char* kSeed = "seed";
-inline constexpr const char* kPriorStd = "prior_std";
 inline constexpr const char* kInitStd = "init_std";
-inline constexpr const char* kLr = "lr";
 inline constexpr const char* kStdRate = "std_rate";
 inline constexpr const char* kSample = "sample";
 inline constexpr const char* kTrainTokens = "train_tokens";  // corpus tokens in the vocabulary
 // What training and the corpus recorded.
-inline constexpr const char* kTrainer = "trainer";
 inline constexpr const char* kTokensSeen = "tokens_seen";
 inline constexpr const char* kPositivePairs = "positive_pairs";
 inline constexpr const char* kFinalNll = "final_epoch_nll_per_target";
@@ -43,19 +47,15 @@ inline constexpr const char* kWordsPerSecPerThread = "words_per_sec_per_thread";
 }  // namespace vbq::skipgram_keys
 
 namespace vbq::bnn_keys {
-inline constexpr const char* kTrainer = "trainer";
+using namespace trainer_keys;
 inline constexpr const char* kArchitecture = "architecture";  // widths, e.g. "784-400-10"
 inline constexpr const char* kHidden = "hidden";
 inline constexpr const char* kActivation = "activation";
-inline constexpr const char* kEpochs = "epochs";
 inline constexpr const char* kBatch = "batch";
-inline constexpr const char* kLr = "lr";
 inline constexpr const char* kLrSchedule = "lr_schedule";
 inline constexpr const char* kPrior = "prior";
-inline constexpr const char* kPriorStd = "prior_std";
 inline constexpr const char* kKlApproximation = "kl_approximation";
 inline constexpr const char* kInitLogStd = "init_log_std";
-inline constexpr const char* kSeed = "seed";
 inline constexpr const char* kKlWeight = "kl_weight";
 inline constexpr const char* kKlWarmupEpochs = "kl_warmup_epochs";
 inline constexpr const char* kWeightLayout = "weight_layout";
