@@ -12,6 +12,10 @@
 namespace vbq::cli {
 
 static int run_rd(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i)  // --task vae: the image task of a VAE has its own command
+    if (args[i] == "--task=vae" || (args[i] == "--task" && i + 1 < args.size() && args[i + 1] == "vae"))
+      for (const Command& c : commands())
+        if (c.name == "vae-rd") return c.run(args);
   po::options_description opts("options");
   std::string input, output, plot, paper_csv, keep;
   int threads = 0;
