@@ -20,6 +20,8 @@ struct ErrorManager {
   char message[JMSG_LENGTH_MAX];
 };
 
+extern "C" void quiet(j_common_ptr) {}  // libjpeg's warnings would go to stderr
+
 extern "C" void on_jpeg_error(j_common_ptr cinfo) {
   auto* e = reinterpret_cast<ErrorManager*>(cinfo->err);
   (*cinfo->err->format_message)(cinfo, e->message);
@@ -37,6 +39,7 @@ std::vector<uint8_t> jpeg_encode(std::span<const float> pixels, size_t w, size_t
   ErrorManager err{};
   c.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_jpeg_error;
+  err.pub.output_message = quiet;
   unsigned char* out = nullptr;
   unsigned long size = 0;
   if (setjmp(err.jump)) {
@@ -66,6 +69,7 @@ std::vector<float> jpeg_decode(std::span<const uint8_t> file, size_t w, size_t h
   ErrorManager err{};
   d.err = jpeg_std_error(&err.pub);
   err.pub.error_exit = on_jpeg_error;
+  err.pub.output_message = quiet;
   if (setjmp(err.jump)) {
     jpeg_destroy_decompress(&d);
     throw Error(ErrorKind::corrupt, std::string("libjpeg: ") + err.message);
