@@ -259,12 +259,13 @@ std::vector<double> write_vae_figure(const std::string& png_path, const VaeCoder
   if (rows == 0 || lambdas.empty()) throw Error(ErrorKind::argument, "figure: no images or no lambdas");
   const size_t P = test.cols, cols = lambdas.size() + 1;
   std::vector<double> mu, sigma, bpp;
-  vae_encode(coder.net, test.x.data(), rows, mu, sigma);
+  vae_encode(coder.net, test.x.data(), test.rows, mu, sigma);
   std::vector<float> grid(rows * cols * P);
   for (size_t i = 0; i < rows; ++i) std::copy_n(test.x.begin() + ptrdiff_t(i * P), P, grid.begin() + ptrdiff_t(i * cols * P));
   for (size_t c = 0; c < lambdas.size(); ++c) {
-    Coded k = code(coder, mu, sigma, rows, LatentMethod::vbq, lambdas[c]);
-    bpp.push_back(double(k.bytes.size()) * 8.0 / double(rows * P));
+    // The whole test set is coded, so that the bits per pixel are those of the R-D sweep.
+    Coded k = code(coder, mu, sigma, test.rows, LatentMethod::vbq, lambdas[c]);
+    bpp.push_back(double(k.bytes.size()) * 8.0 / double(test.rows * P));
     for (size_t i = 0; i < rows; ++i)
       std::copy_n(k.decoded.pixels.begin() + ptrdiff_t(i * P), P, grid.begin() + ptrdiff_t((i * cols + c + 1) * P));
   }

@@ -61,7 +61,7 @@ void plot_vae_rd(const std::string& svg_path, const VaeRdResult& result, const s
 
 // Fig. 4: rows of the first `rows` test images, columns: the original, then VBQ
 // reconstructions at the given lambdas (increasing: decreasing bitrate). Returns the
-// bits per pixel of each column over those images.
+// bits per pixel of each lambda over the whole test set (as in the R-D sweep).
 std::vector<double> write_vae_figure(const std::string& png_path, const VaeCoder& coder, const Dataset& test,
                                      const std::vector<double>& lambdas, size_t rows, bool force);
 

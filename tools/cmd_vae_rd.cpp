@@ -11,6 +11,9 @@
 
 namespace {
 
+// Fig. 4's columns: lambdas from near-lossless to the prior's median (bitrate 0).
+const std::vector<double> kFigureLambdas{0.01, 3, 10, 25, 40, 63, 100, 160, 1e9};
+
 int run(const std::vector<std::string>& args) {
   namespace po = vbq::cli::po;
   std::string input, data, output, plot, figure, bits, lambdas, spacings, task;
@@ -59,8 +62,8 @@ int run(const std::vector<std::string>& args) {
     std::printf("wrote %s and its .png\n", plot.c_str());
   }
   if (!figure.empty()) {
-    const std::vector<double> bpp = vbq::write_vae_figure(figure, coder, test, {0.01, 0.1, 1, 10, 100, 1e3, 1e4, 1e9}, 8, force);
-    std::printf("wrote %s: originals, then lambda 0.01 .. 1e9 at", figure.c_str());
+    const std::vector<double> bpp = vbq::write_vae_figure(figure, coder, test, kFigureLambdas, 8, force);
+    std::printf("wrote %s: originals, then lambda 0.01 .. 1e9 (generic: every xi = 1/2) at", figure.c_str());
     for (double b : bpp) std::printf(" %.3f", b);
     std::printf(" bits per pixel\n");
   }

@@ -7,8 +7,9 @@
 //   KL = 1/2 sum_j (mu_j^2 + sigma_j^2 - 1 - 2 log sigma_j)          (closed form),
 //   -log p(x|z): bernoulli  sum_j softplus(a_j) - x_j a_j,
 //                gauss      sum_j (x_j - s_j)^2 / (2 v) + 1/2 log(2 pi v), s = sigmoid(a).
-// The likelihood scale: for gauss, v = likelihood_var (default 0.002, i.e. the
-// reconstruction error weighs 1/(2v) = 250 nats per unit of squared error); beta
+// The likelihood scale: for gauss, v = likelihood_var (default 0.01, i.e. the
+// reconstruction error weighs 1/(2v) = 50 nats per unit of squared error;
+// 0.002 gave a larger KL, 114 vs 76 nats, and no better PSNR: 20.89 vs 20.99 dB); beta
 // (default 1, the exact ELBO) scales the KL. Both are recorded in the model file.
 // The reported ELBO always uses beta = 1.
 // Learning rate: cosine decay from lr (default 1e-3) to 0 over all steps.
@@ -41,7 +42,7 @@ struct VaeConfig {
   double lr = 1e-3;
   bool cosine_lr = true;
   VaeLikelihood likelihood = VaeLikelihood::gauss;
-  double likelihood_var = 0.002;
+  double likelihood_var = 0.01;
   double beta = 1.0;
   uint64_t seed = 1;
   int threads = 1;                 // BLAS threads
