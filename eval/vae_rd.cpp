@@ -222,6 +222,19 @@ std::string vae_rd_summary(const VaeRdResult& r) {
                   "lower PSNR than %s at equal bpp (smallest margin %.2f dB; goal: all, >= 3 points)\n",
                   m.c_str(), wins, inside, m.c_str(), bmin, bmax, m.c_str(), inside ? margin : 0.0);
     s << buf;
+    // At equal PSNR: what JPEG without headers needs, over the PSNRs both reach.
+    const auto jpeg = front(r, "jpeg-noheader");
+    if (jpeg.size() >= 2) {
+      const double jlo = std::max(f.front().second, jpeg.front().second), jhi = std::min(f.back().second, jpeg.back().second);
+      if (jhi > jlo) {
+        std::snprintf(buf, sizeof buf,
+                      "%s vs jpeg-noheader at equal PSNR: jpeg-noheader needs %.2fx the bpp at %.2f dB and %.2fx at "
+                      "%.2f dB (the PSNRs both reach)\n",
+                      m.c_str(), interpolate(jpeg, jlo, true) / interpolate(f, jlo, true), jlo,
+                      interpolate(jpeg, jhi, true) / interpolate(f, jhi, true), jhi);
+        s << buf;
+      }
+    }
   }
   return s.str();
 }
@@ -247,7 +260,8 @@ void plot_vae_rd(const std::string& svg_path, const VaeRdResult& r, const std::s
     return p.str() + "\n";
   };
   std::ostringstream gp;
-  gp << "set grid\nset key bottom right noenhanced\nset xlabel 'bits per pixel'\nset xrange [0:1.5]\n"
+  gp << "set grid\nset key bottom right noenhanced\nset xlabel 'bits per pixel (log scale)'\nset logscale x\n"
+     << "set xrange [0.003:*]\n"
      << "set multiplot layout 1,2 title \"" << title << "\" noenhanced\n"
      << panel(2, "PSNR (dB)") << panel(3, "MS-SSIM (3 scales, 5x5 window)") << "unset multiplot\n";
   render_plot(svg_path, gp.str(), dir, 1400, 600);
