@@ -8,12 +8,16 @@ LatentTables VaeCoder::tables(LatentMethod method, double parameter) const {
   return latent_tables(method, parameter, table_mu, table_sigma, net.latent);
 }
 
-VaeCoder vae_coder(const Model& model) {
+VaeCoder vae_coder(const Model& model, const std::string& name) {
   VaeCoder c;
-  c.net = vae_from_model(model);
+  try {
+    c.net = vae_from_model(model);
+  } catch (const Error& e) {
+    throw Error(e.kind(), name + ": " + e.what());
+  }
   const Tensor* t = model.find(kVaeCodeTableTensor);
   if (!t || t->shape.size() != 2 || t->shape[1] != c.net.latent || t->sigma.size() != t->mu.size() || t->mu.empty())
-    throw Error(ErrorKind::format, std::string("VAE model: tensor '") + kVaeCodeTableTensor +
+    throw Error(ErrorKind::format, name + ": tensor '" + kVaeCodeTableTensor +
                                        "' (training posteriors [m, latent] with std) missing or misshapen");
   c.table_mu = t->mu;
   c.table_sigma = t->sigma;

@@ -24,8 +24,9 @@ struct VaeCoder {
   LatentTables tables(LatentMethod method, double parameter) const;
 };
 
-// Throws ErrorKind::format if the model is not a VAE or lacks code_table/latents.
-VaeCoder vae_coder(const Model& model);
+// Throws ErrorKind::format, naming `name` (the model file), if the model is not a VAE
+// or lacks code_table/latents.
+VaeCoder vae_coder(const Model& model, const std::string& name = "model");
 
 // Images x [n, pixels] in [0, 1] (n >= 1, pixels = the net's) as .vbqi bytes.
 std::vector<uint8_t> encode_images(const VaeCoder& coder, const Dataset& images, LatentMethod method,
