@@ -66,10 +66,13 @@ std::vector<double> write_vae_figure(const std::string& png_path, const VaeCoder
                                      const std::vector<double>& lambdas, size_t rows, bool force);
 
 // Fig. 7: per latent dimension, KL(q(z_d) || N(0, 1)) of the aggregate posterior
-// q(z_d) = mean over test images of N(mu, sigma^2) (numerically, on a grid), and
+// q(z_d) = mean over test images of N(mu, sigma^2) (numerically, on a grid), the mean
+// per-image KL(q(z_d|x) || N(0, 1)) (closed form; 0 exactly for a collapsed dimension,
+// the plot's axis: an aggregate posterior near the prior does not tell a collapsed
+// dimension from a well-used one), and
 // the real bytes of its stream per image, in bits, for VBQ at `lambda` and uniform
 // at `spacing` (<= 0: the spacing whose file is closest in size to VBQ's). CSV (dim,
-// kl_aggregate_nats, mean_sigma, vbq_bits, uniform_bits) and, if svg_path is not
+// kl_aggregate_nats, kl_posterior_nats, mean_sigma, vbq_bits, uniform_bits) and, if svg_path is not
 // empty, a plot (SVG + PNG) of bits vs KL. Returns the spacing used.
 double write_vae_bits(const std::string& csv_path, const std::string& svg_path, const VaeCoder& coder,
                       const Dataset& test, double lambda, double spacing, bool force);
