@@ -14,6 +14,12 @@
 // The reported ELBO always uses beta = 1.
 // Learning rate: cosine decay from lr (default 1e-3) to 0 over all steps.
 //
+// Measured on Fashion-MNIST with the defaults (2026-12-01, 2 BLAS threads, a machine
+// loaded ~6x, so an upper bound): 399 s; test ELBO +666.85 nats per image (a density
+// on [0, 1]^784: reconstruction -743.41 + KL 76.56); decoder at the posterior means
+// 20.81 dB PSNR. All 32 dimensions are used (2.1-2.8 nats each); beta 8 leaves
+// 0.45-1.79 nats per dimension (docs/RESULTS.md).
+//
 // Determinism: initialisation, shuffling and eps come from counter-based streams
 // keyed by (seed, epoch, batch); summations have a fixed order; the gemm kernel is
 // pinned by the vbq command, so a run gives the same bits on every CPU for a given
