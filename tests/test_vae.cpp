@@ -116,7 +116,7 @@ TEST_CASE("a VAE model survives HDF5 and a model without the networks is refused
   const vbq::VaeResult r = vbq::train_vae(train, nullptr, cfg);
   vbq::testing::TempDir dir("vae");
   vbq::write_model(dir.file("vae.h5"), r.model, false);
-  const vbq::Model back = vbq::read_model(dir.file("vae.h5"), {.require_spread = false});
+  const vbq::Model back = vbq::read_model(dir.file("vae.h5"), vbq::ReadOptions{{}, {}, false});
   const vbq::VaeCoder c = vbq::vae_coder(back);
   CHECK(c.net.enc2.w == r.net.enc2.w);
   CHECK(c.net.likelihood_var == r.net.likelihood_var);

@@ -29,7 +29,7 @@ int run(const std::vector<std::string>& args) {
   if (!vbq::cli::parse_args(args, "decode-images", "images.vbqi VAE.h5 -o out.png [options]", opt, pos, vm)) return 0;
   const bool force = vm.count("force") > 0;
   vbq::check_can_overwrite(out, force);
-  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(model_path, {.require_spread = false}), model_path);
+  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(model_path, vbq::ReadOptions{{}, {}, false}), model_path);
   const std::string bytes = vbq::read_file_bytes(input);
   const vbq::DecodedImages d = vbq::decode_images(
       coder, std::span(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()), input);

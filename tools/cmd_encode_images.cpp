@@ -34,7 +34,7 @@ int run(const std::vector<std::string>& args) {
     throw vbq::Error(vbq::ErrorKind::argument, "give exactly one of --lambda and --uniform");
   const bool force = vm.count("force") > 0;
   vbq::check_can_overwrite(out, force);
-  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(model_path, {.require_spread = false}), model_path);
+  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(model_path, vbq::ReadOptions{{}, {}, false}), model_path);
   vbq::Dataset images = vbq::load_mnist_split(data, split);
   if (limit > 0 && limit < images.rows) {
     images.rows = limit;

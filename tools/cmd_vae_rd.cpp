@@ -50,7 +50,7 @@ int run(const std::vector<std::string>& args) {
   if (!lambdas.empty()) o.lambdas = vbq::parse_number_list(lambdas, "--lambdas");
   if (!spacings.empty()) o.spacings = vbq::parse_number_list(spacings, "--spacings");
   o.threads = vbq::cli::thread_count(threads), o.progress = !vm.count("quiet");
-  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(input, {.require_spread = false}), input);
+  const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(input, vbq::ReadOptions{{}, {}, false}), input);
   vbq::Dataset test = vbq::load_mnist_split(data, "t10k");
   if (count > 0 && count < test.rows) test.rows = count, test.x.resize(count * test.cols);
   const vbq::VaeRdResult r = vbq::run_vae_rd(coder, test, o);
