@@ -7,6 +7,7 @@ pkgs=(
   libhdf5-dev hdf5-tools
   libboost-program-options-dev libboost-math-dev
   libzstd-dev liblzma-dev libbz2-dev zlib1g-dev
+  libjpeg62-turbo-dev  # eval/jpeg: the JPEG baseline of the VAE R-D task
   doctest-dev libbenchmark-dev
   libopenblas-dev libopenblas0-pthread
   gnuplot-nox librsvg2-bin

@@ -308,6 +308,15 @@ std::vector<Row> bad_input_table() {
                   "compress in.h5 --target-quality accuracy=0.9 -o out.vbq", 1, {"METRIC=Fx", "accuracy=0.9"}});
   rows.push_back({"argument errors name the command once", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "compress in.h5 --lambda abc", 1, {"vbq compress: argument error: the argument ('abc')"}, ""});
+  rows.push_back({"encode-images with a model that is no VAE", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "encode-images in.h5 --lambda 1 -o out.vbqi", 3, {"in.h5: not a VAE model", "latent_dim"}});
+  rows.push_back({"encode-images with lambda and a grid", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "encode-images in.h5 --lambda 1 --uniform 0.5 -o out.vbqi", 1, {"exactly one of --lambda"}});
+  rows.push_back({"decode-images with a model that is no VAE",
+                  [](const CliDir& d) { good_model(d.file("in.h5")), put(d.file("in.vbqi"), "VBQI"); },
+                  "decode-images in.vbqi in.h5 -o out.png", 3, {"not a VAE model"}});
+  rows.push_back({"rd --task vae with a model that is no VAE", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "rd in.h5 --task vae -o out.csv -q", 3, {"vbq rd: format error", "not a VAE model"}});
   return rows;
 }
 

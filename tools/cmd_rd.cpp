@@ -14,6 +14,10 @@
 namespace vbq::cli {
 
 static int run_rd(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i)  // --task vae: the image task of a VAE has its own command
+    if (args[i] == "--task=vae" || (args[i] == "--task" && i + 1 < args.size() && args[i + 1] == "vae"))
+      for (const Command& c : commands())
+        if (c.name == "vae-rd") return c.run(args);
   po::options_description opts("options");
   std::string input, output, plot, paper_csv, keep;
   int threads = 0;
@@ -51,11 +55,7 @@ static int run_rd(const std::vector<std::string>& args) {
     RdOptions rd = rd_options_from_text(vm.count("questions") ? RdTaskKind::analogy : RdTaskKind::classifier, text);
     rd.threads = thread_count(threads), rd.keep_dir = keep;
     std::unique_ptr<ProgressBar> bar;  // finishes its line before the summary
-    if (!vm.count("quiet"))
-      rd.on_progress = [&](double done, double planned, const std::string& status) {
-        if (!bar) bar = std::make_unique<ProgressBar>("rd sweep", planned);
-        bar->update(done, status);
-      };
+    if (!vm.count("quiet")) rd.on_progress = progress_callback(bar, "rd sweep");
     Model model = read_model(input);
     TaskSetup setup = setup_task(vm, model);
     if (!setup.task) throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist");

@@ -52,4 +52,12 @@ void ProgressBar::draw(bool final_line) {
   std::fflush(stderr);
 }
 
+std::function<void(double, double, const std::string&)> progress_callback(std::unique_ptr<ProgressBar>& bar,
+                                                                          std::string label) {
+  return [&bar, label = std::move(label)](double done, double planned, const std::string& status) {
+    if (!bar) bar = std::make_unique<ProgressBar>(label, planned);
+    bar->update(done, status);
+  };
+}
+
 }  // namespace vbq

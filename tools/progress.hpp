@@ -5,6 +5,8 @@
 #pragma once
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -27,5 +29,10 @@ class ProgressBar {
   std::chrono::steady_clock::time_point start_, last_draw_;
   std::mutex mutex_;
 };
+
+// A sweep's progress callback (done, planned, status) that draws into `bar`,
+// made at the first report; `bar` finishes its line when it goes.
+std::function<void(double, double, const std::string&)> progress_callback(std::unique_ptr<ProgressBar>& bar,
+                                                                          std::string label);
 
 }  // namespace vbq

@@ -1,7 +1,5 @@
 #include "train/bnn.hpp"
 
-#include <cblas.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -11,32 +9,17 @@
 
 #include "vbq/error.hpp"
 #include "train/attributes.hpp"
-#include "vbq/random.hpp"
+#include "train/optim.hpp"
 
 namespace vbq {
 namespace {
 
-// ---- counter-based random numbers (bit-reproducible, order independent) ----
+using train::fill_normal;
+using train::gemm;
+using train::stream_key;
+
 
 enum Stream : uint64_t { kInit = 1, kNoise = 2, kShuffle = 3 };
-
-uint64_t stream_key(uint64_t seed, uint64_t stream, uint64_t a, uint64_t b = 0, uint64_t c = 0) {
-  return splitmix64(splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ stream) ^ a) ^ b) ^ c);
-}
-
-// n standard normals: Box-Muller on the pair of uniforms at counters 2j, 2j+1.
-template <class T>
-void fill_normal(uint64_t key, T* out, size_t n) {
-  constexpr double two_pi = 6.283185307179586476925;
-  for (size_t i = 0; i < n; i += 2) {
-    uint64_t r1 = splitmix64(key + 2 * i), r2 = splitmix64(key + 2 * i + 1);
-    double u1 = (double(r1 >> 11) + 1.0) * 0x1.0p-53;  // (0, 1]: log is finite
-    double u2 = double(r2 >> 11) * 0x1.0p-53;
-    double r = std::sqrt(-2.0 * std::log(u1));
-    out[i] = T(r * std::cos(two_pi * u2));
-    if (i + 1 < n) out[i + 1] = T(r * std::sin(two_pi * u2));
-  }
-}
 
 // ---- exp and log for the per-weight loops ----
 // libm's expf/logf are calls that keep `omp simd` loops scalar (this file is built
@@ -126,25 +109,6 @@ double kl_tensor(const std::vector<T>& mu, const std::vector<T>& ls, const T* s2
   return kl;
 }
 
-// Fisher-Yates with a counter-based source (std::shuffle is implementation defined).
-void shuffle(std::vector<uint32_t>& v, uint64_t key) {
-  for (size_t i = v.size(); i > 1; --i) {
-    uint64_t j = uint64_t((unsigned __int128)splitmix64(key + i) * i >> 64);
-    std::swap(v[i - 1], v[j]);
-  }
-}
-
-// ---- BLAS in either precision (row-major) ----
-
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const float* a, size_t lda,
-          const float* b, size_t ldb, float beta, float* c, size_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0f, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const double* a, size_t lda,
-          const double* b, size_t ldb, double beta, double* c, size_t ldc) {
-  cblas_dgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.0, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-
 template <class T>
 std::vector<std::vector<T>*> param_vectors(BnnParams<T>& p) {
   std::vector<std::vector<T>*> v;
@@ -152,33 +116,6 @@ std::vector<std::vector<T>*> param_vectors(BnnParams<T>& p) {
   return v;
 }
 
-// Adam (Kingma & Ba 2015) with bias correction, over every parameter vector.
-class Adam {
- public:
-  explicit Adam(const BnnParams<float>& p) : m_(bnn_zeros_like(p)), v_(bnn_zeros_like(p)) {}
-  void step(BnnParams<float>& p, BnnParams<float>& g, double lr) {
-    ++t_;
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    const double c1 = 1.0 - std::pow(b1, double(t_)), c2 = 1.0 - std::pow(b2, double(t_));
-    const float step = float(lr * std::sqrt(c2) / c1), fb1 = float(b1), fb2 = float(b2);
-    const float feps = float(eps * std::sqrt(c2));  // eps applied to the bias-corrected v
-    auto pv = param_vectors(p), gv = param_vectors(g), mv = param_vectors(m_), vv = param_vectors(v_);
-    for (size_t t = 0; t < pv.size(); ++t) {
-      float *x = pv[t]->data(), *gr = gv[t]->data(), *m = mv[t]->data(), *v = vv[t]->data();
-      const size_t n = pv[t]->size();
-#pragma omp simd
-      for (size_t i = 0; i < n; ++i) {
-        m[i] = fb1 * m[i] + (1 - fb1) * gr[i];
-        v[i] = fb2 * v[i] + (1 - fb2) * gr[i] * gr[i];
-        x[i] -= step * m[i] / (std::sqrt(v[i]) + feps);
-      }
-    }
-  }
-
- private:
-  BnnParams<float> m_, v_;
-  long t_ = 0;
-};
 
 }  // namespace
 
@@ -413,7 +350,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   BnnResult res;
   res.params = bnn_init<float>(D, cfg.hidden, C, cfg.init_log_std, cfg.seed);
   BnnParams<float> grad = bnn_zeros_like(res.params);
-  Adam adam(res.params);
+  train::Adam adam(param_vectors(res.params));
   BnnObjective<float> objective;
   std::vector<uint32_t> order(N);
   std::vector<float> xb(B * D);
@@ -423,7 +360,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
   auto t0 = std::chrono::steady_clock::now();
   for (int epoch = 0; epoch < cfg.epochs; ++epoch) {
     std::iota(order.begin(), order.end(), 0u);
-    shuffle(order, stream_key(cfg.seed, kShuffle, uint64_t(epoch)));
+    train::shuffle(order, stream_key(cfg.seed, kShuffle, uint64_t(epoch)));
     double obj_sum = 0, nll_sum = 0;
     size_t correct = 0;
     for (size_t b = 0; b < batches; ++b) {
@@ -443,7 +380,7 @@ BnnResult train_bnn(const Dataset& train, const Dataset* test, const BnnConfig& 
       const double kl_weight = step < warmup_steps ? cfg.kl_weight * (step + 1) / warmup_steps : cfg.kl_weight;
       const double lr = cfg.cosine_lr ? cfg.lr * 0.5 * (1 + std::cos(std::numbers::pi * step / total_steps)) : cfg.lr;
       BnnLoss l = objective.evaluate(res.params, xb.data(), yb.data(), nb, N, cfg.prior, eps, &grad, kl_weight);
-      adam.step(res.params, grad, lr);
+      adam.step(param_vectors(res.params), param_vectors(grad), lr);
       if (cfg.on_batch) cfg.on_batch(epoch, b, nb, l);
       obj_sum += l.objective * double(nb);
       nll_sum += l.nll * double(nb);
