@@ -338,7 +338,7 @@ Model train_embeddings(const std::vector<std::string>& paths, const CorpusOption
     files += p;
   }
   a["corpus_files"] = files;
-  a["lowercase"] = std::to_string(int(co.lowercase));
+  a[skipgram_keys::kLowercase] = std::to_string(int(co.lowercase));
   a["vocab_size_limit"] = std::to_string(co.vocab_size);
   a["min_count"] = std::to_string(co.min_count);
   a["tokenizer"] = "[A-Za-z0-9]+([-'][A-Za-z0-9]+)*";

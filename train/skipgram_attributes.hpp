@@ -23,6 +23,7 @@ inline constexpr const char* kLr = "lr";
 inline constexpr const char* kStdRate = "std_rate";
 inline constexpr const char* kSample = "sample";
 inline constexpr const char* kTrainTokens = "train_tokens";  // corpus tokens in the vocabulary
+inline constexpr const char* kLowercase = "lowercase";        // 1: the corpus was ASCII-lowercased
 }  // namespace vbq::skipgram_keys
 
 namespace vbq {
@@ -36,6 +37,7 @@ void write_skipgram_options(const SkipGramOptions& options, uint64_t train_token
 // What a model file records of its training (epoch snapshots record nothing).
 struct RecordedSkipGram {
   std::optional<int> window, negatives;
+  std::optional<bool> lowercase;
   std::optional<double> prior_std;
   std::optional<uint64_t> train_tokens;
 };
