@@ -80,10 +80,11 @@ std::vector<std::string> rd_baseline_methods();
 //  classifier: vbq, vbq+refine and vbq+auto+refine (3 passes) at 17 lambdas 1e-3..10,
 //              every baseline (grids q = 1..255, k-means k = 2..256), 3 rounds of
 //              refinement around 90 / 95 / 97.5 / 99%, the summary's fractions.
-//  heldout_nll: vbq and vbq+auto+refine+tables at lambdas sized for a V = 100k,
-//              d = 100 model in 20 minutes on 2 cores (see default_rd_options),
-//              grids under rANS and the context coder, k-means; summary at nll
-//              increases of 0.02, 0.01 and 0.005 nats per target, refined there.
+//  heldout_nll: vbq and vbq+auto+refine+ctx at 12 lambdas 1e-2..10 (sized for a
+//              V = 100k, d = 100 model in 20 minutes on 2 cores), grids q = 1..255
+//              under rANS and the context coder, k-means k = 4..256; summary at nll
+//              increases of 0.02, 0.01 and 0.005 nats per target, 2 rounds of
+//              refinement there.
 enum class RdTaskKind { analogy, classifier, heldout_nll };
 
 // The task kind a sweep's primary metric belongs to: hits10 analogy,

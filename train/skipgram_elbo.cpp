@@ -61,9 +61,18 @@ ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& conte
       const float* eps = &gauss[bits >> (64 - kGaussBits)];
       for (size_t j = 0; j < d; ++j) z[j] = t.mu[w * d + j] + t.sigma[w * d + j] * double(eps[j]);
     };
+    // Eight independent partial sums in a fixed order: the same bits on every
+    // machine, and not one chain of d dependent additions (the held-out nll of a
+    // sweep runs this ~36 M times per point at V = 100k).
     auto mean_dot = [&](uint32_t u, uint32_t v) {
-      double x = 0;
-      for (size_t j = 0; j < d; ++j) x += word.mu[u * d + j] * context.mu[v * d + j];
+      const double* a = &word.mu[size_t(u) * d];
+      const double* b = &context.mu[size_t(v) * d];
+      double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      size_t j = 0;
+      for (; j + 8 <= d; j += 8)
+        for (size_t k = 0; k < 8; ++k) lane[k] += a[j + k] * b[j + k];
+      double x = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      for (; j < d; ++j) x += a[j] * b[j];
       return x;
     };
 #pragma omp for schedule(dynamic, 64)
