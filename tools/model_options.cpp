@@ -39,6 +39,9 @@ void add_task_options(po::options_description& o, bool with_tensor) {
   o.add_options()
       ("questions", po::value<std::string>(), "word-analogy questions (questions-words.txt): analogy task")
       ("top-words", po::value<size_t>()->default_value(0), "analogy task: keep the N most frequent words (0 = all)")
+      ("candidates-top", po::value<size_t>()->default_value(0),
+       "analogy task: candidates (and questions) among the N most frequent words only, every word still compressed "
+       "(--top-words drops the rest from the model; 0 = all)")
       ("lowercase", "analogy task: lowercase the questions; heldout-nll: the text (default: as the model was trained)")
       ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
       ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data); "
@@ -70,9 +73,11 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
     std::erase_if(model.tensors, [&](const Tensor& t) { return t.name != tensor; });
     AnalogyOptions ao;
     ao.exclude_question_words = vm.count("exclude-question-words");
+    ao.top_words = vm["candidates-top"].as<size_t>();
     s.task = make_analogy_task(read_analogy_questions(vm["questions"].as<std::string>(), vm.count("lowercase")),
                                tensor, ao);
     s.description = "word analogies, " + std::to_string(model.vocab.size()) + " words";
+    if (ao.top_words) s.description += ", candidates among the top " + std::to_string(ao.top_words);
   } else if (vm.count("task") && vm["task"].as<std::string>() == "heldout-nll") {
     return setup_heldout_task(vm, model);
   } else if (vm.count("task")) {
