@@ -63,7 +63,7 @@ ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& conte
     };
     // Eight independent partial sums in a fixed order: the same bits on every
     // machine, and not one chain of d dependent additions (the held-out nll of a
-    // sweep runs this ~36 M times per point at V = 100k).
+    // sweep runs this for every target of 10^6 tokens at every point).
     auto mean_dot = [&](uint32_t u, uint32_t v) {
       const double* a = &word.mu[size_t(u) * d];
       const double* b = &context.mu[size_t(v) * d];
