@@ -106,6 +106,23 @@ std::vector<double> paper_lambdas(size_t count, double lo, double hi) {
   return l;
 }
 
+// The held-out nll's default sweep, sized for 20 minutes on 2 cores at V = 100k,
+// d = 100, 10^6 tokens (docs/RESULTS.md): one nll evaluation costs ~8 CPU-s, a
+// paper-VBQ file ~3, a vbq+auto+refine+ctx file ~40 (2 x 10^7 dims), so the
+// paper's and the best variant run at 12 lambdas (nll +0.005..+0.02 lies within
+// lambda 0.1..3 on a trained model), the grid under rANS and the context coder.
+static RdOptions default_heldout_nll_options() {
+  RdOptions o;
+  o.lambdas = paper_lambdas(12, 1e-2, 10);
+  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+auto+refine+ctx", 3)};
+  o.grid_q_max = paper_grid(12, 255);
+  o.kmeans_k = {4, 8, 16, 32, 64, 128, 256};
+  o.baselines = {"uniform+rans", "uniform+ctx", "kmeans+rans"};
+  o.refine_fractions = default_rd_fractions(RdTaskKind::heldout_nll);
+  o.refine_rounds = 2;
+  return o;
+}
+
 std::vector<int> paper_grid(size_t count, int hi) {
   std::set<int> q;
   for (size_t i = 0; i < count; ++i) q.insert(int(std::lround(std::pow(double(hi), double(i) / double(count - 1)))));
@@ -263,6 +280,7 @@ RdOptions default_rd_options(RdTaskKind kind) {
     o.grid_q_max = paper_grid();  // no k-means sizes: its baseline runs only when asked for
     return o;
   }
+  if (kind == RdTaskKind::heldout_nll) return default_heldout_nll_options();
   // Classifiers lose everything above lambda ~ 3 (accuracy at chance) and keep
   // 99% of it only within a decade of 0.03, so the sweep covers 1e-3..10 and
   // refines where each curve crosses the summary fractions.
@@ -278,7 +296,14 @@ RdOptions default_rd_options(RdTaskKind kind) {
 
 std::vector<double> default_rd_fractions(RdTaskKind kind) {
   if (kind == RdTaskKind::analogy) return {0.5, 0.75, 0.9, 0.95, 0.975};
+  if (kind == RdTaskKind::heldout_nll) return {0.02, 0.01, 0.005};  // nats per target over uncompressed
   return {0.9, 0.95, 0.975, 0.99};
+}
+
+RdTaskKind rd_task_kind(const std::string& primary_metric) {
+  if (primary_metric == "hits10") return RdTaskKind::analogy;
+  if (primary_metric == "heldout_nll") return RdTaskKind::heldout_nll;
+  return RdTaskKind::classifier;
 }
 
 // ---- the sweep --------------------------------------------------------------
@@ -295,6 +320,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
   for (const std::string& b : opt.baselines)
     if (std::none_of(baseline_table().begin(), baseline_table().end(), [&](auto& m) { return m.name == b; }))
       throw Error(ErrorKind::argument, "rd sweep: unknown baseline '" + b + "'");
+  res.lower_is_better = task.lower_is_better();
   res.uncompressed = task.evaluate(model);
 
   // Families: methods swept over one knob together. Each VBQ variant is its own;
@@ -398,7 +424,7 @@ RdResult run_rd_sweep(const Model& model, const QualityTask& task, const RdOptio
       std::set<double> extra;
       for (auto a = f.quality.begin(), b = std::next(a); a != f.quality.end() && b != f.quality.end(); ++a, ++b)
         for (double fraction : opt.refine_fractions) {
-          const double target = fraction * res.uncompressed[res.primary];
+          const double target = level_target(res, fraction);
           if ((a->second >= target) == (b->second >= target)) continue;
           double mid = std::sqrt(a->first * b->first);
           if (f.knob != Knob::lambda) mid = std::round(mid);

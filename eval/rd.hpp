@@ -60,8 +60,9 @@ struct RdOptions {
   std::vector<std::string> baselines;
   bool general_compressors = true;  // false: drop gzip, bzip2, xz, lzma, zstd
   // Adaptive refinement: for refine_rounds rounds, wherever a method's primary
-  // metric crosses fraction x uncompressed between two neighbouring settings,
-  // also measure the setting halfway (geometric mean; rounded for q and k).
+  // metric crosses a summary level (level_target: fraction x uncompressed, or
+  // uncompressed + increase for a lower-is-better metric) between two neighbouring
+  // settings, also measure the setting halfway (geometric mean; rounded for q and k).
   std::vector<double> refine_fractions;
   int refine_rounds = 0;
   int threads = 0;
@@ -82,7 +83,16 @@ std::vector<std::string> rd_baseline_methods();
 //  classifier: vbq, vbq+refine and vbq+auto+refine (3 passes) at 17 lambdas 1e-3..10,
 //              every baseline (grids q = 1..255, k-means k = 2..256), 3 rounds of
 //              refinement around 90 / 95 / 97.5 / 99%, the summary's fractions.
-enum class RdTaskKind { analogy, classifier };
+//  heldout_nll: vbq and vbq+auto+refine+ctx at 12 lambdas 1e-2..10 (sized for a
+//              V = 100k, d = 100 model in 20 minutes on 2 cores), grids q = 1..255
+//              under rANS and the context coder, k-means k = 4..256; summary at nll
+//              increases of 0.02, 0.01 and 0.005 nats per target, 2 rounds of
+//              refinement there.
+enum class RdTaskKind { analogy, classifier, heldout_nll };
+
+// The task kind a sweep's primary metric belongs to: hits10 analogy,
+// heldout_nll heldout_nll, anything else classifier.
+RdTaskKind rd_task_kind(const std::string& primary_metric);
 
 // The paper's sweep: 50 lambdas log-spaced from 1e-2 to 1e5, and grids q = 1..1023
 // log-spaced (59 distinct values, as in paper-fig3-rd.csv).

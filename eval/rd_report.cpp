@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -116,6 +117,7 @@ RdResult read_rd_csv(const std::string& path) {
   }
   auto hits10 = std::find(r.metric_names.begin(), r.metric_names.end(), "hits10");
   r.primary = hits10 == r.metric_names.end() ? 0 : size_t(hits10 - r.metric_names.begin());
+  r.lower_is_better = metric_lower_is_better(r.metric_names[r.primary]);
   return r;
 }
 
@@ -133,9 +135,24 @@ static std::vector<RdPoint> curve(const RdResult& r, const std::string& method) 
   return pts;
 }
 
-// The bits one method needs to keep `fraction` of the uncompressed primary metric.
-static double bits_for(const RdResult& r, const std::string& method, double fraction) {
-  return bits_to_reach(curve(r, method), fraction * r.uncompressed[r.primary], RdRate::file_bits, r.primary);
+bool metric_lower_is_better(const std::string& metric) {
+  return metric.size() >= 3 && metric.compare(metric.size() - 3, 3, "nll") == 0;
+}
+
+double level_target(const RdResult& r, double level) {
+  const double full = r.uncompressed[r.primary];
+  return r.lower_is_better ? full + level : level * full;
+}
+
+double bits_for_level(const RdResult& r, const std::string& method, double level) {
+  std::vector<RdPoint> c = curve(r, method);
+  if (!r.lower_is_better) return bits_to_reach(std::move(c), level_target(r, level), RdRate::file_bits, r.primary);
+  for (RdPoint& p : c) p.metrics[r.primary] = -p.metrics[r.primary];  // "at or below" as "at or above"
+  return bits_to_reach(std::move(c), -level_target(r, level), RdRate::file_bits, r.primary);
+}
+
+static double bits_for(const RdResult& r, const std::string& method, double level) {
+  return bits_for_level(r, method, level);
 }
 
 std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) {
@@ -143,14 +160,19 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   const std::string& metric = r.metric_names[r.primary];
   std::ostringstream s;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "bits per latent dimension to keep a fraction of uncompressed %s = %.4f (%llu dims)\n",
-                metric.c_str(), full, (unsigned long long)r.dimensions);
+  std::snprintf(buf, sizeof buf, "bits per latent dimension to %s uncompressed %s = %.4f (%llu dims)\n",
+                r.lower_is_better ? "stay within an increase over" : "keep a fraction of", metric.c_str(), full,
+                (unsigned long long)r.dimensions);
   s << buf;
   int width = 18;  // the label column fits the longest "<variant> / best"
   for (const std::string& m : method_order(r)) width = std::max(width, int(m.size() + 8));
   std::snprintf(buf, sizeof buf, "%-*s", width, "method");
   s << buf;
-  for (double f : fractions) std::snprintf(buf, sizeof buf, " %9.1f%%", 100 * f), s << buf;
+  for (double f : fractions) {
+    if (r.lower_is_better) std::snprintf(buf, sizeof buf, " %+10.4g", f);
+    else std::snprintf(buf, sizeof buf, " %9.1f%%", 100 * f);
+    s << buf;
+  }
   s << "\n";
   std::map<std::string, std::vector<double>> need;
   for (auto& m : method_order(r)) {
@@ -166,21 +188,31 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
     s << "\n";
   }
   auto is_vbq = [](const std::string& m) { return m.rfind("vbq", 0) == 0; };
-  for (auto& [variant, bits] : need) {
-    if (!is_vbq(variant)) continue;
-    std::snprintf(buf, sizeof buf, "%-*s", width, (variant + " / best").c_str());
+  // The fewest bits at level i among the VBQ variants (vbq true) or the baselines.
+  auto fewest = [&](size_t i, bool vbq) {
+    double best = NAN;
+    for (auto& [m, v] : need)
+      if (is_vbq(m) == vbq && !std::isnan(v[i]) && (std::isnan(best) || v[i] < best)) best = v[i];
+    return best;
+  };
+  auto ratio_row = [&](const std::string& label, const std::function<double(size_t)>& bits) {
+    std::snprintf(buf, sizeof buf, "%-*s", width, label.c_str());
     s << buf;
     for (size_t i = 0; i < fractions.size(); ++i) {
-      double best = NAN;
-      for (auto& [m, v] : need)
-        if (!is_vbq(m) && !std::isnan(v[i]) && (std::isnan(best) || v[i] < best)) best = v[i];
-      double ratio = bits[i] / best;
+      const double ratio = bits(i) / fewest(i, false);
       if (std::isnan(ratio)) std::snprintf(buf, sizeof buf, " %10s", "-");
       else std::snprintf(buf, sizeof buf, " %10.3f", ratio);
       s << buf;
     }
     s << "\n";
+  };
+  size_t variants = 0;
+  for (auto& [variant, bits] : need) {
+    if (!is_vbq(variant)) continue;
+    ++variants;
+    ratio_row(variant + " / best", [&bits = bits](size_t i) { return bits[i]; });
   }
+  if (variants > 1) ratio_row("best vbq / best", [&](size_t i) { return fewest(i, true); });
   // Each improvement against the paper's configuration.
   if (need.count("vbq"))
     for (auto& [variant, bits] : need) {
@@ -213,6 +245,7 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
 static std::string best_baseline(const RdResult& r, const std::vector<double>& fractions) {
   std::vector<double> order(fractions.begin(), fractions.end());
   std::sort(order.begin(), order.end());
+  if (r.lower_is_better) std::reverse(order.begin(), order.end());  // loosest first, as fractions ascending
   for (size_t i = order.size() / 2 + 1; i-- > 0;) {
     std::string best;
     double best_bits = NAN;
@@ -290,6 +323,7 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
   // over the rates at which the methods reach that band.
   std::vector<double> sorted(fractions.begin(), fractions.end());
   std::sort(sorted.begin(), sorted.end());
+  if (r.lower_is_better) std::reverse(sorted.begin(), sorted.end());  // loosest level first
   double x_lo = NAN, x_hi = NAN, y_top = full;
   for (const RdPoint& row : r.rows) y_top = std::max(y_top, row.metrics[r.primary]);
   if (!sorted.empty())
@@ -301,6 +335,18 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     }
   const bool zoom = !std::isnan(x_lo) && !std::isnan(x_hi) && x_hi > x_lo;
   const double y_lo = sorted.empty() ? 0 : sorted.front() * full - 0.02 * full;
+  // The zoom's quality band: from the loosest level to just past the uncompressed value.
+  double band_lo = y_lo, band_hi = std::max(full + 0.05 * (full - y_lo), y_top + 0.02 * (full - y_lo));
+  if (r.lower_is_better && !sorted.empty()) {
+    const double span = sorted.front();
+    band_lo = full - 0.2 * span, band_hi = full + 1.3 * span;
+  }
+  auto level_label = [&](double level) {
+    char text[32];
+    if (r.lower_is_better) std::snprintf(text, sizeof text, "+%g", level);
+    else std::snprintf(text, sizeof text, "%g%%", 100 * level);
+    return std::string(text);
+  };
 
   std::ostringstream gp;
   gp << "set datafile separator ','\nset grid\nset logscale x 2\nset format x '%.3g'\n"
@@ -312,14 +358,16 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
   if (zoom) {
     gp << "set size 0.42,0.95\nset origin 0,0\nset key off\nplot " << series << "\n";
     gp << "set size 0.42,0.95\nset origin 0.40,0\n"
-       << "set title 'zoom: " << 100 * sorted.front() << "-100% of uncompressed (dotted: the summary fractions)'\n"
-       << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << y_lo << ":"
-       << std::max(full + 0.05 * (full - y_lo), y_top + 0.02 * (full - y_lo)) << "]\n";
+       << "set title 'zoom: " << (r.lower_is_better ? "within " + level_label(sorted.front()) + " of uncompressed"
+                                                     : level_label(sorted.front()) + "-100% of uncompressed")
+       << " (dotted: the summary levels)'\n"
+       << "set xrange [" << x_lo / 1.25 << ":" << x_hi * 1.25 << "]\nset yrange [" << band_lo << ":" << band_hi
+       << "]\n";
     for (size_t i = 0; i < sorted.size(); ++i)
-      gp << "set arrow " << i + 1 << " from graph 0, first " << sorted[i] * full << " to graph 1, first "
-         << sorted[i] * full << " nohead dt 2 lc rgb 'gray60'\n"
-         << "set label " << i + 1 << " '" << 100 * sorted[i] << "%' at graph 0.01, first " << sorted[i] * full
-         << " offset 0,0.5 font ',10' tc rgb 'gray40'\n";
+      gp << "set arrow " << i + 1 << " from graph 0, first " << level_target(r, sorted[i]) << " to graph 1, first "
+         << level_target(r, sorted[i]) << " nohead dt 2 lc rgb 'gray60'\n"
+         << "set label " << i + 1 << " '" << level_label(sorted[i]) << "' at graph 0.01, first "
+         << level_target(r, sorted[i]) << " offset 0,0.5 font ',10' tc rgb 'gray40'\n";
   }
   gp << "set key outside right top vertical Left reverse noenhanced spacing 1.1 font ',11' samplen 3\n"
      << "set size " << (zoom ? 0.6 : 1.0) << ",0.95\nset origin " << (zoom ? 0.40 : 0.0) << ",0\n";

@@ -20,6 +20,9 @@ struct RdPoint {
 struct RdResult {
   std::vector<std::string> metric_names;
   size_t primary = 0;
+  // Lower primary metric is better (a held-out nll): summary levels are then
+  // increases over the uncompressed value, not fractions of it.
+  bool lower_is_better = false;
   uint64_t dimensions = 0;               // latent dimensions compressed
   std::vector<double> uncompressed;      // metrics of the original means
   std::vector<RdPoint> rows;
@@ -53,10 +56,22 @@ void write_rd_csv(const std::string& path, const RdResult& result, bool force);
 // Throws ErrorKind::format naming the file and line.
 RdResult read_rd_csv(const std::string& path);
 
+// Whether a metric is lower-is-better, by name: one ending in "nll".
+bool metric_lower_is_better(const std::string& metric);
+
+// The primary-metric value a summary level asks for: level x uncompressed, or for
+// a lower-is-better metric uncompressed + level (an allowed increase).
+double level_target(const RdResult& result, double level);
+
+// The bits per dimension one method needs to reach level_target(result, level)
+// (bits_to_reach on its points; for a lower-is-better metric, to get at or below it).
+double bits_for_level(const RdResult& result, const std::string& method, double level);
+
 // The summary table: bits/dim each method needs to keep f of the uncompressed
-// primary metric (f = 0.5, 0.75, 0.9, 0.95, 0.975), interpolating linearly in bits
-// between measured points, and each VBQ variant's ratio to the best baseline
-// (the best method whose name does not start with "vbq").
+// primary metric (f = 0.5, 0.75, 0.9, 0.95, 0.975), or for a lower-is-better one to
+// stay within uncompressed + f, interpolating linearly in bits between measured
+// points; each VBQ variant's ratio to the best baseline (the best method whose name
+// does not start with "vbq"), and the best VBQ variant's.
 std::string rd_summary(const RdResult& result, const std::vector<double>& fractions = {0.5, 0.75, 0.9, 0.95, 0.975});
 
 // Fig. 3-style plot, two panels: every point, and a zoom on the band from just

@@ -20,6 +20,8 @@ class QualityTask {
   virtual std::vector<std::string> metric_names() const = 0;  // e.g. {"hits1","hits10","mrr"}
   virtual size_t primary_metric() const = 0;                  // index of the one the summary uses
   virtual std::vector<double> evaluate(const Model& means) const = 0;
+  // The primary metric's direction: a held-out nll is lower-is-better, accuracy is not.
+  virtual bool lower_is_better() const { return false; }
 };
 
 // Metric `metric` of `task` as the quality function of a QualityTarget

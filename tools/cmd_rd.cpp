@@ -37,7 +37,7 @@ static int run_rd(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
-  if (!parse_args(args, "rd", "MODEL (--questions Q | --task fashion-mnist --data DIR) -o rd.csv [--plot rd.svg]",
+  if (!parse_args(args, "rd", "MODEL (--questions Q | --task fashion-mnist --data DIR | --task heldout-nll --corpus TEXT) -o rd.csv",
                   opts, pos, vm)) return 0;
   const bool force = vm.count("force");
   if (!plot.empty()) check_can_overwrite(plot, force);
@@ -52,19 +52,18 @@ static int run_rd(const std::vector<std::string>& args) {
     result = read_rd_csv(vm["from-csv"].as<std::string>());
     title = std::filesystem::path(vm["from-csv"].as<std::string>()).filename().string();
   } else {
-    RdOptions rd = rd_options_from_text(vm.count("questions") ? RdTaskKind::analogy : RdTaskKind::classifier, text);
+    RdOptions rd = rd_options_from_text(task_kind(vm), text);
     rd.threads = thread_count(threads), rd.keep_dir = keep;
     std::unique_ptr<ProgressBar> bar;  // finishes its line before the summary
     if (!vm.count("quiet")) rd.on_progress = progress_callback(bar, "rd sweep");
     Model model = read_model(input);
     TaskSetup setup = setup_task(vm, model);
-    if (!setup.task) throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist");
+    if (!setup.task) throw Error(ErrorKind::argument, "say what to measure: --questions FILE or --task fashion-mnist|heldout-nll");
     title = setup.description + ": " + std::filesystem::path(input).filename().string();
     result = run_rd_sweep(model, *setup.task, rd);
     write_rd_csv(output, result, force);
   }
-  const bool analogy = result.metric_names[result.primary] == "hits10";
-  const auto fractions = rd_fractions_from_text(analogy ? RdTaskKind::analogy : RdTaskKind::classifier, text.fractions);
+  const auto fractions = rd_fractions_from_text(rd_task_kind(result.metric_names[result.primary]), text.fractions);
   std::printf("%s", rd_summary(result, fractions).c_str());
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!from_csv) std::printf("wrote %s (%zu points, %.0f s)\n", output.c_str(), result.rows.size(), seconds);

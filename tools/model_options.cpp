@@ -4,6 +4,7 @@
 
 #include "formats/idx.hpp"
 #include "tools/command.hpp"
+#include "tools/heldout_options.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq::cli {
@@ -38,11 +39,22 @@ void add_task_options(po::options_description& o, bool with_tensor) {
   o.add_options()
       ("questions", po::value<std::string>(), "word-analogy questions (questions-words.txt): analogy task")
       ("top-words", po::value<size_t>()->default_value(0), "analogy task: keep the N most frequent words (0 = all)")
-      ("lowercase", "analogy task: lowercase the questions")
+      ("candidates-top", po::value<size_t>()->default_value(0),
+       "analogy task: candidates (and questions) among the N most frequent words only, every word still compressed "
+       "(--top-words drops the rest from the model; 0 = all)")
+      ("lowercase", "analogy task: lowercase the questions; heldout-nll: the text (default: as the model was trained)")
       ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
-      ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data)")
+      ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data); "
+       "heldout-nll: a skip-gram model's nll at the means on held-out text (needs --corpus)")
       ("data", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
        "Fashion-MNIST directory (--task fashion-mnist)");
+  add_heldout_options(o);
+}
+
+RdTaskKind task_kind(const po::variables_map& vm) {
+  if (vm.count("questions")) return RdTaskKind::analogy;
+  if (vm.count("task") && vm["task"].as<std::string>() == "heldout-nll") return RdTaskKind::heldout_nll;
+  return RdTaskKind::classifier;
 }
 
 TaskSetup setup_task(const po::variables_map& vm, Model& model) {
@@ -61,12 +73,16 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
     std::erase_if(model.tensors, [&](const Tensor& t) { return t.name != tensor; });
     AnalogyOptions ao;
     ao.exclude_question_words = vm.count("exclude-question-words");
+    ao.top_words = vm["candidates-top"].as<size_t>();
     s.task = make_analogy_task(read_analogy_questions(vm["questions"].as<std::string>(), vm.count("lowercase")),
                                tensor, ao);
     s.description = "word analogies, " + std::to_string(model.vocab.size()) + " words";
+    if (ao.top_words) s.description += ", candidates among the top " + std::to_string(ao.top_words);
+  } else if (vm.count("task") && vm["task"].as<std::string>() == "heldout-nll") {
+    return setup_heldout_task(vm, model);
   } else if (vm.count("task")) {
     if (vm["task"].as<std::string>() != "fashion-mnist")
-      throw Error(ErrorKind::argument, "unknown --task '" + vm["task"].as<std::string>() + "' (fashion-mnist)");
+      throw Error(ErrorKind::argument, "unknown --task '" + vm["task"].as<std::string>() + "' (fashion-mnist, heldout-nll)");
     s.task = make_classifier_task(load_mnist_split(vm["data"].as<std::string>(), "t10k"));
     s.description = "Fashion-MNIST test accuracy";
   }
@@ -76,7 +92,11 @@ TaskSetup setup_task(const po::variables_map& vm, Model& model) {
 std::function<QualityFn(const std::string&)> task_metrics(const TaskSetup& setup) {
   if (!setup.task) return {};
   const QualityTask* task = setup.task.get();
-  return [task](const std::string& metric) { return task_metric(*task, metric); };
+  return [task](const std::string& metric) {
+    if (task->lower_is_better())  // a quality target is a fraction of the uncompressed value
+      throw Error(ErrorKind::argument, "--target-quality needs a higher-is-better metric, not '" + metric + "'");
+    return task_metric(*task, metric);
+  };
 }
 
 void add_explicit_tensor_options(po::options_description& o) {
@@ -139,7 +159,8 @@ void add_rd_options(po::options_description& o, RdOptionText& text) {
       ("no-general", po::bool_switch(&text.no_general), "skip gzip/bzip2/xz/lzma/zstd (slow at their top levels)")
       ("fractions", po::value<std::string>()->notifier(set(text.fractions)),
        "summary table: bits needed to keep these fractions of the uncompressed quality "
-       "(default: analogies 0.5,0.75,0.9,0.95,0.975; classifiers 0.9,0.95,0.975,0.99)")
+       "(default: analogies 0.5,0.75,0.9,0.95,0.975; classifiers 0.9,0.95,0.975,0.99); heldout-nll: bits needed "
+       "to stay within these nll increases in nats per target (default 0.02,0.01,0.005)")
       ("refine-rounds", po::value<int>()->notifier(set(text.refine_rounds)),
        "rounds of adaptive refinement where a curve crosses a summary fraction (default: analogies 0, classifiers 3)");
 }

@@ -32,7 +32,7 @@ struct TaskSetup {
 };
 
 // For parse_target: the quality function of a named metric of setup.task (empty
-// when no task was asked for).
+// when no task was asked for; throws ErrorKind::argument for a lower-is-better task).
 std::function<QualityFn(const std::string& metric)> task_metrics(const TaskSetup& setup);
 
 // --mean with --std, --var, --log-std or --rho: datasets named explicitly.
@@ -45,6 +45,10 @@ std::vector<TensorSpec> explicit_specs(const boost::program_options::variables_m
 
 // The options of the R-D sweep (vbq rd), read into `text` for rd_options_from_text.
 void add_rd_options(boost::program_options::options_description& options, RdOptionText& text);
+
+// The kind of task the options ask for (its default sweep): --questions analogy,
+// --task heldout-nll heldout_nll, else classifier.
+RdTaskKind task_kind(const boost::program_options::variables_map& vm);
 
 // Builds the task the options ask for. For analogies it also trims `model` to the
 // top words and to the word-vector tensor alone (what the paper compressed).

@@ -79,6 +79,7 @@ RecordedSkipGram read_skipgram_options(const Model& m) {
   RecordedSkipGram r;
   r.window = number<int>(m, kWindow);
   r.negatives = number<int>(m, kNegatives);
+  if (const auto lower = number<int>(m, kLowercase)) r.lowercase = *lower != 0;
   r.prior_std = number<double>(m, kPriorStd);
   r.train_tokens = number<uint64_t>(m, kTrainTokens);
   return r;

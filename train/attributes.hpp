@@ -86,6 +86,7 @@ void write_bnn_options(const BnnConfig& config, const std::vector<size_t>& width
 // What a model file records of its training (epoch snapshots record nothing).
 struct RecordedSkipGram {
   std::optional<int> window, negatives;
+  std::optional<bool> lowercase;
   std::optional<double> prior_std;
   std::optional<uint64_t> train_tokens;
 };

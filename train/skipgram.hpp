@@ -123,6 +123,13 @@ struct SkipGramElbo {
 // "context" for the corpus' V words, or no pair is found.
 SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& options);
 
+// SkipGramElbo::nll_at_means alone, bit for bit the same for the same corpus and
+// options, with the two tensors given separately (only their means are read) and
+// without the Monte Carlo part: the held-out nll of compressed means
+// (train/heldout_nll.hpp). Throws as skipgram_elbo.
+double skipgram_nll_at_means(const Corpus& corpus, const Tensor& word, const Tensor& context,
+                             const SkipGramElboOptions& options);
+
 // KL(q || p) per coordinate, averaged over every tensor of m: q = N(mu, sigma^2)
 // per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
 double mean_kl_to_prior(const Model& m, double prior_std);

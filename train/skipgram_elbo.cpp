@@ -20,19 +20,30 @@ double pair_nll(double x, bool positive) {
 }
 }  // namespace
 
-SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& o) {
+namespace {
+
+struct ElboSums {
+  double nll_means = 0, nll_q = 0;
+  uint64_t centers = 0, targets = 0;
+};
+
+// The (word, context) pairs of the first max_tokens tokens with their negatives,
+// summed per sentence and then in sentence order, so any thread count gives the
+// same bits. With with_q false the Monte Carlo terms are skipped but their random
+// draws still consumed: the pairs and negatives stay those of the full ELBO.
+ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& context, const SkipGramElboOptions& o,
+                   bool with_q) {
   auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
   if (o.window < 1 || o.negatives < 0 || o.negatives >= kMaxTargets || o.samples < 1 || o.threads < 1)
     bad("elbo: window, samples and threads must be >= 1 and negatives in [0, " + std::to_string(kMaxTargets - 1) + "]");
   if (!(o.prior_std > 0) || !std::isfinite(o.prior_std)) bad("elbo: prior std must be > 0");
-  const Tensor* word = model.find("word");
-  const Tensor* context = model.find("context");
   const size_t V = corpus.vocab.words.size();
-  if (!word || !context) bad("elbo: the model needs tensors 'word' and 'context' (vbq train-embeddings writes them)");
-  if (word->shape.size() != 2 || word->shape != context->shape || word->shape[0] != V)
+  if (word.shape.size() != 2 || word.shape != context.shape || word.shape[0] != V)
     bad("elbo: 'word' and 'context' must both be [" + std::to_string(V) + ", d] for the vocabulary's " +
         std::to_string(V) + " words");
-  const size_t d = word->shape[1];
+  const size_t d = word.shape[1];
+  if (with_q && (word.sigma.size() != word.mu.size() || context.sigma.size() != context.mu.size()))
+    bad("elbo: 'word' and 'context' need posterior stds for E_q");
   const std::vector<uint64_t>& ends = corpus.sentence_ends;
   // Sentences whose tokens start within the first max_tokens.
   size_t sentences = 0;
@@ -41,11 +52,7 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
   Xoshiro256Plus table_rng(o.seed ^ 0x5EEDu);
   const std::vector<float> gauss = gaussian_table(table_rng, d);
   const AliasTable negs = negative_sampler(corpus.vocab.counts);
-  struct Sums {
-    double nll_means = 0, nll_q = 0;
-    uint64_t centers = 0, targets = 0;
-  };
-  std::vector<Sums> per_sentence(sentences);
+  std::vector<ElboSums> per_sentence(sentences);
 #pragma omp parallel num_threads(o.threads)
   {
     std::vector<double> zu(d), zt(d);
@@ -54,16 +61,25 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
       const float* eps = &gauss[bits >> (64 - kGaussBits)];
       for (size_t j = 0; j < d; ++j) z[j] = t.mu[w * d + j] + t.sigma[w * d + j] * double(eps[j]);
     };
+    // Eight independent partial sums in a fixed order: the same bits on every
+    // machine, and not one chain of d dependent additions (the held-out nll of a
+    // sweep runs this for every target of 10^6 tokens at every point).
     auto mean_dot = [&](uint32_t u, uint32_t v) {
-      double x = 0;
-      for (size_t j = 0; j < d; ++j) x += word->mu[u * d + j] * context->mu[v * d + j];
+      const double* a = &word.mu[size_t(u) * d];
+      const double* b = &context.mu[size_t(v) * d];
+      double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      size_t j = 0;
+      for (; j + 8 <= d; j += 8)
+        for (size_t k = 0; k < 8; ++k) lane[k] += a[j + k] * b[j + k];
+      double x = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+      for (; j < d; ++j) x += a[j] * b[j];
       return x;
     };
 #pragma omp for schedule(dynamic, 64)
     for (int64_t si = 0; si < int64_t(sentences); ++si) {
       // per sentence: the same draws for any thread count
       Xoshiro256Plus rng(splitmix64(o.seed + uint64_t(si) * kGoldenGamma));
-      Sums& sum = per_sentence[size_t(si)];
+      ElboSums& sum = per_sentence[size_t(si)];
       const size_t b = si ? ends[size_t(si) - 1] : 0;
       const int len = int(ends[size_t(si)] - b);
       for (int pos = 0; pos < len; ++pos) {
@@ -82,9 +98,12 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
           for (int k = 0; k < n; ++k) sum.nll_means += pair_nll(mean_dot(w, targets[size_t(k)]), k == 0);
           double q = 0;
           for (int s = 0; s < o.samples; ++s) {
-            sample(*word, w, rng.next(), zu);
+            const uint64_t word_bits = rng.next();
+            if (with_q) sample(word, w, word_bits, zu);
             for (int k = 0; k < n; ++k) {
-              sample(*context, targets[size_t(k)], rng.next(), zt);
+              const uint64_t context_bits = rng.next();
+              if (!with_q) continue;
+              sample(context, targets[size_t(k)], context_bits, zt);
               double x = 0;
               for (size_t j = 0; j < d; ++j) x += zu[j] * zt[j];
               q += pair_nll(x, k == 0);
@@ -96,19 +115,38 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
       }
     }
   }
+  ElboSums total;
+  for (const ElboSums& s : per_sentence)  // in sentence order: the same sums for any thread count
+    total.nll_means += s.nll_means, total.nll_q += s.nll_q, total.centers += s.centers, total.targets += s.targets;
+  if (total.targets == 0) bad("elbo: no (word, context) pair in the first " + std::to_string(o.max_tokens) + " tokens");
+  return total;
+}
+
+}  // namespace
+
+SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipGramElboOptions& o) {
+  const Tensor* word = model.find("word");
+  const Tensor* context = model.find("context");
+  if (!word || !context)
+    throw Error(ErrorKind::argument, "elbo: the model needs tensors 'word' and 'context' (vbq train-embeddings writes them)");
+  const ElboSums sums = elbo_sums(corpus, *word, *context, o, true);
   SkipGramElbo e;
-  double nll_means = 0, nll_q = 0;
-  for (const Sums& s : per_sentence)  // in sentence order: the same sums for any thread count
-    nll_means += s.nll_means, nll_q += s.nll_q, e.centers += s.centers, e.targets += s.targets;
-  if (e.targets == 0) bad("elbo: no (word, context) pair in the first " + std::to_string(o.max_tokens) + " tokens");
-  e.nll_at_means = nll_means / double(e.targets);
-  e.expected_nll = nll_q / double(e.targets);
+  e.centers = sums.centers, e.targets = sums.targets;
+  e.nll_at_means = sums.nll_means / double(e.targets);
+  e.expected_nll = sums.nll_q / double(e.targets);
+  const size_t V = corpus.vocab.words.size(), d = word->shape[1];
   e.kl_per_coordinate = mean_kl_to_prior(model, o.prior_std);
   const double data_tokens = double(o.data_tokens ? o.data_tokens : corpus.tokens.size());
   e.targets_per_epoch = double(e.targets) / double(e.centers) * data_tokens;
   e.kl_per_target = e.kl_per_coordinate * 2.0 * double(V * d) / e.targets_per_epoch;
   e.neg_elbo_per_target = e.expected_nll + e.kl_per_target;
   return e;
+}
+
+double skipgram_nll_at_means(const Corpus& corpus, const Tensor& word, const Tensor& context,
+                             const SkipGramElboOptions& o) {
+  const ElboSums sums = elbo_sums(corpus, word, context, o, false);
+  return sums.nll_means / double(sums.targets);
 }
 
 double mean_kl_to_prior(const Model& m, double prior_std) {
