@@ -201,12 +201,16 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
   return m;
 }
 
+void check_posterior_file(const std::string& path) {
+  if (sniff_model_file(path) == ModelFileKind::other)
+    throw Error(ErrorKind::format, path + ": not an HDF5 file (for a word2vec file of point estimates, "
+                                          "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+}
+
 Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads) {
   if (!spread.scale) {
     if (!spread.counts.empty()) throw Error(ErrorKind::argument, "--sigma-from-counts needs --sigma");
-    if (sniff_model_file(path) == ModelFileKind::other)
-      throw Error(ErrorKind::format, path + ": not an HDF5 file (for a word2vec file of point estimates, "
-                                            "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+    check_posterior_file(path);
     return read_model(path, read);
   }
   Model model = load_means(path, read, threads);

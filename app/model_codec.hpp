@@ -78,6 +78,9 @@ struct SpreadSource {
 // to --sigma), else load_means with spreads from assign_spread. Throws
 // ErrorKind::argument for counts without a scale.
 Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads = 0);
+// The check of load_posterior for spreads from the file: ErrorKind::format,
+// pointing to --sigma, when `path` is neither HDF5 nor a container.
+void check_posterior_file(const std::string& path);
 
 // One row (slice along the first axis) of one tensor, decoded alone: vbq get.
 struct DecodedRow {

@@ -13,6 +13,8 @@
 // float32 and float64 datasets are read; everything is held as double in a
 // core/model.hpp Model.
 #pragma once
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,26 @@ struct ReadOptions {
 // shape mismatch, non-float dtype, empty tensor, NaN/inf mean, std <= 0 or not
 // finite, no tensor detected); ErrorKind::argument for a selected name that is not there.
 Model read_model(const std::string& path, const ReadOptions& options = {});
+
+// A model read in slices, for bounded memory: the constructor opens the file,
+// finds the tensors as read_model does and checks their datasets (dtype, shape,
+// declared size against the memory budget, as read_model); layout() is the
+// model without values (tensors with name, mean_path, shape and dtype, mu and
+// sigma empty; vocabulary, counts, attributes). read() fills elements
+// [begin, begin + mu.size()) in row-major order of tensor i (an index into
+// layout().tensors), with read_model's checks and messages; sigma may be empty
+// (means only).
+class ModelSlices {
+ public:
+  explicit ModelSlices(const std::string& path, const ReadOptions& options = {});
+  ~ModelSlices();
+  const Model& layout() const;
+  void read(size_t tensor, uint64_t begin, std::span<double> mu, std::span<double> sigma) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Writes a model atomically (temp file + rename; refuses an existing file unless
 // force). Each tensor goes to `<name>/mean` and, when sigma is nonempty,

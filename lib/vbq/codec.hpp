@@ -133,6 +133,16 @@ struct EncodedBlock {
 };
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::span<const uint64_t> keys,
                               std::span<const double> mu);
+// The same for consecutive whole blocks at once, in parallel over the blocks:
+// block_histograms gives symbol_counts of each block of `keys` (cut every
+// block_symbols), encode_vbq_blocks encodes blocks first_block, first_block + 1,
+// ... of a plan from their keys and means (keys.size() covers whole blocks, the
+// tensor's last block possibly short). For streaming encoders that hold a few
+// blocks at a time (app/stream_compress.hpp).
+std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0);
+std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
+                                            std::span<const uint64_t> keys, std::span<const double> mu,
+                                            int threads = 0);
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.

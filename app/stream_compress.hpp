@@ -1,0 +1,54 @@
+// Compressing an HDF5 model file straight into a .vbq file in bounded memory,
+// and decompressing one into a chunked HDF5 file the same way (beyond the
+// paper, whose encoder holds the model).
+//
+// compress_file_streaming reads the model in slices of whole blocks
+// (row_block_symbols) and passes over each tensor three times:
+//  1. the means alone: sum mu^2 for the paper's prior N(0, mean mu^2), summed in
+//     element order exactly as fit_gaussian_prior does;
+//  2. Algorithm 1 and the escapes per slice (mark_escapes): each block's
+//     histogram of code keys (block_histograms), from which plan_vbq_tensor
+//     builds the tensor's alphabet, rare-code-point escapes and (block)
+//     frequency tables;
+//  3. Algorithm 1 again per slice (the keys of pass 2 are not kept: 8 bytes per
+//     element), each block encoded under the plan (encode_vbq_blocks) and
+//     appended to an unnamed scratch file beside the output; the tensor's
+//     section is then written with the payload copied from the scratch file.
+// The container's bytes are those of compress_model + write_container for the
+// same settings (tests/test_stream_compress.cpp), so the format is unchanged.
+// Memory: 16 bytes per element of a slice (means and stds as doubles) plus 8
+// for its keys, the per-block histograms (one count per code point and block),
+// the escaped means (8 bytes each), and O(1) per block for the jump table.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "app/model_codec.hpp"
+
+namespace vbq {
+
+struct StreamOptions {
+  // Elements read and quantized at once, rounded down to whole blocks (at least one).
+  uint64_t slice_elements = uint64_t(1) << 22;
+};
+
+// Whether compress_file_streaming supports these settings: the paper's prior
+// ("gauss") without refinement passes. Other priors fit on the whole tensor (or
+// a subsample of it) and refinement revisits every element; they use
+// compress_model.
+bool can_stream(const CompressSettings& settings);
+
+// What compress_file_streaming wrote: the tensors without their blocks (enough
+// for describe_container) and the file's layout.
+struct StreamedFile {
+  Container headers;
+  ContainerLayout layout;
+};
+
+// Compresses the model at `input` (read as read_model(input, read) would, with
+// its errors) into `output` (atomically; refuses an existing file unless force).
+// Throws ErrorKind::argument unless can_stream(settings).
+StreamedFile compress_file_streaming(const std::string& input, const ReadOptions& read, const std::string& output,
+                                     bool force, const CompressSettings& settings, const StreamOptions& options = {});
+
+}  // namespace vbq
