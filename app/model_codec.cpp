@@ -40,7 +40,7 @@ Container compress_model(const Model& model, const CompressSettings& settings) {
   return c;
 }
 
-Model restore_model(const Container& c, int threads, const std::string& file) {
+void check_decode_budget(const Container& c, const std::string& file) {
   // The means (8 bytes each) plus one tensor's symbol indices (4 bytes each).
   uint64_t elements = 0, largest = 0;
   for (const EncodedTensor& e : c.tensors) elements += e.element_count(), largest = std::max(largest, e.element_count());
@@ -48,6 +48,10 @@ Model restore_model(const Container& c, int threads, const std::string& file) {
                       (file.empty() ? std::string("the container") : file) + ": decoding " +
                           std::to_string(elements) + " elements",
                       c.source_bytes);
+}
+
+Model restore_model(const Container& c, int threads, const std::string& file) {
+  check_decode_budget(c, file);
   Model m;
   for (const EncodedTensor& e : c.tensors) {
     Tensor t;

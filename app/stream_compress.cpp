@@ -121,4 +121,24 @@ StreamedFile compress_file_streaming(const std::string& input, const ReadOptions
   return file;
 }
 
+Container decompress_file_streaming(const std::string& input, const std::string& output, bool force, int threads) {
+  check_can_overwrite(output, force);
+  Container c = read_container(input);
+  check_decode_budget(c, input);
+  ModelSliceWriter out(output, force);
+  for (EncodedTensor& e : c.tensors) {
+    Tensor t;
+    t.name = e.name, t.mean_path = e.mean_path, t.shape = e.shape, t.float32 = e.float32;
+    out.begin_tensor(t);
+    const uint64_t per = e.symbols.block_symbols, slice = std::max<uint64_t>(1, (uint64_t(1) << 22) / per);
+    for (uint64_t b = 0; b * per < e.symbols.count; b += slice)
+      out.write(b * per, decode_blocks(e, b, slice, threads));
+    e.symbols.blocks = {}, e.escapes = {};  // done with: bounded memory for the next tensor
+  }
+  Model extras;
+  extras.vocab = c.vocab;
+  out.commit(extras);
+  return c;
+}
+
 }  // namespace vbq

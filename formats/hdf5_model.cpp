@@ -146,6 +146,60 @@ double sigma_from_rho(double rho) {
 
 namespace {
 
+// Adds the flat row-major range [b, e) of the sub-array at `at` (indices of
+// the dims before `dim`) to the selection, as at most 2 rank boxes.
+bool select_flat(hid_t space, const std::vector<uint64_t>& shape, size_t dim, std::vector<hsize_t>& at,
+                        uint64_t b, uint64_t e) {
+  if (b >= e) return true;
+  uint64_t inner = 1;
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+  const uint64_t first = b / inner, last = (e - 1) / inner;
+  auto box = [&](uint64_t from, uint64_t rows) {  // rows [from, from + rows) of dim, whole inside
+    std::vector<hsize_t> start(at), cnt(shape.size(), 1);
+    start[dim] = from, cnt[dim] = rows;
+    for (size_t d = dim + 1; d < shape.size(); ++d) start[d] = 0, cnt[d] = shape[d];
+    return H5Sselect_hyperslab(space, H5S_SELECT_OR, start.data(), nullptr, cnt.data(), nullptr) >= 0;
+  };
+  auto part = [&](uint64_t row, uint64_t lo, uint64_t hi) {  // [lo, hi) within row
+    if (lo == 0 && hi == inner) return box(row, 1);
+    at[dim] = row;
+    return select_flat(space, shape, dim + 1, at, lo, hi);
+  };
+  if (first == last) return part(first, b - first * inner, e - first * inner);
+  uint64_t whole_from = first, whole_to = last + 1;  // rows wholly inside [b, e)
+  if (b % inner) {
+    if (!part(first, b % inner, inner)) return false;
+    whole_from = first + 1;
+  }
+  if (e % inner) {
+    if (!part(last, 0, e % inner)) return false;
+    whole_to = last;
+  }
+  return whole_to <= whole_from || box(whole_from, whole_to - whole_from);
+}
+
+
+// The memory dataspace of `count` elements from flat index `begin` of a dataset
+// of `shape`: whole rows keep the dataset's shape (HDF5 then copies runs; a 1-D
+// memory space against a 2-D selection goes element by element, 3x slower).
+hid_t memory_space(const std::vector<uint64_t>& shape, uint64_t begin, uint64_t count) {
+  uint64_t row = 1;
+  for (size_t d = 1; d < shape.size(); ++d) row *= shape[d];
+  std::vector<hsize_t> dims{count};
+  if (shape.size() > 1 && begin % row == 0 && count % row == 0) {
+    dims.assign(shape.begin(), shape.end());
+    dims[0] = count / row;
+  }
+  return H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+}
+
+// Selects the flat row-major range [begin, end) of a dataspace of `shape`.
+bool select_range(hid_t space, const std::vector<uint64_t>& shape, uint64_t begin, uint64_t end) {
+  if (H5Sselect_none(space) < 0) return false;
+  std::vector<hsize_t> at(shape.size(), 0);
+  return select_flat(space, shape, 0, at, begin, end);
+}
+
 const char* spread_name(Spread s) {
   switch (s) {
     case Spread::std_dev: return "std";
@@ -279,50 +333,14 @@ class Reader {
                                     std::to_string(begin + out.size()) + " outside dataset '" + f.path + "'");
     if (out.empty()) return;
     Id file_space(H5Dget_space(f.dataset.get()), H5Sclose);
-    const hsize_t count = out.size();
-    Id mem_space(H5Screate_simple(1, &count, nullptr), H5Sclose);
+    Id mem_space(memory_space(f.shape, begin, out.size()), H5Sclose);
     bool ok = file_space.valid() && mem_space.valid();
-    if (ok && (begin != 0 || out.size() != f.elements)) {
-      H5Sselect_none(file_space.get());
-      std::vector<hsize_t> at(f.shape.size(), 0);
-      ok = select_flat(file_space.get(), f.shape, 0, at, begin, begin + out.size());
-    }
+    if (ok && (begin != 0 || out.size() != f.elements))
+      ok = select_range(file_space.get(), f.shape, begin, begin + out.size());
     herr_t r = ok ? H5Dread(f.dataset.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT,
                             out.data())
                   : -1;
     if (r < 0) fail(ErrorKind::format, "tensor '" + tensor + "': cannot read dataset '" + f.path + "'" + hdf5_reason());
-  }
-
-  // Adds the flat row-major range [b, e) of the sub-array at `at` (indices of
-  // the dims before `dim`) to the selection, as at most 2 rank boxes.
-  static bool select_flat(hid_t space, const std::vector<uint64_t>& shape, size_t dim, std::vector<hsize_t>& at,
-                          uint64_t b, uint64_t e) {
-    if (b >= e) return true;
-    uint64_t inner = 1;
-    for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
-    const uint64_t first = b / inner, last = (e - 1) / inner;
-    auto box = [&](uint64_t from, uint64_t rows) {  // rows [from, from + rows) of dim, whole inside
-      std::vector<hsize_t> start(at), cnt(shape.size(), 1);
-      start[dim] = from, cnt[dim] = rows;
-      for (size_t d = dim + 1; d < shape.size(); ++d) start[d] = 0, cnt[d] = shape[d];
-      return H5Sselect_hyperslab(space, H5S_SELECT_OR, start.data(), nullptr, cnt.data(), nullptr) >= 0;
-    };
-    auto part = [&](uint64_t row, uint64_t lo, uint64_t hi) {  // [lo, hi) within row
-      if (lo == 0 && hi == inner) return box(row, 1);
-      at[dim] = row;
-      return select_flat(space, shape, dim + 1, at, lo, hi);
-    };
-    if (first == last) return part(first, b - first * inner, e - first * inner);
-    uint64_t whole_from = first, whole_to = last + 1;  // rows wholly inside [b, e)
-    if (b % inner) {
-      if (!part(first, b % inner, inner)) return false;
-      whole_from = first + 1;
-    }
-    if (e % inner) {
-      if (!part(last, 0, e % inner)) return false;
-      whole_to = last;
-    }
-    return whole_to <= whole_from || box(whole_from, whole_to - whole_from);
   }
 
   // Reads a float dataset whole into doubles.
@@ -655,6 +673,36 @@ class Writer {
     if (H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset '" + dpath + "'");
   }
 
+  // A float dataset of `shape`, chunked in pieces of about 2^20 elements (whole
+  // trailing dims where they fit), to be written in slices by write_slice.
+  Id create_chunked(const std::string& dpath, const std::vector<uint64_t>& shape, bool float32) {
+    std::vector<hsize_t> dims(shape.begin(), shape.end()), chunk(dims.size());
+    uint64_t room = uint64_t(1) << 20;
+    for (size_t d = dims.size(); d-- > 0;) chunk[d] = std::max<uint64_t>(1, std::min<uint64_t>(dims[d], room)),
+                                           room = std::max<uint64_t>(1, room / chunk[d]);
+    Id dcpl(H5Pcopy(dcpl_.get()), H5Pclose);
+    Id space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+    if (!dcpl.valid() || !space.valid() || H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data()) < 0)
+      fail("cannot lay out dataset '" + dpath + "'");
+    Id d(H5Dcreate2(file_.get(), dpath.c_str(), float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, space.get(), lcpl_.get(),
+                    dcpl.get(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) fail("cannot create dataset '" + dpath + "'");
+    return d;
+  }
+  // Elements [begin, begin + v.size()) of a dataset of create_chunked. float32
+  // values are narrowed here: HDF5 converts through a 1 MiB buffer, 3x slower.
+  void write_slice(hid_t d, const std::string& dpath, const std::vector<uint64_t>& shape, uint64_t begin,
+                   std::span<const double> v, bool float32) {
+    Id file_space(H5Dget_space(d), H5Sclose);
+    Id mem_space(memory_space(shape, begin, v.size()), H5Sclose);
+    std::vector<float> narrow(float32 ? v.size() : 0);
+    std::copy(v.begin(), v.begin() + std::ptrdiff_t(narrow.size()), narrow.begin());
+    if (!file_space.valid() || !mem_space.valid() || !select_range(file_space.get(), shape, begin, begin + v.size()) ||
+        H5Dwrite(d, float32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT,
+                 float32 ? static_cast<const void*>(narrow.data()) : v.data()) < 0)
+      fail("cannot write dataset '" + dpath + "'");
+  }
+
   void write_reals(const std::string& dpath, const std::vector<double>& v, const std::vector<uint64_t>& shape,
                    bool float32) {
     if (float32) {
@@ -798,6 +846,18 @@ void ModelSlices::read(size_t tensor, uint64_t begin, std::span<double> mu, std:
   impl_->reader.read_tensor_slice(impl_->tensors[tensor], begin, mu, sigma);
 }
 
+namespace {
+
+// Everything of a model file but its tensors: vocab, counts, attributes.
+void write_extras(Writer& w, const Model& model) {
+  if (!model.vocab.empty()) w.write_strings("vocab", model.vocab);
+  if (!model.counts.empty())
+    w.write("counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, {uint64_t(model.counts.size())}, model.counts.data());
+  for (const auto& [k, v] : model.attributes) w.write_attribute(k, v);
+}
+
+}  // namespace
+
 void write_model(const std::string& path, const Model& model, bool force) {
   silence_hdf5();
   std::set<std::string> used;
@@ -821,12 +881,51 @@ void write_model(const std::string& path, const Model& model, bool force) {
       w.write_reals(log_std_path_for(mean), log_std, t.shape, t.float32);
     }
   }
-  if (!model.vocab.empty()) w.write_strings("vocab", model.vocab);
-  if (!model.counts.empty())
-    w.write("counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, {uint64_t(model.counts.size())}, model.counts.data());
-  for (const auto& [k, v] : model.attributes) w.write_attribute(k, v);
+  write_extras(w, model);
   w.close();
   out.commit();
+}
+
+struct ModelSliceWriter::Impl {
+  AtomicOutput out;
+  Writer w;
+  std::set<std::string> used;
+  Id dataset;
+  std::string dpath;
+  std::vector<uint64_t> shape;
+  bool float32 = true;
+  Impl(const std::string& path, bool force) : out(path, force), w(path, out.temp_path()) {}
+};
+
+ModelSliceWriter::ModelSliceWriter(const std::string& path, bool force) {
+  silence_hdf5();
+  impl_ = std::make_unique<Impl>(path, force);
+}
+
+ModelSliceWriter::~ModelSliceWriter() = default;
+
+void ModelSliceWriter::begin_tensor(const Tensor& t) {
+  Impl& m = *impl_;
+  if (t.shape.empty()) throw Error(ErrorKind::argument, m.out.path() + ": tensor '" + t.name + "': rank 0");
+  m.dpath = strip_slashes(t.mean_path.empty() ? t.name + "/mean" : t.mean_path);
+  if (!m.used.insert(m.dpath).second)
+    throw Error(ErrorKind::argument, m.out.path() + ": two tensors write to '" + m.dpath + "'");
+  m.shape = t.shape, m.float32 = t.float32;
+  m.dataset = m.w.create_chunked(m.dpath, t.shape, t.float32);
+}
+
+void ModelSliceWriter::write(uint64_t begin, std::span<const double> mu) {
+  Impl& m = *impl_;
+  if (!m.dataset.valid()) throw Error(ErrorKind::argument, m.out.path() + ": write before begin_tensor");
+  m.w.write_slice(m.dataset.get(), m.dpath, m.shape, begin, mu, m.float32);
+}
+
+void ModelSliceWriter::commit(const Model& extras) {
+  Impl& m = *impl_;
+  m.dataset = Id();
+  write_extras(m.w, extras);
+  m.w.close();
+  m.out.commit();
 }
 
 }  // namespace vbq

@@ -73,4 +73,22 @@ class ModelSlices {
 // (and the spread beside it as log_std). Writes vocab, counts and attributes.
 void write_model(const std::string& path, const Model& model, bool force);
 
+// A model written in slices, for bounded memory, atomically as write_model:
+// each tensor's mean goes where write_model puts it, as a chunked dataset
+// (pieces of about 2^20 elements) of the tensor's dtype, written by write() in
+// slices of row-major elements; commit() adds vocab, counts and attributes of
+// `extras` (its tensors are ignored) and renames the file into place. No spreads.
+class ModelSliceWriter {
+ public:
+  ModelSliceWriter(const std::string& path, bool force);
+  ~ModelSliceWriter();
+  void begin_tensor(const Tensor& t);  // t.mu unused
+  void write(uint64_t begin, std::span<const double> mu);
+  void commit(const Model& extras);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace vbq

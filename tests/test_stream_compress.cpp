@@ -118,3 +118,26 @@ TEST_CASE("stream_compress: a bad mean in a later slice gets read_model's error 
   settings.vbq.prior = "laplace";
   CHECK_THROWS_AS(compress_file_streaming(in, {}, d.file("out.vbq"), false, settings), Error);
 }
+
+TEST_CASE("stream_compress: decompress_file_streaming writes restore_model's means, chunked") {
+  TempDir d("stream-restore");
+  const std::string in = d.file("model.h5"), packed = d.file("model.vbq"), out = d.file("restored.h5");
+  write_model_file(in);
+  CompressSettings settings;
+  settings.vbq.threads = 2;
+  compress_file_streaming(in, {}, packed, false, settings);
+  const Model expected = restore_model(read_container(packed), 2);
+  const Container headers = decompress_file_streaming(packed, out, false, 2);
+  CHECK(headers.tensors.size() == 3);
+  const Model restored = read_model(out, ReadOptions{{}, {}, false});
+  REQUIRE(restored.tensors.size() == expected.tensors.size());
+  for (size_t i = 0; i < expected.tensors.size(); ++i) {
+    CAPTURE(expected.tensors[i].name);
+    CHECK(restored.tensors[i].shape == expected.tensors[i].shape);
+    CHECK(restored.tensors[i].float32 == expected.tensors[i].float32);
+    CHECK(restored.tensors[i].mu == expected.tensors[i].mu);
+  }
+  CHECK(restored.vocab == expected.vocab);
+  CHECK_THROWS_AS(decompress_file_streaming(packed, out, false, 2), Error);  // exists, no force
+  CHECK(d.entries() == 3);
+}

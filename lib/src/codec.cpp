@@ -452,6 +452,17 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
   return reconstruct_blocks(t, 0, indices, threads);
 }
 
+std::vector<double> decode_blocks(const EncodedTensor& t, uint64_t first_block, uint64_t blocks, int threads) {
+  check_symbol_count(t);
+  const SymbolStream& s = t.symbols;
+  const uint64_t begin = std::min(first_block * s.block_symbols, s.count);
+  const uint64_t end = std::min(begin + blocks * s.block_symbols, s.count);
+  if (begin == end) return {};
+  UninitializedVector<uint32_t> indices(end - begin);
+  decode_symbol_blocks(s, first_block, indices, threads);
+  return reconstruct_blocks(t, first_block, indices, threads);
+}
+
 std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {
   check_symbol_count(t);
   const SymbolStream& s = t.symbols;

@@ -174,6 +174,10 @@ double to_dtype(const EncodedTensor& tensor, double v);
 // parameters give, F^{-1}(xi) for vbq. Throws ErrorKind::corrupt if a block's
 // escape symbols and escape count disagree.
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
+// The same for whole blocks first_block, first_block + 1, ..., first_block +
+// blocks - 1 only (fewer at the tensor's end): their elements, for decoders that
+// hold a few blocks at a time.
+std::vector<double> decode_blocks(const EncodedTensor& tensor, uint64_t first_block, uint64_t blocks, int threads = 0);
 
 // What each element costs in the payload: -log2(freq / 2^precision) of its
 // symbol under its block's frequency table (the rANS coder matches this to within
