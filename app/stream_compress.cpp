@@ -62,23 +62,50 @@ CodeKeys slice_keys(TensorSlices& s, uint64_t begin, const Prior& prior, const V
   return keys;
 }
 
+// Block b's histogram indices as the scratch file holds them: 2 bytes each when
+// its histogram has at most 2^16 keys, else 4.
+size_t index_bytes(const SymbolCounts& h) { return h.symbols.size() <= 65536 ? 2 : 4; }
+
 // Passes 2 and 3 of one tensor (see stream_compress.hpp); returns its header.
-EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettings& vbq, SpillFile& spill,
-                            ContainerFileWriter& out) {
+EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettings& vbq, SpillFile& keys_spill,
+                            SpillFile& spill, ContainerFileWriter& out) {
   std::vector<SymbolCounts> histograms;
+  keys_spill.clear();
+  UninitializedVector<uint32_t> indices;
+  std::vector<uint16_t> narrow;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
     CodeKeys keys = slice_keys(s, begin, prior, vbq);
-    for (SymbolCounts& h : block_histograms(keys, s.block, vbq.threads)) histograms.push_back(std::move(h));
+    indices.resize(keys.size());
+    for (SymbolCounts& h : block_histograms(keys, s.block, vbq.threads, indices)) {
+      const uint64_t from = histograms.size() * s.block - begin, n = std::min<uint64_t>(s.block, keys.size() - from);
+      if (index_bytes(h) == 4) {
+        keys_spill.append(indices.data() + from, n * 4);
+      } else {
+        narrow.assign(indices.begin() + std::ptrdiff_t(from), indices.begin() + std::ptrdiff_t(from + n));
+        keys_spill.append(narrow.data(), n * 2);
+      }
+      histograms.push_back(std::move(h));
+    }
   }
   const Tensor& t = s.in.layout().tensors[s.index];
   EncodedTensor plan = labelled(plan_vbq_tensor(prior, histograms, vbq, t.shape), t);
-  histograms = {};
   const bool escape = has_escape(plan);
-  std::vector<uint64_t> lengths;
+  std::vector<uint64_t> lengths, keys;
   spill.clear();
+  uint64_t key_offset = 0;  // in keys_spill
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
-    CodeKeys keys = slice_keys(s, begin, prior, vbq);
-    const std::span<const double> mu = std::span(s.mu).first(keys.size());
+    const size_t n = s.read(begin, false);  // the means, for the escapes
+    keys.resize(n);
+    for (uint64_t from = 0; from < n; from += s.block) {  // the keys of pass 2, back from their indices
+      const SymbolCounts& h = histograms[(begin + from) / s.block];
+      const uint64_t m = std::min<uint64_t>(s.block, n - from), width = index_bytes(h);
+      indices.resize(m);
+      if (width == 4) keys_spill.read(key_offset, indices.data(), m * 4);
+      else narrow.resize(m), keys_spill.read(key_offset, narrow.data(), m * 2);
+      key_offset += m * width;
+      for (uint64_t i = 0; i < m; ++i) keys[from + i] = h.symbols[width == 4 ? indices[i] : narrow[i]];
+    }
+    const std::span<const double> mu = std::span(s.mu).first(n);
     for (EncodedBlock& b : encode_vbq_blocks(plan, begin / s.block, keys, mu, vbq.threads)) {
       spill.append(b.bytes.data(), b.bytes.size());
       lengths.push_back(b.bytes.size());
@@ -107,14 +134,15 @@ StreamedFile compress_file_streaming(const std::string& input, const ReadOptions
   const std::vector<std::string> vocab = settings.include_vocab ? model.vocab : std::vector<std::string>();
   ContainerFileWriter out(output, force, uint32_t(model.tensors.size()), settings.vbq.coder == EntropyCoder::context,
                           !vocab.empty());
-  SpillFile spill(std::filesystem::path(output).parent_path().string(), output);
+  const std::string directory = std::filesystem::path(output).parent_path().string();
+  SpillFile keys_spill(directory, output), spill(directory, output);
   StreamedFile file;
   VbqSettings vbq = settings.vbq;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     if (!settings.tensor_lambdas.empty()) vbq.lambda = settings.tensor_lambdas[i];
     TensorSlices s(in, i, options.slice_elements);
     const GaussianPrior prior = stream_gaussian_prior(s);
-    file.headers.tensors.push_back(stream_tensor(s, prior, vbq, spill, out));
+    file.headers.tensors.push_back(stream_tensor(s, prior, vbq, keys_spill, spill, out));
   }
   file.layout = out.commit(vocab);
   file.headers.vocab = vocab;

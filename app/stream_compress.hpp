@@ -6,19 +6,22 @@
 // (row_block_symbols) and passes over each tensor three times:
 //  1. the means alone: sum mu^2 for the paper's prior N(0, mean mu^2), summed in
 //     element order exactly as fit_gaussian_prior does;
-//  2. Algorithm 1 and the escapes per slice (mark_escapes): each block's
-//     histogram of code keys (block_histograms), from which plan_vbq_tensor
-//     builds the tensor's alphabet, rare-code-point escapes and (block)
-//     frequency tables;
-//  3. Algorithm 1 again per slice (the keys of pass 2 are not kept: 8 bytes per
-//     element), each block encoded under the plan (encode_vbq_blocks) and
-//     appended to an unnamed scratch file beside the output; the tensor's
-//     section is then written with the payload copied from the scratch file.
+//  2. means and stds: Algorithm 1 and the escapes per slice (mark_escapes);
+//     each block's histogram of code keys (block_histograms), from which
+//     plan_vbq_tensor builds the tensor's alphabet, rare-code-point escapes and
+//     (block) frequency tables. Each key goes to an unnamed scratch file as its
+//     index in its block's histogram (2 bytes, 4 for blocks of > 2^16 distinct
+//     keys), so that Algorithm 1 runs once;
+//  3. the means again (for the escaped values) and the keys back from the
+//     scratch file: each block encoded under the plan (encode_vbq_blocks) and
+//     appended to a second scratch file; the tensor's section is then written
+//     with the payload copied from it.
 // The container's bytes are those of compress_model + write_container for the
 // same settings (tests/test_stream_compress.cpp), so the format is unchanged.
-// Memory: 16 bytes per element of a slice (means and stds as doubles) plus 8
-// for its keys, the per-block histograms (one count per code point and block),
-// the escaped means (8 bytes each), and O(1) per block for the jump table.
+// Memory: 16 bytes per element of a slice (means and stds as doubles) plus 12
+// for its keys and indices, the per-block histograms (16 bytes per distinct key
+// and block), the escaped means (8 bytes each), and O(1) per block for the jump
+// table. Disk: ~2 bytes per element of the largest tensor, beside the output.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -248,14 +248,17 @@ EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<c
 }
 
 std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols,
-                                           [[maybe_unused]] int threads) {
+                                           [[maybe_unused]] int threads, std::span<uint32_t> indices) {
   if (block_symbols == 0) throw Error(ErrorKind::argument, "block_histograms: block size must be > 0");
+  if (!indices.empty() && indices.size() != keys.size())
+    throw Error(ErrorKind::argument, "block_histograms: one index per key");
   const int64_t blocks = int64_t((keys.size() + block_symbols - 1) / block_symbols);
   std::vector<SymbolCounts> out(static_cast<size_t>(blocks));
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
   for (int64_t b = 0; b < blocks; ++b) {
     const uint64_t begin = uint64_t(b) * block_symbols, end = std::min<uint64_t>(begin + block_symbols, keys.size());
-    out[size_t(b)] = symbol_counts(keys.subspan(begin, end - begin));
+    out[size_t(b)] = symbol_counts(keys.subspan(begin, end - begin),
+                                   indices.empty() ? indices : indices.subspan(begin, end - begin));
   }
   return out;
 }

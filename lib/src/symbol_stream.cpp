@@ -383,8 +383,12 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
   }
 }
 
-SymbolCounts symbol_counts(std::span<const uint64_t> symbols) {
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols, std::span<uint32_t> indices) {
   const Alphabet alphabet(symbols);
+  if (!indices.empty()) {
+    if (indices.size() != symbols.size()) throw Error(ErrorKind::argument, "symbol_counts: one index per symbol");
+    for (size_t i = 0; i < symbols.size(); ++i) indices[i] = alphabet.index(symbols[i]);
+  }
   return {alphabet.symbols(), alphabet.counts()};
 }
 

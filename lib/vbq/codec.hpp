@@ -139,7 +139,9 @@ EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::sp
 // ... of a plan from their keys and means (keys.size() covers whole blocks, the
 // tensor's last block possibly short). For streaming encoders that hold a few
 // blocks at a time (app/stream_compress.hpp).
-std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0);
+// indices, if given (one per key): each key's index in its block's histogram.
+std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0,
+                                           std::span<uint32_t> indices = {});
 std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
                                             std::span<const uint64_t> keys, std::span<const double> mu,
                                             int threads = 0);

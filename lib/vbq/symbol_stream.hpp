@@ -105,6 +105,7 @@ double empirical_entropy_bits(std::span<const uint64_t> symbols);
 struct SymbolCounts {
   std::vector<uint64_t> symbols, counts;
 };
-SymbolCounts symbol_counts(std::span<const uint64_t> symbols);
+// indices, if given (one per symbol): each symbol's index in the result's symbols.
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols, std::span<uint32_t> indices = {});
 
 }  // namespace vbq
