@@ -40,7 +40,7 @@ Container compress_model(const Model& model, const CompressSettings& settings) {
   return c;
 }
 
-Model restore_model(const Container& c, int threads, const std::string& file) {
+void check_decode_budget(const Container& c, const std::string& file) {
   // The means (8 bytes each) plus one tensor's symbol indices (4 bytes each).
   uint64_t elements = 0, largest = 0;
   for (const EncodedTensor& e : c.tensors) elements += e.element_count(), largest = std::max(largest, e.element_count());
@@ -48,6 +48,10 @@ Model restore_model(const Container& c, int threads, const std::string& file) {
                       (file.empty() ? std::string("the container") : file) + ": decoding " +
                           std::to_string(elements) + " elements",
                       c.source_bytes);
+}
+
+Model restore_model(const Container& c, int threads, const std::string& file) {
+  check_decode_budget(c, file);
   Model m;
   for (const EncodedTensor& e : c.tensors) {
     Tensor t;
@@ -201,12 +205,16 @@ Model load_means(const std::string& path, const ReadOptions& options, int thread
   return m;
 }
 
+void check_posterior_file(const std::string& path) {
+  if (sniff_model_file(path) == ModelFileKind::other)
+    throw Error(ErrorKind::format, path + ": not an HDF5 file (for a word2vec file of point estimates, "
+                                          "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+}
+
 Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads) {
   if (!spread.scale) {
     if (!spread.counts.empty()) throw Error(ErrorKind::argument, "--sigma-from-counts needs --sigma");
-    if (sniff_model_file(path) == ModelFileKind::other)
-      throw Error(ErrorKind::format, path + ": not an HDF5 file (for a word2vec file of point estimates, "
-                                            "give a posterior std: --sigma S [--sigma-from-counts zipf|FILE])");
+    check_posterior_file(path);
     return read_model(path, read);
   }
   Model model = load_means(path, read, threads);

@@ -36,6 +36,11 @@ Container compress_model(const Model& model, const CompressSettings& settings);
 // needs more than memory_budget(container.source_bytes): a valid, tiny file can
 // declare 2^48 elements (a constant tensor codes to zero bits).
 Model restore_model(const Container& container, int threads = 0, const std::string& file = "");
+// restore_model's check alone: throws ErrorKind::unsupported (naming `file`)
+// if the container's decoded means would exceed the memory budget. Streaming
+// decoders apply it too, so that a tiny hostile file cannot make them write
+// terabytes.
+void check_decode_budget(const Container& container, const std::string& file);
 
 // What a model file holds, by its first bytes: a .vbq container, HDF5, or
 // anything else (read as word2vec). Throws ErrorKind::io if it cannot be read.
@@ -78,6 +83,9 @@ struct SpreadSource {
 // to --sigma), else load_means with spreads from assign_spread. Throws
 // ErrorKind::argument for counts without a scale.
 Model load_posterior(const std::string& path, const ReadOptions& read, const SpreadSource& spread, int threads = 0);
+// The check of load_posterior for spreads from the file: ErrorKind::format,
+// pointing to --sigma, when `path` is neither HDF5 nor a container.
+void check_posterior_file(const std::string& path);
 
 // One row (slice along the first axis) of one tensor, decoded alone: vbq get.
 struct DecodedRow {

@@ -33,29 +33,87 @@ AtomicOutput::AtomicOutput(std::string path, bool force) : path_(std::move(path)
   ::close(fd);
 }
 
+// Writes all of data to fd; false (errno set) on failure.
+static bool write_fully(int fd, const char* p, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, p, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += n;
+    size -= size_t(n);
+  }
+  return true;
+}
+
 AtomicOutput::~AtomicOutput() {
+  if (append_fd_ >= 0) ::close(append_fd_);
   if (!committed_) ::unlink(temp_.c_str());
+}
+
+void AtomicOutput::append(const void* data, size_t size) {
+  if (append_fd_ < 0) append_fd_ = ::open(temp_.c_str(), O_WRONLY | O_APPEND);
+  if (append_fd_ < 0) throw io_error("cannot open temporary output for", path_);
+  if (!write_fully(append_fd_, static_cast<const char*>(data), size)) throw io_error("cannot write", path_);
+}
+
+SpillFile::SpillFile(const std::string& directory, const std::string& owner)
+    : directory_(directory.empty() ? "." : directory), owner_(owner) {
+#ifdef O_TMPFILE
+  fd_ = ::open(directory_.c_str(), O_TMPFILE | O_RDWR, 0600);
+#endif
+  if (fd_ < 0) {  // file systems without O_TMPFILE
+    std::string name = directory_ + "/.vbq-spill-XXXXXX";
+    fd_ = ::mkstemp(name.data());
+    if (fd_ >= 0) ::unlink(name.c_str());
+  }
+  if (fd_ < 0) throw io_error("cannot create a scratch file for", owner_);
+}
+
+SpillFile::~SpillFile() { ::close(fd_); }
+
+void SpillFile::append(const void* data, size_t size) {
+  if (::lseek(fd_, off_t(size_), SEEK_SET) < 0 || !write_fully(fd_, static_cast<const char*>(data), size))
+    throw io_error("cannot write the scratch file for", owner_);
+  size_ += size;
+}
+
+void SpillFile::read(uint64_t offset, void* data, size_t size) const {
+  char* p = static_cast<char*>(data);
+  while (size > 0) {
+    ssize_t n = ::pread(fd_, p, size, off_t(offset));
+    if (n <= 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n == 0) errno = EIO;
+      throw io_error("cannot read back the scratch file for", owner_);
+    }
+    p += n, offset += uint64_t(n), size -= size_t(n);
+  }
+}
+
+void SpillFile::clear() {
+  if (::ftruncate(fd_, 0) != 0) throw io_error("cannot truncate the scratch file for", owner_);
+  size_ = 0;
 }
 
 void AtomicOutput::write_all(const void* data, size_t size) {
   int fd = ::open(temp_.c_str(), O_WRONLY | O_TRUNC);
   if (fd < 0) throw io_error("cannot open temporary output for", path_);
-  const char* p = static_cast<const char*>(data);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Error e = io_error("cannot write", path_);
-      ::close(fd);
-      throw e;
-    }
-    p += n;
-    size -= size_t(n);
+  if (!write_fully(fd, static_cast<const char*>(data), size)) {
+    Error e = io_error("cannot write", path_);
+    ::close(fd);
+    throw e;
   }
   if (::close(fd) != 0) throw io_error("cannot write", path_);
 }
 
 void AtomicOutput::commit() {
+  if (append_fd_ >= 0) {
+    const int fd = append_fd_;
+    append_fd_ = -1;
+    if (::close(fd) != 0) throw io_error("cannot write", path_);
+  }
   int fd = ::open(temp_.c_str(), O_RDONLY);
   if (fd >= 0) {
     ::fsync(fd);

@@ -22,12 +22,37 @@ class AtomicOutput {
   const std::string& path() const { return path_; }
   // Writes all bytes to the temporary file (replacing its content).
   void write_all(const void* data, size_t size);
+  // Appends bytes to the temporary file (for writers that stream their output).
+  void append(const void* data, size_t size);
   // fsyncs and renames the temporary over path(). Throws ErrorKind::io.
   void commit();
 
  private:
   std::string path_, temp_;
   bool committed_ = false;
+  int append_fd_ = -1;
+};
+
+// An unnamed scratch file in a directory (O_TMPFILE, else created and unlinked
+// at once): it disappears when closed, even if the process is killed. For data
+// too large to hold in memory that is written once and then read back in order.
+class SpillFile {
+ public:
+  // owner: the output it serves, named in error messages.
+  SpillFile(const std::string& directory, const std::string& owner);
+  ~SpillFile();
+  SpillFile(const SpillFile&) = delete;
+  SpillFile& operator=(const SpillFile&) = delete;
+  void append(const void* data, size_t size);
+  uint64_t size() const { return size_; }
+  // Reads size bytes at offset into data. Throws ErrorKind::io.
+  void read(uint64_t offset, void* data, size_t size) const;
+  void clear();  // back to empty
+
+ private:
+  std::string directory_, owner_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
 };
 
 // Throws ErrorKind::argument if `path` exists and !force.

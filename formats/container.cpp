@@ -156,7 +156,9 @@ void write_table(Writer& w, const EncodedTensor& t) {
     for (uint32_t f : t.freq) w.varint(f);
 }
 
-void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes) {
+// The tensor section body up to its payload; block_bytes: the length of each block.
+void write_tensor_head(Writer& w, const EncodedTensor& t, std::span<const uint64_t> block_bytes,
+                       uint64_t* table_bytes) {
   w.str(t.name);
   w.str(t.mean_path);
   w.u8(t.float32 ? 1 : 2);
@@ -183,19 +185,40 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
   *table_bytes = w.out.size() - table_start;
   w.varint(t.symbols.count);
   w.varint(t.symbols.block_symbols);
-  for (auto& b : t.symbols.blocks) w.varint(b.size());
+  if (block_bytes.size() != (t.symbols.count + t.symbols.block_symbols - 1) / t.symbols.block_symbols)
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': " + std::to_string(block_bytes.size()) +
+                                         " blocks for " + std::to_string(t.symbols.count) + " symbols");
+  for (uint64_t n : block_bytes) w.varint(n);
   if (t.symbols.coder == EntropyCoder::rans && t.symbols.tables.size() > 1)
     for (uint32_t k : t.symbols.block_table) w.varint(k);
   if (has_escape(t)) {
     uint64_t listed = 0;
     for (uint64_t n : t.block_escapes) listed += n;
-    if (t.block_escapes.size() != t.symbols.blocks.size() || listed != t.escapes.size())
+    if (t.block_escapes.size() != block_bytes.size() || listed != t.escapes.size())
       throw Error(ErrorKind::argument, "tensor '" + t.name + "': escape counts do not match the blocks or the " +
                                            "escaped values");
     for (uint64_t n : t.block_escapes) w.varint(n);
     for (double v : t.escapes) w.value(v, t.float32);
   }
+}
+
+void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes) {
+  std::vector<uint64_t> lengths;
+  for (auto& b : t.symbols.blocks) lengths.push_back(b.size());
+  write_tensor_head(w, t, lengths, table_bytes);
   for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// The header: magic, version (4.1 only with a context-coded tensor), flags, tensor count.
+void write_header(Writer& w, uint32_t tensors, bool context, bool vocab, ContainerLayout& lay) {
+  w.out.append(reinterpret_cast<const char*>(kMagic), 4);
+  lay.major = kContainerMajor, lay.minor = context ? kContainerMinor : 0;
+  w.u8(lay.major);
+  w.u8(lay.minor);
+  w.fixed(vocab ? kFlagVocab : 0, 2);
+  w.fixed(tensors, 4);
+  w.fixed(crc32c(w.out), 4);
+  lay.header_bytes = w.out.size();
 }
 
 // A section: u64 body length, body, u32 checksum of the body.
@@ -411,18 +434,11 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   if (c.tensors.empty()) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   ContainerLayout lay;
   Writer w;
-  w.out.append(reinterpret_cast<const char*>(kMagic), 4);
   // The lowest version that decodes the file: 4.1 only with a context-coded tensor.
   const bool context = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
     return t.symbols.coder == EntropyCoder::context;
   });
-  lay.major = kContainerMajor, lay.minor = context ? kContainerMinor : 0;
-  w.u8(lay.major);
-  w.u8(lay.minor);
-  w.fixed(c.vocab.empty() ? 0 : kFlagVocab, 2);
-  w.fixed(c.tensors.size(), 4);
-  w.fixed(crc32c(w.out), 4);
-  lay.header_bytes = w.out.size();
+  write_header(w, uint32_t(c.tensors.size()), context, !c.vocab.empty(), lay);
   for (auto& t : c.tensors) {
     Writer body;
     uint64_t table_bytes = 0;
@@ -488,6 +504,72 @@ void write_container(const std::string& path, const Container& c, bool force, Co
   std::string bytes = serialize_container(c, layout);
   out.write_all(bytes.data(), bytes.size());
   out.commit();
+}
+
+struct ContainerFileWriter::Impl {
+  AtomicOutput out;
+  uint32_t tensors = 0, added = 0;
+  bool vocab = false;
+  ContainerLayout layout;
+  Impl(const std::string& path, bool force) : out(path, force) {}
+  void put(const std::string& bytes) { out.append(bytes.data(), bytes.size()), layout.total_bytes += bytes.size(); }
+};
+
+ContainerFileWriter::ContainerFileWriter(const std::string& path, bool force, uint32_t tensor_count, bool context,
+                                         bool vocab)
+    : impl_(std::make_unique<Impl>(path, force)) {
+  if (tensor_count == 0) throw Error(ErrorKind::argument, "a container needs at least one tensor");
+  impl_->tensors = tensor_count, impl_->vocab = vocab;
+  Writer w;
+  write_header(w, tensor_count, context, vocab, impl_->layout);
+  impl_->put(w.out);
+}
+
+ContainerFileWriter::~ContainerFileWriter() = default;
+
+void ContainerFileWriter::add_tensor(const EncodedTensor& t, std::span<const uint64_t> block_bytes,
+                                     const PayloadReader& payload) {
+  if (impl_->added == impl_->tensors)
+    throw Error(ErrorKind::argument, "container: more than the " + std::to_string(impl_->tensors) + " tensors promised");
+  Writer head;
+  uint64_t table_bytes = 0, payload_bytes = 0;
+  write_tensor_head(head, t, block_bytes, &table_bytes);
+  for (uint64_t n : block_bytes) payload_bytes += n;
+  // write_section, with the payload copied through in pieces.
+  Writer length;
+  length.fixed(head.out.size() + payload_bytes, 8);
+  impl_->put(length.out);
+  impl_->put(head.out);
+  uint32_t crc = crc32c(head.out);
+  std::string piece;
+  for (uint64_t done = 0; done < payload_bytes;) {
+    piece.resize(std::min<uint64_t>(payload_bytes - done, uint64_t(1) << 22));
+    payload(done, piece.data(), piece.size());
+    crc = crc32c_extend(crc, piece);
+    impl_->put(piece);
+    done += piece.size();
+  }
+  Writer tail;
+  tail.fixed(crc, 4);
+  impl_->put(tail.out);
+  impl_->layout.tensor_bytes.push_back(8 + head.out.size() + payload_bytes + 4);
+  impl_->layout.table_bytes.push_back(table_bytes);
+  ++impl_->added;
+}
+
+ContainerLayout ContainerFileWriter::commit(const std::vector<std::string>& vocab) {
+  if (impl_->added != impl_->tensors || impl_->vocab == vocab.empty())
+    throw Error(ErrorKind::argument, "container: " + std::to_string(impl_->added) + " of " +
+                                         std::to_string(impl_->tensors) + " tensors written, vocabulary " +
+                                         (vocab.empty() ? "missing" : "not announced"));
+  if (!vocab.empty()) {
+    Writer w;
+    write_section(w, write_vocab_body(vocab));
+    impl_->layout.vocab_bytes = w.out.size();
+    impl_->put(w.out);
+  }
+  impl_->out.commit();
+  return impl_->layout;
 }
 
 Container read_container(const std::string& path, ContainerLayout* layout) {

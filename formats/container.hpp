@@ -10,6 +10,9 @@
 // (formats/reference_decoder.py decodes it from the SPEC alone, bit for bit).
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,5 +50,28 @@ bool looks_like_container(std::string_view first_bytes);
 void write_container(const std::string& path, const Container& container, bool force,
                      ContainerLayout* layout = nullptr);
 Container read_container(const std::string& path, ContainerLayout* layout = nullptr);
+
+// A container written to its file section by section, for encoders that never
+// hold the whole file (app/stream_compress.hpp): the bytes of write_container for
+// the same tensors and vocabulary. Output goes through AtomicOutput: nothing is
+// left at `path` unless commit() runs.
+class ContainerFileWriter {
+ public:
+  // context: some tensor is context-coded (the file is 4.1); vocab: a
+  // vocabulary section will follow the tensors.
+  ContainerFileWriter(const std::string& path, bool force, uint32_t tensor_count, bool context, bool vocab);
+  ~ContainerFileWriter();
+  // The next tensor section: t without its blocks (t.symbols.blocks unused),
+  // block_bytes the length of each block, and their bytes concatenated, read by
+  // payload(offset, data, size) in order from offset 0.
+  using PayloadReader = std::function<void(uint64_t offset, char* data, size_t size)>;
+  void add_tensor(const EncodedTensor& t, std::span<const uint64_t> block_bytes, const PayloadReader& payload);
+  // Throws ErrorKind::argument unless the tensors and vocabulary promised were added.
+  ContainerLayout commit(const std::vector<std::string>& vocab);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace vbq

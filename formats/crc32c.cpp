@@ -46,13 +46,15 @@ __attribute__((target("sse4.2"))) uint32_t update_sse42(uint32_t crc, const unsi
 
 }  // namespace
 
-uint32_t crc32c(std::string_view bytes) {
+uint32_t crc32c(std::string_view bytes) { return crc32c_extend(0, bytes); }
+
+uint32_t crc32c_extend(uint32_t crc, std::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
 #ifdef VBQ_HAVE_SSE42_PATH
   static const bool hardware = __builtin_cpu_supports("sse4.2");
-  if (hardware) return ~update_sse42(~0u, p, bytes.size());
+  if (hardware) return ~update_sse42(~crc, p, bytes.size());
 #endif
-  return crc32c_portable(bytes);
+  return ~update_table(~crc, p, bytes.size());
 }
 
 uint32_t crc32c_portable(std::string_view bytes) {

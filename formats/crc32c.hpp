@@ -10,5 +10,8 @@ namespace vbq {
 
 uint32_t crc32c(std::string_view bytes);
 uint32_t crc32c_portable(std::string_view bytes);  // the table path alone (tests)
+// The CRC of a message given in pieces: crc32c(a + b) == crc32c_extend(crc32c(a), b),
+// and crc32c(a) == crc32c_extend(0, a).
+uint32_t crc32c_extend(uint32_t crc, std::string_view bytes);
 
 }  // namespace vbq

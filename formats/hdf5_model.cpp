@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
+#include <span>
 #include <fcntl.h>
 #include <set>
 #include <unistd.h>
@@ -144,6 +146,60 @@ double sigma_from_rho(double rho) {
 
 namespace {
 
+// Adds the flat row-major range [b, e) of the sub-array at `at` (indices of
+// the dims before `dim`) to the selection, as at most 2 rank boxes.
+bool select_flat(hid_t space, const std::vector<uint64_t>& shape, size_t dim, std::vector<hsize_t>& at,
+                        uint64_t b, uint64_t e) {
+  if (b >= e) return true;
+  uint64_t inner = 1;
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+  const uint64_t first = b / inner, last = (e - 1) / inner;
+  auto box = [&](uint64_t from, uint64_t rows) {  // rows [from, from + rows) of dim, whole inside
+    std::vector<hsize_t> start(at), cnt(shape.size(), 1);
+    start[dim] = from, cnt[dim] = rows;
+    for (size_t d = dim + 1; d < shape.size(); ++d) start[d] = 0, cnt[d] = shape[d];
+    return H5Sselect_hyperslab(space, H5S_SELECT_OR, start.data(), nullptr, cnt.data(), nullptr) >= 0;
+  };
+  auto part = [&](uint64_t row, uint64_t lo, uint64_t hi) {  // [lo, hi) within row
+    if (lo == 0 && hi == inner) return box(row, 1);
+    at[dim] = row;
+    return select_flat(space, shape, dim + 1, at, lo, hi);
+  };
+  if (first == last) return part(first, b - first * inner, e - first * inner);
+  uint64_t whole_from = first, whole_to = last + 1;  // rows wholly inside [b, e)
+  if (b % inner) {
+    if (!part(first, b % inner, inner)) return false;
+    whole_from = first + 1;
+  }
+  if (e % inner) {
+    if (!part(last, 0, e % inner)) return false;
+    whole_to = last;
+  }
+  return whole_to <= whole_from || box(whole_from, whole_to - whole_from);
+}
+
+
+// The memory dataspace of `count` elements from flat index `begin` of a dataset
+// of `shape`: whole rows keep the dataset's shape (HDF5 then copies runs; a 1-D
+// memory space against a 2-D selection goes element by element, 3x slower).
+hid_t memory_space(const std::vector<uint64_t>& shape, uint64_t begin, uint64_t count) {
+  uint64_t row = 1;
+  for (size_t d = 1; d < shape.size(); ++d) row *= shape[d];
+  std::vector<hsize_t> dims{count};
+  if (shape.size() > 1 && begin % row == 0 && count % row == 0) {
+    dims.assign(shape.begin(), shape.end());
+    dims[0] = count / row;
+  }
+  return H5Screate_simple(int(dims.size()), dims.data(), nullptr);
+}
+
+// Selects the flat row-major range [begin, end) of a dataspace of `shape`.
+bool select_range(hid_t space, const std::vector<uint64_t>& shape, uint64_t begin, uint64_t end) {
+  if (H5Sselect_none(space) < 0) return false;
+  std::vector<hsize_t> at(shape.size(), 0);
+  return select_flat(space, shape, 0, at, begin, end);
+}
+
 const char* spread_name(Spread s) {
   switch (s) {
     case Spread::std_dev: return "std";
@@ -238,88 +294,144 @@ class Reader {
     return std::vector<uint64_t>(dims.begin(), dims.end());
   }
 
-  // Reads a float dataset whole (one H5Dread) into doubles; rejects other dtypes.
-  // Sets *float32 to whether the stored type is at most 4 bytes wide.
-  std::vector<double> read_floats(const std::string& dpath, const std::string& tensor,
-                                  std::vector<uint64_t>& shape, bool* float32) const {
-    Id d = open_dataset(dpath, tensor);
-    Id type(H5Dget_type(d.get()), H5Tclose);
+  // A float dataset opened for reading, its shape checked (rank >= 1, 1 to 2^48 elements).
+  struct Floats {
+    Id dataset;
+    std::string path;
+    std::vector<uint64_t> shape;
+    uint64_t elements = 0;
+    bool float32 = true;  // the stored type is at most 4 bytes wide
+  };
+  Floats open_floats(const std::string& dpath, const std::string& tensor) const {
+    Floats f{open_dataset(dpath, tensor), dpath, {}, 0, true};
+    Id type(H5Dget_type(f.dataset.get()), H5Tclose);
     H5T_class_t cls = type.valid() ? H5Tget_class(type.get()) : H5T_NO_CLASS;
     if (cls != H5T_FLOAT)
       fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' has " + type_class_name(cls) +
                                   " type, expected float32 or float64");
-    size_t width = H5Tget_size(type.get());
-    if (float32) *float32 = width <= 4;
-    shape = shape_of(d.get(), dpath);
-    if (shape.empty()) fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is a scalar, expected rank >= 1");
+    f.float32 = H5Tget_size(type.get()) <= 4;
+    f.shape = shape_of(f.dataset.get(), dpath);
+    if (f.shape.empty()) fail(ErrorKind::format, "tensor '" + tensor + "': dataset '" + dpath + "' is a scalar, expected rank >= 1");
     uint64_t n = 1;
-    for (uint64_t s : shape) n = s != 0 && n > kMaxElements / s ? kMaxElements + 1 : n * s;
-    const std::string where = "tensor '" + tensor + "': dataset '" + dpath + "' (shape " + shape_text(shape) + ")";
+    for (uint64_t s : f.shape) n = s != 0 && n > kMaxElements / s ? kMaxElements + 1 : n * s;
+    const std::string where = "tensor '" + tensor + "': dataset '" + dpath + "' (shape " + shape_text(f.shape) + ")";
     if (n == 0) fail(ErrorKind::format, where + " is empty");
     if (n > kMaxElements) fail(ErrorKind::unsupported, where + " has more than 2^48 elements");
     // The declared size, not the file size, decides: a chunked dataset that was
-    // never written takes no space in the file.
+    // never written takes no space in the file. Checked for slice readers too,
+    // so that such a file gets the same error before any work.
     check_memory_budget(n * sizeof(double), path_ + ": " + where, file_bytes_);
-    std::vector<double> out(n);
-    // One H5Dread for the whole dataset; HDF5 widens float32 to double on the fly
-    // (measured as fast as reading raw float32 and widening by hand).
-    herr_t r = H5Dread(d.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
-    if (r < 0) fail(ErrorKind::format, "tensor '" + tensor + "': cannot read dataset '" + dpath + "'" + hdf5_reason());
+    f.elements = n;
+    return f;
+  }
+
+  // Elements [begin, begin + out.size()) of a dataset in row-major order, as
+  // doubles (HDF5 widens float32 on the fly, as fast as widening by hand).
+  void read_slice(const Floats& f, const std::string& tensor, uint64_t begin, std::span<double> out) const {
+    if (begin > f.elements || out.size() > f.elements - begin)
+      fail(ErrorKind::argument, "tensor '" + tensor + "': elements " + std::to_string(begin) + ".." +
+                                    std::to_string(begin + out.size()) + " outside dataset '" + f.path + "'");
+    if (out.empty()) return;
+    Id file_space(H5Dget_space(f.dataset.get()), H5Sclose);
+    Id mem_space(memory_space(f.shape, begin, out.size()), H5Sclose);
+    bool ok = file_space.valid() && mem_space.valid();
+    if (ok && (begin != 0 || out.size() != f.elements))
+      ok = select_range(file_space.get(), f.shape, begin, begin + out.size());
+    herr_t r = ok ? H5Dread(f.dataset.get(), H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT,
+                            out.data())
+                  : -1;
+    if (r < 0) fail(ErrorKind::format, "tensor '" + tensor + "': cannot read dataset '" + f.path + "'" + hdf5_reason());
+  }
+
+  // Reads a float dataset whole into doubles.
+  std::vector<double> read_floats(const Floats& f, const std::string& tensor) const {
+    std::vector<double> out(f.elements);
+    read_slice(f, tensor, 0, out);
     return out;
   }
 
-  Tensor read_tensor(const TensorSpec& spec, bool require_spread) const {
-    Tensor t;
-    t.name = spec.name;
-    t.mean_path = strip_slashes(spec.mean_path);
-    t.mu = read_floats(t.mean_path, t.name, t.shape, &t.float32);
-    for (size_t i = 0; i < t.mu.size(); ++i)
-      if (!std::isfinite(t.mu[i]))
+  // Checks means [begin, begin + mu.size()) of tensor t: all finite.
+  void check_means(const Tensor& t, uint64_t begin, std::span<const double> mu) const {
+    for (size_t k = 0; k < mu.size(); ++k)
+      if (!std::isfinite(mu[k])) {
+        const uint64_t i = begin + k;
         fail(ErrorKind::format, "tensor '" + t.name + "': mean[" + std::to_string(i) + "]" +
-                                    position_text(i, t.shape) + " is " + (std::isnan(t.mu[i]) ? "NaN" : "infinite") +
+                                    position_text(i, t.shape) + " is " + (std::isnan(mu[k]) ? "NaN" : "infinite") +
                                     " (dataset '" + t.mean_path + "')");
-    if (spec.spread_path.empty()) {
-      // Only an explicit mapping can get here with require_spread set.
-      if (require_spread) fail(ErrorKind::argument, "tensor '" + t.name + "': the mapping names no spread dataset");
-      return t;
-    }
-    std::string spath = strip_slashes(spec.spread_path);
-    std::vector<uint64_t> sshape;
-    t.sigma = read_floats(spath, t.name, sshape, nullptr);
-    if (sshape != t.shape)
-      fail(ErrorKind::format, "tensor '" + t.name + "': shape mismatch: mean '" + t.mean_path + "' is " +
-                                  shape_text(t.shape) + " but " + spread_name(spec.spread) + " '" + spath + "' is " +
-                                  shape_text(sshape));
-    const char* what = spread_name(spec.spread);
-    for (size_t i = 0; i < t.sigma.size(); ++i) {
-      double raw = t.sigma[i];
-      const char* bad = nullptr;
-      switch (spec.spread) {
-        case Spread::std_dev:
-          if (!std::isfinite(raw)) bad = "is not finite";
-          else if (raw <= 0) bad = "is not > 0";
-          break;
-        case Spread::variance:
-          if (!std::isfinite(raw)) bad = "is not finite";
-          else if (raw <= 0) bad = "is not > 0";
-          else t.sigma[i] = std::sqrt(raw);
-          break;
-        case Spread::log_std:
-          if (!std::isfinite(raw)) bad = "is not finite";
-          else t.sigma[i] = std::exp(raw);
-          break;
-        case Spread::softplus_rho:
-          if (!std::isfinite(raw)) bad = "is not finite";
-          else t.sigma[i] = sigma_from_rho(raw);
-          break;
       }
+  }
+
+  // Converts spreads [begin, begin + v.size()) of tensor t in place to posterior
+  // stds, each checked finite and > 0.
+  void to_sigma(const Tensor& t, const TensorSpec& spec, const std::string& spath, uint64_t begin,
+                std::span<double> v) const {
+    const char* what = spread_name(spec.spread);
+    for (size_t k = 0; k < v.size(); ++k) {
+      double raw = v[k];
+      const char* bad = nullptr;
+      if (!std::isfinite(raw)) bad = "is not finite";
+      else if ((spec.spread == Spread::std_dev || spec.spread == Spread::variance) && raw <= 0) bad = "is not > 0";
+      else if (spec.spread == Spread::variance) v[k] = std::sqrt(raw);
+      else if (spec.spread == Spread::log_std) v[k] = std::exp(raw);
+      else if (spec.spread == Spread::softplus_rho) v[k] = sigma_from_rho(raw);
       // Conversion can still underflow to 0 or overflow to inf (e.g. log_std = -800).
-      if (!bad && !(std::isfinite(t.sigma[i]) && t.sigma[i] > 0)) bad = "gives a std that is not finite and > 0";
-      if (bad)
+      if (!bad && !(std::isfinite(v[k]) && v[k] > 0)) bad = "gives a std that is not finite and > 0";
+      if (bad) {
+        const uint64_t i = begin + k;
         fail(ErrorKind::format, "tensor '" + t.name + "': " + what + "[" + std::to_string(i) + "]" +
                                     position_text(i, t.shape) + " = " + number_text(raw) + " " + bad +
                                     " (dataset '" + spath + "')");
+      }
     }
+  }
+
+  // A tensor's datasets opened and its shapes checked; `t` gets name, mean path,
+  // shape and dtype (mu and sigma stay empty).
+  struct OpenTensor {
+    TensorSpec spec;
+    Tensor t;
+    Floats mean;
+    std::optional<Floats> spread;
+  };
+  OpenTensor open_tensor(const TensorSpec& spec, bool require_spread) const {
+    OpenTensor o{spec, {}, {}, std::nullopt};
+    o.t.name = spec.name;
+    o.t.mean_path = strip_slashes(spec.mean_path);
+    o.mean = open_floats(o.t.mean_path, o.t.name);
+    o.t.shape = o.mean.shape, o.t.float32 = o.mean.float32;
+    if (spec.spread_path.empty()) {
+      // Only an explicit mapping can get here with require_spread set.
+      if (require_spread) fail(ErrorKind::argument, "tensor '" + o.t.name + "': the mapping names no spread dataset");
+      return o;
+    }
+    o.spread = open_floats(strip_slashes(spec.spread_path), o.t.name);
+    if (o.spread->shape != o.t.shape)
+      fail(ErrorKind::format, "tensor '" + o.t.name + "': shape mismatch: mean '" + o.t.mean_path + "' is " +
+                                  shape_text(o.t.shape) + " but " + spread_name(spec.spread) + " '" +
+                                  o.spread->path + "' is " + shape_text(o.spread->shape));
+    return o;
+  }
+
+  // Elements [begin, begin + mu.size()) of an open tensor, checked; sigma empty
+  // or of mu's size (then the tensor needs a spread).
+  void read_tensor_slice(const OpenTensor& o, uint64_t begin, std::span<double> mu, std::span<double> sigma) const {
+    read_slice(o.mean, o.t.name, begin, mu);
+    check_means(o.t, begin, mu);
+    if (sigma.empty()) return;
+    if (!o.spread || sigma.size() != mu.size())
+      fail(ErrorKind::argument, "tensor '" + o.t.name + "': no spread to read, or not as many as means");
+    read_slice(*o.spread, o.t.name, begin, sigma);
+    to_sigma(o.t, o.spec, o.spread->path, begin, sigma);
+  }
+
+  Tensor read_tensor(const TensorSpec& spec, bool require_spread) const {
+    OpenTensor o = open_tensor(spec, require_spread);
+    Tensor t = o.t;
+    t.mu = read_floats(o.mean, t.name);
+    check_means(t, 0, t.mu);
+    if (!o.spread) return t;
+    t.sigma = read_floats(*o.spread, t.name);
+    to_sigma(t, spec, o.spread->path, 0, t.sigma);
     return t;
   }
 
@@ -561,6 +673,36 @@ class Writer {
     if (H5Dwrite(d.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail("cannot write dataset '" + dpath + "'");
   }
 
+  // A float dataset of `shape`, chunked in pieces of about 2^20 elements (whole
+  // trailing dims where they fit), to be written in slices by write_slice.
+  Id create_chunked(const std::string& dpath, const std::vector<uint64_t>& shape, bool float32) {
+    std::vector<hsize_t> dims(shape.begin(), shape.end()), chunk(dims.size());
+    uint64_t room = uint64_t(1) << 20;
+    for (size_t d = dims.size(); d-- > 0;) chunk[d] = std::max<uint64_t>(1, std::min<uint64_t>(dims[d], room)),
+                                           room = std::max<uint64_t>(1, room / chunk[d]);
+    Id dcpl(H5Pcopy(dcpl_.get()), H5Pclose);
+    Id space(H5Screate_simple(int(dims.size()), dims.data(), nullptr), H5Sclose);
+    if (!dcpl.valid() || !space.valid() || H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data()) < 0)
+      fail("cannot lay out dataset '" + dpath + "'");
+    Id d(H5Dcreate2(file_.get(), dpath.c_str(), float32 ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, space.get(), lcpl_.get(),
+                    dcpl.get(), H5P_DEFAULT), H5Dclose);
+    if (!d.valid()) fail("cannot create dataset '" + dpath + "'");
+    return d;
+  }
+  // Elements [begin, begin + v.size()) of a dataset of create_chunked. float32
+  // values are narrowed here: HDF5 converts through a 1 MiB buffer, 3x slower.
+  void write_slice(hid_t d, const std::string& dpath, const std::vector<uint64_t>& shape, uint64_t begin,
+                   std::span<const double> v, bool float32) {
+    Id file_space(H5Dget_space(d), H5Sclose);
+    Id mem_space(memory_space(shape, begin, v.size()), H5Sclose);
+    std::vector<float> narrow(float32 ? v.size() : 0);
+    std::copy(v.begin(), v.begin() + std::ptrdiff_t(narrow.size()), narrow.begin());
+    if (!file_space.valid() || !mem_space.valid() || !select_range(file_space.get(), shape, begin, begin + v.size()) ||
+        H5Dwrite(d, float32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, mem_space.get(), file_space.get(), H5P_DEFAULT,
+                 float32 ? static_cast<const void*>(narrow.data()) : v.data()) < 0)
+      fail("cannot write dataset '" + dpath + "'");
+  }
+
   void write_reals(const std::string& dpath, const std::vector<double>& v, const std::vector<uint64_t>& shape,
                    bool float32) {
     if (float32) {
@@ -624,11 +766,12 @@ void check_writable(const std::string& path, const Tensor& t) {
 
 }  // namespace
 
-Model read_model(const std::string& path, const ReadOptions& options) {
-  silence_hdf5();
-  Reader r(path);
-  std::set<std::string> datasets = r.all_datasets();
+namespace {
 
+// The tensors to read: detected or given, selected, sorted by name.
+std::vector<TensorSpec> tensor_specs(const Reader& r, const std::set<std::string>& datasets,
+                                     const ReadOptions& options) {
+  const std::string& path = r.path();
   std::vector<TensorSpec> specs = options.explicit_tensors;
   if (specs.empty()) specs = detect(r, datasets, options.require_spread);
   std::sort(specs.begin(), specs.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
@@ -650,17 +793,70 @@ Model read_model(const std::string& path, const ReadOptions& options) {
     std::sort(kept.begin(), kept.end(), [](const TensorSpec& a, const TensorSpec& b) { return a.name < b.name; });
     specs = std::move(kept);
   }
+  return specs;
+}
 
-  Model m;
-  for (const TensorSpec& s : specs) m.tensors.push_back(r.read_tensor(s, options.require_spread));
+// The root datasets and attributes besides the tensors: vocab, counts, attributes.
+void read_extras(const Reader& r, const std::set<std::string>& datasets, Model& m) {
   if (datasets.count("vocab")) m.vocab = r.read_strings("vocab");
   if (datasets.count("counts")) m.counts = r.read_counts("counts");
   if (!m.vocab.empty() && !m.counts.empty() && m.vocab.size() != m.counts.size())
     r.fail(ErrorKind::format, "'vocab' has " + std::to_string(m.vocab.size()) + " entries but 'counts' has " +
                                   std::to_string(m.counts.size()));
   m.attributes = r.read_attributes();
+}
+
+}  // namespace
+
+Model read_model(const std::string& path, const ReadOptions& options) {
+  silence_hdf5();
+  Reader r(path);
+  std::set<std::string> datasets = r.all_datasets();
+  Model m;
+  for (const TensorSpec& s : tensor_specs(r, datasets, options)) m.tensors.push_back(r.read_tensor(s, options.require_spread));
+  read_extras(r, datasets, m);
   return m;
 }
+
+struct ModelSlices::Impl {
+  Reader reader;
+  std::vector<Reader::OpenTensor> tensors;
+  Model layout;
+  explicit Impl(const std::string& path) : reader(path) {}
+};
+
+ModelSlices::ModelSlices(const std::string& path, const ReadOptions& options) {
+  silence_hdf5();
+  impl_ = std::make_unique<Impl>(path);
+  const Reader& r = impl_->reader;
+  std::set<std::string> datasets = r.all_datasets();
+  for (const TensorSpec& s : tensor_specs(r, datasets, options)) {
+    impl_->tensors.push_back(r.open_tensor(s, options.require_spread));
+    impl_->layout.tensors.push_back(impl_->tensors.back().t);
+  }
+  read_extras(r, datasets, impl_->layout);
+}
+
+ModelSlices::~ModelSlices() = default;
+
+const Model& ModelSlices::layout() const { return impl_->layout; }
+
+void ModelSlices::read(size_t tensor, uint64_t begin, std::span<double> mu, std::span<double> sigma) const {
+  if (tensor >= impl_->tensors.size()) throw Error(ErrorKind::argument, "ModelSlices::read: no tensor " + std::to_string(tensor));
+  impl_->reader.read_tensor_slice(impl_->tensors[tensor], begin, mu, sigma);
+}
+
+namespace {
+
+// Everything of a model file but its tensors: vocab, counts, attributes.
+void write_extras(Writer& w, const Model& model) {
+  if (!model.vocab.empty()) w.write_strings("vocab", model.vocab);
+  if (!model.counts.empty())
+    w.write("counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, {uint64_t(model.counts.size())}, model.counts.data());
+  for (const auto& [k, v] : model.attributes) w.write_attribute(k, v);
+}
+
+}  // namespace
 
 void write_model(const std::string& path, const Model& model, bool force) {
   silence_hdf5();
@@ -685,12 +881,51 @@ void write_model(const std::string& path, const Model& model, bool force) {
       w.write_reals(log_std_path_for(mean), log_std, t.shape, t.float32);
     }
   }
-  if (!model.vocab.empty()) w.write_strings("vocab", model.vocab);
-  if (!model.counts.empty())
-    w.write("counts", H5T_STD_U64LE, H5T_NATIVE_UINT64, {uint64_t(model.counts.size())}, model.counts.data());
-  for (const auto& [k, v] : model.attributes) w.write_attribute(k, v);
+  write_extras(w, model);
   w.close();
   out.commit();
+}
+
+struct ModelSliceWriter::Impl {
+  AtomicOutput out;
+  Writer w;
+  std::set<std::string> used;
+  Id dataset;
+  std::string dpath;
+  std::vector<uint64_t> shape;
+  bool float32 = true;
+  Impl(const std::string& path, bool force) : out(path, force), w(path, out.temp_path()) {}
+};
+
+ModelSliceWriter::ModelSliceWriter(const std::string& path, bool force) {
+  silence_hdf5();
+  impl_ = std::make_unique<Impl>(path, force);
+}
+
+ModelSliceWriter::~ModelSliceWriter() = default;
+
+void ModelSliceWriter::begin_tensor(const Tensor& t) {
+  Impl& m = *impl_;
+  if (t.shape.empty()) throw Error(ErrorKind::argument, m.out.path() + ": tensor '" + t.name + "': rank 0");
+  m.dpath = strip_slashes(t.mean_path.empty() ? t.name + "/mean" : t.mean_path);
+  if (!m.used.insert(m.dpath).second)
+    throw Error(ErrorKind::argument, m.out.path() + ": two tensors write to '" + m.dpath + "'");
+  m.shape = t.shape, m.float32 = t.float32;
+  m.dataset = m.w.create_chunked(m.dpath, t.shape, t.float32);
+}
+
+void ModelSliceWriter::write(uint64_t begin, std::span<const double> mu) {
+  Impl& m = *impl_;
+  if (!m.dataset.valid()) throw Error(ErrorKind::argument, m.out.path() + ": write before begin_tensor");
+  m.w.write_slice(m.dataset.get(), m.dpath, m.shape, begin, mu, m.float32);
+}
+
+void ModelSliceWriter::commit(const Model& extras) {
+  Impl& m = *impl_;
+  m.dataset = Id();
+  write_extras(m.w, extras);
+  m.w.close();
+  m.out.commit();
 }
 
 }  // namespace vbq

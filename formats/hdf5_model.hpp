@@ -13,6 +13,8 @@
 // float32 and float64 datasets are read; everything is held as double in a
 // core/model.hpp Model.
 #pragma once
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -45,10 +47,48 @@ struct ReadOptions {
 // finite, no tensor detected); ErrorKind::argument for a selected name that is not there.
 Model read_model(const std::string& path, const ReadOptions& options = {});
 
+// A model read in slices, for bounded memory: the constructor opens the file,
+// finds the tensors as read_model does and checks their datasets (dtype, shape,
+// declared size against the memory budget, as read_model); layout() is the
+// model without values (tensors with name, mean_path, shape and dtype, mu and
+// sigma empty; vocabulary, counts, attributes). read() fills elements
+// [begin, begin + mu.size()) in row-major order of tensor i (an index into
+// layout().tensors), with read_model's checks and messages; sigma may be empty
+// (means only).
+class ModelSlices {
+ public:
+  explicit ModelSlices(const std::string& path, const ReadOptions& options = {});
+  ~ModelSlices();
+  const Model& layout() const;
+  void read(size_t tensor, uint64_t begin, std::span<double> mu, std::span<double> sigma) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 // Writes a model atomically (temp file + rename; refuses an existing file unless
 // force). Each tensor goes to `<name>/mean` and, when sigma is nonempty,
 // `<name>/log_std`, unless mean_path is set, in which case the mean goes there
 // (and the spread beside it as log_std). Writes vocab, counts and attributes.
 void write_model(const std::string& path, const Model& model, bool force);
+
+// A model written in slices, for bounded memory, atomically as write_model:
+// each tensor's mean goes where write_model puts it, as a chunked dataset
+// (pieces of about 2^20 elements) of the tensor's dtype, written by write() in
+// slices of row-major elements; commit() adds vocab, counts and attributes of
+// `extras` (its tensors are ignored) and renames the file into place. No spreads.
+class ModelSliceWriter {
+ public:
+  ModelSliceWriter(const std::string& path, bool force);
+  ~ModelSliceWriter();
+  void begin_tensor(const Tensor& t);  // t.mu unused
+  void write(uint64_t begin, std::span<const double> mu);
+  void commit(const Model& extras);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace vbq

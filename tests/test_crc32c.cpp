@@ -26,3 +26,12 @@ TEST_CASE("crc32c: published check values, hardware and table paths agree") {
       CHECK(vbq::crc32c(std::string_view(text).substr(start, len)) ==
             vbq::crc32c_portable(std::string_view(text).substr(start, len)));
 }
+
+TEST_CASE("crc32c: extending a CRC piece by piece gives the CRC of the whole") {
+  const std::string whole = "123456789";
+  for (size_t cut = 0; cut <= whole.size(); ++cut) {
+    CAPTURE(cut);
+    CHECK(vbq::crc32c_extend(vbq::crc32c(whole.substr(0, cut)), whole.substr(cut)) == 0xE3069283u);
+  }
+  CHECK(vbq::crc32c_extend(0, whole) == 0xE3069283u);
+}

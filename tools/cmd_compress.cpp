@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "app/compress.hpp"
+#include "app/stream_compress.hpp"
 #include "formats/atomic_file.hpp"
 #include "tools/command.hpp"
 #include "tools/model_options.hpp"
@@ -52,36 +53,35 @@ static int run_compress(const std::vector<std::string>& args) {
   ReadOptions read;
   read.explicit_tensors = explicit_specs(vm);
   if (vm.count("tensor")) read.select = vm["tensor"].as<std::vector<std::string>>();
-  CompressSettings settings;
-  settings.vbq.prior = vm["prior"].as<std::string>();
-  settings.vbq.refine_passes = vm["refine"].as<int>();
-  settings.vbq.block_tables = !vm.count("one-table");
-  settings.vbq.coder = parse_entropy_coder(vm["coder"].as<std::string>());
-  settings.vbq.threads = thread_count(threads);
-  settings.include_vocab = !vm.count("no-vocab");
-  SpreadSource spread;
-  if (vm.count("sigma")) spread.scale = vm["sigma"].as<double>();
+  const CompressSettings settings{{.prior = vm["prior"].as<std::string>(), .refine_passes = vm["refine"].as<int>(),
+                                   .block_tables = !vm.count("one-table"),
+                                   .coder = parse_entropy_coder(vm["coder"].as<std::string>()),
+                                   .threads = thread_count(threads)}, !vm.count("no-vocab"), {}};
+  SpreadSource spread{vm.count("sigma") ? std::optional(vm["sigma"].as<double>()) : std::nullopt, ""};
   if (vm.count("sigma-from-counts")) spread.counts = vm["sigma-from-counts"].as<std::string>();
   auto text = [&](const char* option) { return vm.count(option) ? vm[option].as<std::string>() : ""; };
   auto start = std::chrono::steady_clock::now();
-  Model model = load_posterior(input, read, spread, settings.vbq.threads);
-  TaskSetup setup = setup_task(vm, model);
-  const Target target = parse_target({lambda, text("target-size"), text("target-bits-per-dim"), text("target-quality")},
-                                     task_metrics(setup));
-  Compressed r = compress(model, target, settings);
-  if (vm.count("verbose")) std::fputs(describe_probes(r).c_str(), stderr);
-  const Container container = require_met(r);
-  if (!r.report.empty()) std::fprintf(stderr, "%s\n", r.report.c_str());
-  ContainerLayout layout;
-  write_container(output, container, vm.count("force"), &layout);
+  const TargetText target_text{lambda, text("target-size"), text("target-bits-per-dim"), text("target-quality")};
+  StreamedFile f;  // the tensors (without their blocks when streamed) and the file's layout
+  if (can_stream(settings) && !spread.scale && !vm.count("questions") && !vm.count("task") &&
+      std::holds_alternative<LambdaTarget>(parse_target(target_text, {}))) {
+    f = compress_file_streaming(input, read, output, vm.count("force"), settings);  // bounded memory
+  } else {
+    Model model = load_posterior(input, read, spread, settings.vbq.threads);
+    TaskSetup setup = setup_task(vm, model);
+    Compressed r = compress(model, parse_target(target_text, task_metrics(setup)), settings);
+    if (vm.count("verbose")) std::fputs(describe_probes(r).c_str(), stderr);
+    f.headers = require_met(r);
+    if (!r.report.empty()) std::fprintf(stderr, "%s\n", r.report.c_str());
+    write_container(output, f.headers, vm.count("force"), &f.layout);
+  }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-
   uint64_t elements = 0;
-  for (auto& t : container.tensors) elements += t.element_count();
-  if (vm.count("verbose")) std::fputs(describe_container(container, layout).c_str(), stderr);
+  for (auto& t : f.headers.tensors) elements += t.element_count();
+  if (vm.count("verbose")) std::fputs(describe_container(f.headers, f.layout).c_str(), stderr);
   std::fprintf(stderr, "%s -> %s: %llu bytes, %.4f bits/dim, %zu tensor(s), lambda %g, %.2fs\n", input.c_str(),
-               output.c_str(), (unsigned long long)layout.total_bytes, 8.0 * double(layout.total_bytes) / double(elements),
-               container.tensors.size(), r.lambda, secs);
+               output.c_str(), (unsigned long long)f.layout.total_bytes, 8.0 * f.layout.total_bytes / double(elements),
+               f.headers.tensors.size(), f.headers.tensors[0].lambda, secs);
   return 0;
 }
 

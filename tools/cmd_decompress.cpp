@@ -4,6 +4,7 @@
 
 #include "formats/atomic_file.hpp"
 #include "app/model_codec.hpp"
+#include "app/stream_compress.hpp"
 #include "tools/command.hpp"
 
 namespace vbq::cli {
@@ -23,10 +24,10 @@ static int run_decompress(const std::vector<std::string>& args) {
   if (!parse_args(args, "decompress", "MODEL.vbq [-o OUT.h5] [-f]", opts, pos, vm)) return 0;
   if (output.empty()) output = std::filesystem::path(input).replace_extension(".restored.h5").string();
   check_can_overwrite(output, vm.count("force"));
-  Model model = restore_model(read_container(input), thread_count(threads), input);
-  write_model(output, model, vm.count("force"));
+  // Block by block into chunked datasets: bounded memory (app/stream_compress.hpp).
+  const Container c = decompress_file_streaming(input, output, vm.count("force"), thread_count(threads));
   std::fprintf(stderr, "%s -> %s: %zu tensor(s), %zu vocabulary words\n", input.c_str(), output.c_str(),
-               model.tensors.size(), model.vocab.size());
+               c.tensors.size(), c.vocab.size());
   return 0;
 }
 

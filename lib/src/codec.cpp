@@ -247,6 +247,45 @@ EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<c
   return out;
 }
 
+std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols,
+                                           [[maybe_unused]] int threads, std::span<uint32_t> indices) {
+  if (block_symbols == 0) throw Error(ErrorKind::argument, "block_histograms: block size must be > 0");
+  if (!indices.empty() && indices.size() != keys.size())
+    throw Error(ErrorKind::argument, "block_histograms: one index per key");
+  const int64_t blocks = int64_t((keys.size() + block_symbols - 1) / block_symbols);
+  std::vector<SymbolCounts> out(static_cast<size_t>(blocks));
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint64_t begin = uint64_t(b) * block_symbols, end = std::min<uint64_t>(begin + block_symbols, keys.size());
+    out[size_t(b)] = symbol_counts(keys.subspan(begin, end - begin),
+                                   indices.empty() ? indices : indices.subspan(begin, end - begin));
+  }
+  return out;
+}
+
+std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
+                                            std::span<const uint64_t> keys, std::span<const double> mu,
+                                            [[maybe_unused]] int threads) {
+  if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_blocks: keys and means differ in size");
+  const uint64_t per = plan.symbols.block_symbols;
+  const int64_t blocks = int64_t((keys.size() + per - 1) / per);
+  std::vector<EncodedBlock> out(static_cast<size_t>(blocks));
+  std::string first_error;
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
+  for (int64_t b = 0; b < blocks; ++b) {
+    const uint64_t begin = uint64_t(b) * per, end = std::min<uint64_t>(begin + per, keys.size());
+    try {
+      out[size_t(b)] = encode_vbq_block(plan, first_block + uint64_t(b), keys.subspan(begin, end - begin),
+                                        mu.subspan(begin, end - begin));
+    } catch (const Error& e) {
+VBQ_OMP(critical)
+      if (first_error.empty()) first_error = e.what();
+    }
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::argument, first_error);
+  return out;
+}
+
 std::vector<int32_t> grid_values(std::span<const double> mu, int q_max, double* scale_out) {
   if (q_max < 1) throw Error(ErrorKind::argument, "grid q_max must be >= 1");
   double max_abs = 0;
@@ -414,6 +453,17 @@ std::vector<double> decode_tensor(const EncodedTensor& t, int threads) {
   std::vector<uint32_t> indices(t.symbols.count);
   decode_symbol_indices(t.symbols, indices, threads);
   return reconstruct_blocks(t, 0, indices, threads);
+}
+
+std::vector<double> decode_blocks(const EncodedTensor& t, uint64_t first_block, uint64_t blocks, int threads) {
+  check_symbol_count(t);
+  const SymbolStream& s = t.symbols;
+  const uint64_t begin = std::min(first_block * s.block_symbols, s.count);
+  const uint64_t end = std::min(begin + blocks * s.block_symbols, s.count);
+  if (begin == end) return {};
+  UninitializedVector<uint32_t> indices(end - begin);
+  decode_symbol_blocks(s, first_block, indices, threads);
+  return reconstruct_blocks(t, first_block, indices, threads);
 }
 
 std::vector<double> element_code_lengths(const EncodedTensor& t, int threads) {

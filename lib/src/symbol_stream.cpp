@@ -332,14 +332,25 @@ static void decode_block(const SymbolStream& s, uint64_t b, std::span<uint32_t> 
   }
 }
 
-void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, [[maybe_unused]] int threads) {
+void decode_symbol_indices(const SymbolStream& s, std::span<uint32_t> out, int threads) {
   if (out.size() != s.count) throw Error(ErrorKind::argument, "decode: output size differs from symbol count");
+  decode_symbol_blocks(s, 0, out, threads);
+}
+
+void decode_symbol_blocks(const SymbolStream& s, uint64_t first_block, std::span<uint32_t> out,
+                          [[maybe_unused]] int threads) {
   check_block_count(s);
-  const int64_t nblocks = int64_t(s.blocks.size());
+  const uint64_t first = first_block * s.block_symbols;
+  if (first_block > s.blocks.size() || out.size() > s.count - std::min(first, s.count) ||
+      (first + out.size() != s.count && out.size() % s.block_symbols != 0))
+    throw Error(ErrorKind::argument, "decode: " + std::to_string(out.size()) + " symbols from block " +
+                                         std::to_string(first_block) + " are not whole blocks");
+  const int64_t nblocks = int64_t((out.size() + s.block_symbols - 1) / s.block_symbols);
   std::string first_error;
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
-  for (int64_t b = 0; b < nblocks; ++b) {
-    size_t begin = size_t(b) * s.block_symbols, end = std::min<size_t>(begin + s.block_symbols, s.count);
+  for (int64_t k = 0; k < nblocks; ++k) {
+    const uint64_t b = first_block + uint64_t(k);
+    size_t begin = size_t(k) * s.block_symbols, end = std::min<size_t>(begin + s.block_symbols, out.size());
     try {
       decode_block(s, b, out.subspan(begin, end - begin));
     } catch (const Error& e) {
@@ -372,8 +383,12 @@ void decode_symbol_range(const SymbolStream& s, uint64_t begin, uint64_t end, st
   }
 }
 
-SymbolCounts symbol_counts(std::span<const uint64_t> symbols) {
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols, std::span<uint32_t> indices) {
   const Alphabet alphabet(symbols);
+  if (!indices.empty()) {
+    if (indices.size() != symbols.size()) throw Error(ErrorKind::argument, "symbol_counts: one index per symbol");
+    for (size_t i = 0; i < symbols.size(); ++i) indices[i] = alphabet.index(symbols[i]);
+  }
   return {alphabet.symbols(), alphabet.counts()};
 }
 

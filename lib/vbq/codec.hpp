@@ -133,6 +133,18 @@ struct EncodedBlock {
 };
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::span<const uint64_t> keys,
                               std::span<const double> mu);
+// The same for consecutive whole blocks at once, in parallel over the blocks:
+// block_histograms gives symbol_counts of each block of `keys` (cut every
+// block_symbols), encode_vbq_blocks encodes blocks first_block, first_block + 1,
+// ... of a plan from their keys and means (keys.size() covers whole blocks, the
+// tensor's last block possibly short). For streaming encoders that hold a few
+// blocks at a time (app/stream_compress.hpp).
+// indices, if given (one per key): each key's index in its block's histogram.
+std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0,
+                                           std::span<uint32_t> indices = {});
+std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
+                                            std::span<const uint64_t> keys, std::span<const double> mu,
+                                            int threads = 0);
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
@@ -164,6 +176,10 @@ double to_dtype(const EncodedTensor& tensor, double v);
 // parameters give, F^{-1}(xi) for vbq. Throws ErrorKind::corrupt if a block's
 // escape symbols and escape count disagree.
 std::vector<double> decode_tensor(const EncodedTensor& tensor, int threads = 0);
+// The same for whole blocks first_block, first_block + 1, ..., first_block +
+// blocks - 1 only (fewer at the tensor's end): their elements, for decoders that
+// hold a few blocks at a time.
+std::vector<double> decode_blocks(const EncodedTensor& tensor, uint64_t first_block, uint64_t blocks, int threads = 0);
 
 // What each element costs in the payload: -log2(freq / 2^precision) of its
 // symbol under its block's frequency table (the rANS coder matches this to within

@@ -89,6 +89,9 @@ SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length
 // Decodes into alphabet indices (out.size() == stream.count). Throws
 // ErrorKind::corrupt if a block fails to decode; the message names the block.
 void decode_symbol_indices(const SymbolStream& stream, std::span<uint32_t> out, int threads = 0);
+// The same for whole blocks first_block, first_block + 1, ... only (out covers
+// them exactly; the stream's last block may be among them), in parallel.
+void decode_symbol_blocks(const SymbolStream& stream, uint64_t first_block, std::span<uint32_t> out, int threads = 0);
 
 // Decodes symbols [begin, end) only, from the blocks that overlap them, into
 // out (size end - begin); a rANS block is decoded from its start up to `end`
@@ -102,6 +105,7 @@ double empirical_entropy_bits(std::span<const uint64_t> symbols);
 struct SymbolCounts {
   std::vector<uint64_t> symbols, counts;
 };
-SymbolCounts symbol_counts(std::span<const uint64_t> symbols);
+// indices, if given (one per symbol): each symbol's index in the result's symbols.
+SymbolCounts symbol_counts(std::span<const uint64_t> symbols, std::span<uint32_t> indices = {});
 
 }  // namespace vbq

@@ -1,0 +1,172 @@
+#include "app/stream_compress.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "formats/atomic_file.hpp"
+#include "vbq/error.hpp"
+#include "vbq/quantizer.hpp"
+
+namespace vbq {
+
+bool can_stream(const CompressSettings& settings) {
+  return settings.vbq.prior == "gauss" && settings.vbq.refine_passes == 0;
+}
+
+namespace {
+
+// One tensor of an open model, read a slice of whole blocks at a time.
+struct TensorSlices {
+  const ModelSlices& in;
+  size_t index;
+  uint64_t elements, block, slice;
+  std::vector<double> mu, sigma;
+
+  TensorSlices(const ModelSlices& in, size_t index, uint64_t slice_elements) : in(in), index(index) {
+    const Tensor& t = in.layout().tensors[index];
+    elements = 1;
+    for (uint64_t d : t.shape) elements *= d;
+    block = row_block_symbols(t.shape);
+    slice = std::max<uint64_t>(1, slice_elements / block) * block;
+    mu.resize(std::min(slice, elements));
+  }
+  // Reads the slice at `begin`: its means, and its stds when with_sigma.
+  size_t read(uint64_t begin, bool with_sigma) {
+    const size_t n = size_t(std::min(slice, elements - begin));
+    if (with_sigma) sigma.resize(mu.size());
+    in.read(index, begin, std::span(mu).first(n), with_sigma ? std::span(sigma).first(n) : std::span<double>());
+    return n;
+  }
+};
+
+// fit_prior("gauss"): N(0, sqrt(mean mu^2)), summed in element order as
+// fit_gaussian_prior does, so that the prior is the same double.
+GaussianPrior stream_gaussian_prior(TensorSlices& s) {
+  double sum = 0;
+  for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
+    const size_t n = s.read(begin, false);
+    for (size_t i = 0; i < n; ++i) sum += s.mu[i] * s.mu[i];
+  }
+  const double var = sum / double(s.elements);
+  if (!(var > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
+  return GaussianPrior(0, std::sqrt(var));
+}
+
+// Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).
+CodeKeys slice_keys(TensorSlices& s, uint64_t begin, const Prior& prior, const VbqSettings& vbq) {
+  const size_t n = s.read(begin, true);
+  const std::span<const double> mu = std::span(s.mu).first(n), sigma = std::span(s.sigma).first(n);
+  CodeKeys keys = quantize(prior, mu, sigma, vbq.lambda, vbq.threads, vbq.max_rate_bits);
+  mark_escapes(prior, mu, sigma, vbq.lambda, keys, vbq.threads);
+  return keys;
+}
+
+// Block b's histogram indices as the scratch file holds them: 2 bytes each when
+// its histogram has at most 2^16 keys, else 4.
+size_t index_bytes(const SymbolCounts& h) { return h.symbols.size() <= 65536 ? 2 : 4; }
+
+// Passes 2 and 3 of one tensor (see stream_compress.hpp); returns its header.
+EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettings& vbq, SpillFile& keys_spill,
+                            SpillFile& spill, ContainerFileWriter& out) {
+  std::vector<SymbolCounts> histograms;
+  keys_spill.clear();
+  UninitializedVector<uint32_t> indices;
+  std::vector<uint16_t> narrow;
+  for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
+    CodeKeys keys = slice_keys(s, begin, prior, vbq);
+    indices.resize(keys.size());
+    for (SymbolCounts& h : block_histograms(keys, s.block, vbq.threads, indices)) {
+      const uint64_t from = histograms.size() * s.block - begin, n = std::min<uint64_t>(s.block, keys.size() - from);
+      if (index_bytes(h) == 4) {
+        keys_spill.append(indices.data() + from, n * 4);
+      } else {
+        narrow.assign(indices.begin() + std::ptrdiff_t(from), indices.begin() + std::ptrdiff_t(from + n));
+        keys_spill.append(narrow.data(), n * 2);
+      }
+      histograms.push_back(std::move(h));
+    }
+  }
+  const Tensor& t = s.in.layout().tensors[s.index];
+  EncodedTensor plan = labelled(plan_vbq_tensor(prior, histograms, vbq, t.shape), t);
+  const bool escape = has_escape(plan);
+  std::vector<uint64_t> lengths, keys;
+  spill.clear();
+  uint64_t key_offset = 0;  // in keys_spill
+  for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
+    const size_t n = s.read(begin, false);  // the means, for the escapes
+    keys.resize(n);
+    for (uint64_t from = 0; from < n; from += s.block) {  // the keys of pass 2, back from their indices
+      const SymbolCounts& h = histograms[(begin + from) / s.block];
+      const uint64_t m = std::min<uint64_t>(s.block, n - from), width = index_bytes(h);
+      indices.resize(m);
+      if (width == 4) keys_spill.read(key_offset, indices.data(), m * 4);
+      else narrow.resize(m), keys_spill.read(key_offset, narrow.data(), m * 2);
+      key_offset += m * width;
+      for (uint64_t i = 0; i < m; ++i) keys[from + i] = h.symbols[width == 4 ? indices[i] : narrow[i]];
+    }
+    const std::span<const double> mu = std::span(s.mu).first(n);
+    for (EncodedBlock& b : encode_vbq_blocks(plan, begin / s.block, keys, mu, vbq.threads)) {
+      spill.append(b.bytes.data(), b.bytes.size());
+      lengths.push_back(b.bytes.size());
+      if (!escape) continue;
+      plan.escapes.insert(plan.escapes.end(), b.escapes.begin(), b.escapes.end());
+      plan.block_escapes.push_back(b.escapes.size());
+    }
+  }
+  out.add_tensor(plan, lengths, [&](uint64_t offset, char* data, size_t size) { spill.read(offset, data, size); });
+  plan.escapes = {}, plan.block_escapes = {};
+  return plan;
+}
+
+}  // namespace
+
+StreamedFile compress_file_streaming(const std::string& input, const ReadOptions& read, const std::string& output,
+                                     bool force, const CompressSettings& settings, const StreamOptions& options) {
+  if (!can_stream(settings))
+    throw Error(ErrorKind::argument, "streaming compression supports the prior gauss without refinement");
+  check_posterior_file(input);
+  const ModelSlices in(input, read);
+  const Model& model = in.layout();
+  if (!settings.tensor_lambdas.empty() && settings.tensor_lambdas.size() != model.tensors.size())
+    throw Error(ErrorKind::argument, std::to_string(settings.tensor_lambdas.size()) + " tensor lambdas for " +
+                                         std::to_string(model.tensors.size()) + " tensors");
+  const std::vector<std::string> vocab = settings.include_vocab ? model.vocab : std::vector<std::string>();
+  ContainerFileWriter out(output, force, uint32_t(model.tensors.size()), settings.vbq.coder == EntropyCoder::context,
+                          !vocab.empty());
+  const std::string directory = std::filesystem::path(output).parent_path().string();
+  SpillFile keys_spill(directory, output), spill(directory, output);
+  StreamedFile file;
+  VbqSettings vbq = settings.vbq;
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    if (!settings.tensor_lambdas.empty()) vbq.lambda = settings.tensor_lambdas[i];
+    TensorSlices s(in, i, options.slice_elements);
+    const GaussianPrior prior = stream_gaussian_prior(s);
+    file.headers.tensors.push_back(stream_tensor(s, prior, vbq, keys_spill, spill, out));
+  }
+  file.layout = out.commit(vocab);
+  file.headers.vocab = vocab;
+  return file;
+}
+
+Container decompress_file_streaming(const std::string& input, const std::string& output, bool force, int threads) {
+  check_can_overwrite(output, force);
+  Container c = read_container(input);
+  check_decode_budget(c, input);
+  ModelSliceWriter out(output, force);
+  for (EncodedTensor& e : c.tensors) {
+    Tensor t;
+    t.name = e.name, t.mean_path = e.mean_path, t.shape = e.shape, t.float32 = e.float32;
+    out.begin_tensor(t);
+    const uint64_t per = e.symbols.block_symbols, slice = std::max<uint64_t>(1, (uint64_t(1) << 22) / per);
+    for (uint64_t b = 0; b * per < e.symbols.count; b += slice)
+      out.write(b * per, decode_blocks(e, b, slice, threads));
+    e.symbols.blocks = {}, e.escapes = {};  // done with: bounded memory for the next tensor
+  }
+  Model extras;
+  extras.vocab = c.vocab;
+  out.commit(extras);
+  return c;
+}
+
+}  // namespace vbq

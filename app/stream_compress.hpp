@@ -1,0 +1,65 @@
+// Compressing an HDF5 model file straight into a .vbq file in bounded memory,
+// and decompressing one into a chunked HDF5 file the same way (beyond the
+// paper, whose encoder holds the model).
+//
+// compress_file_streaming reads the model in slices of whole blocks
+// (row_block_symbols) and passes over each tensor three times:
+//  1. the means alone: sum mu^2 for the paper's prior N(0, mean mu^2), summed in
+//     element order exactly as fit_gaussian_prior does;
+//  2. means and stds: Algorithm 1 and the escapes per slice (mark_escapes);
+//     each block's histogram of code keys (block_histograms), from which
+//     plan_vbq_tensor builds the tensor's alphabet, rare-code-point escapes and
+//     (block) frequency tables. Each key goes to an unnamed scratch file as its
+//     index in its block's histogram (2 bytes, 4 for blocks of > 2^16 distinct
+//     keys), so that Algorithm 1 runs once;
+//  3. the means again (for the escaped values) and the keys back from the
+//     scratch file: each block encoded under the plan (encode_vbq_blocks) and
+//     appended to a second scratch file; the tensor's section is then written
+//     with the payload copied from it.
+// The container's bytes are those of compress_model + write_container for the
+// same settings (tests/test_stream_compress.cpp), so the format is unchanged.
+// Memory: 16 bytes per element of a slice (means and stds as doubles) plus 12
+// for its keys and indices, the per-block histograms (16 bytes per distinct key
+// and block), the escaped means (8 bytes each), and O(1) per block for the jump
+// table. Disk: ~2 bytes per element of the largest tensor, beside the output.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "app/model_codec.hpp"
+
+namespace vbq {
+
+struct StreamOptions {
+  // Elements read and quantized at once, rounded down to whole blocks (at least one).
+  uint64_t slice_elements = uint64_t(1) << 22;
+};
+
+// Whether compress_file_streaming supports these settings: the paper's prior
+// ("gauss") without refinement passes. Other priors fit on the whole tensor (or
+// a subsample of it) and refinement revisits every element; they use
+// compress_model.
+bool can_stream(const CompressSettings& settings);
+
+// What compress_file_streaming wrote: the tensors without their blocks (enough
+// for describe_container) and the file's layout.
+struct StreamedFile {
+  Container headers;
+  ContainerLayout layout;
+};
+
+// Compresses the model at `input` (read as read_model(input, read) would, with
+// its errors) into `output` (atomically; refuses an existing file unless force).
+// Throws ErrorKind::argument unless can_stream(settings).
+StreamedFile compress_file_streaming(const std::string& input, const ReadOptions& read, const std::string& output,
+                                     bool force, const CompressSettings& settings, const StreamOptions& options = {});
+
+// vbq decompress in bounded memory: the container at `input` (read whole: its
+// file size) decoded a slice of whole blocks at a time (about 2^22 elements)
+// into chunked HDF5 datasets at `output` (ModelSliceWriter; atomically), each
+// mean where write_model puts it. Decoded values are restore_model's. The
+// declared size is checked as restore_model checks it (check_decode_budget).
+// Returns the container without its blocks (tensors, vocabulary).
+Container decompress_file_streaming(const std::string& input, const std::string& output, bool force, int threads = 0);
+
+}  // namespace vbq
