@@ -412,7 +412,7 @@ std::span<const uint64_t> span_of(const KeyArray& a) { return {a.data(), size_t(
 
 // The histogram of each container block of a chunk of keys (whole blocks of
 // block_symbols, the last may be short): [(keys ascending, counts)].
-py::list block_histograms(const KeyArray& keys, uint64_t block_symbols) {
+py::list block_histograms_of(const KeyArray& keys, uint64_t block_symbols) {
   std::vector<SymbolCounts> h;
   {
     py::gil_scoped_release nogil;
@@ -599,7 +599,7 @@ PYBIND11_MODULE(_vbq, m) {
   m.def("quantize_chunk", &quantize_chunk, py::arg("name"), py::arg("mu"), py::arg("sigma"), py::arg("family"),
         py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("threads"), py::arg("offset"),
         py::arg("tensor_shape"));
-  m.def("block_histograms", &block_histograms, py::arg("keys"), py::arg("block_symbols"));
+  m.def("block_histograms", &block_histograms_of, py::arg("keys"), py::arg("block_symbols"));
   m.def("plan_tensor", &plan_tensor, py::arg("histograms"), py::arg("name"), py::arg("mean_path"), py::arg("float32"),
         py::arg("family"), py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("block_tables"),
         py::arg("shape"));
