@@ -17,7 +17,7 @@ int run(const std::vector<std::string>& args) {
   po::options_description opt("options");
   opt.add_options()
       ("model", po::value(&model_path)->required(), "VAE model (vbq train-vae)")
-      ("data", po::value(&data)->default_value("/usr/share/datasets/fashion-mnist"), "idx directory")
+      ("data", po::value(&data)->default_value(vbq::cli::kFashionMnistDir), "idx directory")
       ("split", po::value(&split)->default_value("t10k"), "which images: t10k (test) or train")
       ("count", po::value(&limit)->default_value(0), "code only the first N images (0 = all)")
       ("lambda", po::value(&lambda), "VBQ rate penalty lambda (Algorithm 1, prior N(0, 1))")

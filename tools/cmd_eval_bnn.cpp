@@ -16,7 +16,7 @@ int run(const std::vector<std::string>& args) {
   po::options_description opt("options");
   opt.add_options()
       ("model", po::value(&model_path)->required(), "model: HDF5 or .vbq")
-      ("data", po::value(&data)->default_value("/usr/share/datasets/fashion-mnist"),
+      ("data", po::value(&data)->default_value(vbq::cli::kFashionMnistDir),
        "directory with t10k-{images-idx3,labels-idx1}-ubyte[.gz]")
       ("threads", po::value(&threads)->default_value(0), "BLAS threads (0 = all cores)");
   po::positional_options_description pos;

@@ -17,7 +17,7 @@ int run(const std::vector<std::string>& args) {
   int threads = 0;
   po::options_description opt("options");
   opt.add_options()
-      ("data", po::value(&data)->default_value("/usr/share/datasets/fashion-mnist"),
+      ("data", po::value(&data)->default_value(vbq::cli::kFashionMnistDir),
        "directory with {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]")
       ("output,o", po::value(&out)->required(), "output HDF5 model")
       ("latent", po::value(&cfg.latent)->default_value(cfg.latent), "latent dimensions L")

@@ -25,7 +25,7 @@ int run(const std::vector<std::string>& args) {
   opt.add_options()
       ("input", po::value(&input)->required(), "VAE model (vbq train-vae)")
       ("task", po::value(&task)->default_value("vae"), "vae (the only task of this command)")
-      ("data", po::value(&data)->default_value("/usr/share/datasets/fashion-mnist"), "idx directory (t10k = test)")
+      ("data", po::value(&data)->default_value(vbq::cli::kFashionMnistDir), "idx directory (t10k = test)")
       ("output,o", po::value(&output)->required(), "CSV: method,setting,bytes,bits_per_pixel,psnr,ms_ssim")
       ("plot", po::value(&plot), "R-D plot (SVG; a PNG beside it)")
       ("figure", po::value(&figure), "Fig. 4-style PNG: test images by decreasing VBQ bitrate")

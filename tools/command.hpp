@@ -11,6 +11,9 @@
 
 namespace vbq::cli {
 
+// Where Debian's dataset-fashion-mnist puts the idx files: the default --data.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
 using CommandFn = std::function<int(const std::vector<std::string>& args)>;
 
 struct Command {

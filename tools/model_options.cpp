@@ -46,7 +46,7 @@ void add_task_options(po::options_description& o, bool with_tensor) {
       ("exclude-question-words", "analogy task: word2vec convention (a, b, c are not candidates)")
       ("task", po::value<std::string>(), "fashion-mnist: score an MLP's test accuracy (needs --data); "
        "heldout-nll: a skip-gram model's nll at the means on held-out text (needs --corpus)")
-      ("data", po::value<std::string>()->default_value("/usr/share/datasets/fashion-mnist"),
+      ("data", po::value<std::string>()->default_value(vbq::cli::kFashionMnistDir),
        "Fashion-MNIST directory (--task fashion-mnist)");
   add_heldout_options(o);
 }
