@@ -188,7 +188,7 @@ std::vector<uint8_t> write_vbqi(const VbqiHeader& h, const LatentTables& t, std:
   if (h.dims != t.dims || h.images == 0 || symbols.size() != h.images * h.dims)
     throw Error(ErrorKind::argument, "write_vbqi: symbols must be [images >= 1, dims] with the tables' dims");
   std::vector<uint8_t> out(kMagic, kMagic + 4);
-  out.insert(out.end(), {kMajor, kMinor, uint8_t(h.method), 0});
+  for (uint8_t b : {kMajor, kMinor, uint8_t(h.method), uint8_t(0)}) out.push_back(b);
   store_le(out, std::bit_cast<uint64_t>(h.parameter), 8);
   store_le(out, h.model_crc, 4);
   for (uint64_t v : {h.images, h.dims, h.width, h.height}) put_varint(out, v);
