@@ -151,17 +151,25 @@ StreamedFile compress_file_streaming(const std::string& input, const ReadOptions
 
 Container decompress_file_streaming(const std::string& input, const std::string& output, bool force, int threads) {
   check_can_overwrite(output, force);
-  Container c = read_container(input);
+  const MappedContainer file(input);
+  Container c = file.container();
   check_decode_budget(c, input);
   ModelSliceWriter out(output, force);
-  for (EncodedTensor& e : c.tensors) {
+  for (size_t i = 0; i < c.tensors.size(); ++i) {
+    EncodedTensor& e = c.tensors[i];
     Tensor t;
     t.name = e.name, t.mean_path = e.mean_path, t.shape = e.shape, t.float32 = e.float32;
     out.begin_tensor(t);
     const uint64_t per = e.symbols.block_symbols, slice = std::max<uint64_t>(1, (uint64_t(1) << 22) / per);
-    for (uint64_t b = 0; b * per < e.symbols.count; b += slice)
+    const uint64_t blocks = (e.symbols.count + per - 1) / per;
+    e.symbols.blocks.resize(blocks);
+    for (uint64_t b = 0; b < blocks; b += slice) {
+      const uint64_t end = std::min(blocks, b + slice);
+      for (uint64_t k = b; k < end; ++k) e.symbols.blocks[k] = file.block(i, k);
       out.write(b * per, decode_blocks(e, b, slice, threads));
-    e.symbols.blocks = {}, e.escapes = {};  // done with: bounded memory for the next tensor
+      for (uint64_t k = b; k < end; ++k) e.symbols.blocks[k] = {};  // bounded memory: one slice at a time
+    }
+    e.symbols.blocks = {}, e.escapes = {};
   }
   Model extras;
   extras.vocab = c.vocab;

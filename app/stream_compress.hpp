@@ -54,8 +54,8 @@ struct StreamedFile {
 StreamedFile compress_file_streaming(const std::string& input, const ReadOptions& read, const std::string& output,
                                      bool force, const CompressSettings& settings, const StreamOptions& options = {});
 
-// vbq decompress in bounded memory: the container at `input` (read whole: its
-// file size) decoded a slice of whole blocks at a time (about 2^22 elements)
+// vbq decompress in bounded memory: the container at `input` (a MappedContainer)
+// decoded a slice of whole blocks at a time (about 2^22 elements)
 // into chunked HDF5 datasets at `output` (ModelSliceWriter; atomically), each
 // mean where write_model puts it. Decoded values are restore_model's. The
 // declared size is checked as restore_model checks it (check_decode_budget).

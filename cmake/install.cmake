@@ -4,7 +4,7 @@
 include(CMakePackageConfigHelpers)
 install(TARGETS vbq_lib vbq_decoder EXPORT vbq-targets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(DIRECTORY lib/vbq DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} FILES_MATCHING PATTERN "*.hpp")
-install(FILES formats/container.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/formats)
+install(FILES formats/container.hpp formats/atomic_file.hpp DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/formats)
 set(vbq_cmake_dir ${CMAKE_INSTALL_LIBDIR}/cmake/vbq)
 install(EXPORT vbq-targets NAMESPACE vbq:: DESTINATION ${vbq_cmake_dir})
 configure_package_config_file(cmake/vbq-config.cmake.in ${CMAKE_CURRENT_BINARY_DIR}/vbq-config.cmake

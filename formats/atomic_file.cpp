@@ -1,6 +1,7 @@
 #include "formats/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -134,6 +135,43 @@ std::string read_file_bytes(const std::string& path) {
   ss << in.rdbuf();
   if (in.bad()) throw io_error("cannot read", path);
   return std::move(ss).str();
+}
+
+MappedFile::MappedFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw io_error("cannot open", path);
+  struct stat st;
+  const bool known = ::fstat(fd, &st) == 0;
+  if (!known || S_ISDIR(st.st_mode)) {
+    if (known) errno = EISDIR;
+    Error e = io_error("cannot read", path);
+    ::close(fd);
+    throw e;
+  }
+  size_ = size_t(st.st_size);
+  if (size_ > 0) {  // mmap refuses length 0
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      Error e = io_error("cannot map", path);
+      ::close(fd);
+      throw e;
+    }
+    data_ = static_cast<const char*>(p);
+    ::madvise(p, size_, MADV_SEQUENTIAL);
+  }
+  ::close(fd);  // the mapping keeps the file
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<char*>(data_), size_);
+}
+
+void MappedFile::release(std::string_view piece) const {
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(piece.data()) + page - 1) / page * page;
+  const uintptr_t end = (uintptr_t(piece.data()) + piece.size()) / page * page;
+  // Unmodified private pages: dropping them loses nothing, a later read maps them again.
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace vbq

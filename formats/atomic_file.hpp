@@ -7,6 +7,7 @@
 // the constructor, before any work is done.
 #pragma once
 #include <string>
+#include <string_view>
 
 namespace vbq {
 
@@ -59,5 +60,23 @@ class SpillFile {
 void check_can_overwrite(const std::string& path, bool force);
 // Whole file into memory. Throws ErrorKind::io naming the file.
 std::string read_file_bytes(const std::string& path);
+
+// A whole file mapped read-only, for readers that go through it once from front
+// to back: release(piece) hands the pages that lie wholly inside `piece` back to
+// the kernel, so resident memory stays bounded however large the file is.
+// Throws ErrorKind::io naming the file (a directory included).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  std::string_view bytes() const { return {data_, size_}; }
+  void release(std::string_view piece) const;
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
 
 }  // namespace vbq

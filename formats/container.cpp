@@ -27,12 +27,14 @@ constexpr uint64_t kMaxRank = 32;
 constexpr uint64_t kMaxPriorParameters = 64;
 
 // The section checksum by major version: 1.x CRC-32 (zlib), 2.x CRC-32C.
+// extend(crc, b) continues a checksum over more bytes (extend(0, b): of b alone).
 struct Checksum {
   const char* name;
-  uint32_t (*of)(std::string_view);
+  uint32_t (*extend)(uint32_t, std::string_view);
+  uint32_t of(std::string_view b) const { return extend(0, b); }
 };
-uint32_t zlib_crc32(std::string_view b) {
-  uLong crc = ::crc32(0L, Z_NULL, 0);
+uint32_t zlib_crc32(uint32_t crc32, std::string_view b) {
+  uLong crc = crc32;
   for (size_t done = 0; done < b.size();) {  // zlib takes uInt lengths
     uInt n = uInt(std::min<size_t>(b.size() - done, size_t(1) << 30));
     crc = ::crc32(crc, reinterpret_cast<const Bytef*>(b.data() + done), n);
@@ -41,7 +43,7 @@ uint32_t zlib_crc32(std::string_view b) {
   return uint32_t(crc);
 }
 constexpr Checksum kCrc32{"CRC-32", zlib_crc32};
-constexpr Checksum kCrc32c{"CRC-32C", crc32c};
+constexpr Checksum kCrc32c{"CRC-32C", crc32c_extend};
 const Checksum& checksum_of_version(uint8_t major) { return major == 1 ? kCrc32 : kCrc32c; }
 
 // Little-endian writer.
@@ -228,19 +230,37 @@ void write_section(Writer& w, const std::string& body) {
   w.fixed(crc32c(body), 4);
 }
 
-Reader read_section(Reader& r, const std::string& where) {
+// What parsing does with the payload: copy each tensor's blocks (blocks null), or
+// leave them in the input and list where they lie, one list per tensor
+// (MappedContainer). release, if set, gets every piece of the input once its
+// checksum has been taken, in file order.
+struct PayloadHandling {
+  std::vector<std::vector<std::string_view>>* blocks = nullptr;
+  const MappedFile* release = nullptr;
+};
+
+Reader read_section(Reader& r, const std::string& where, const PayloadHandling& payload = {}) {
   r.where = where;
   uint64_t length = r.fixed(8);
   std::string_view body = r.bytes(length);
   uint32_t stored = uint32_t(r.fixed(4));
-  if (r.checksum->of(body) != stored) {
+  uint32_t crc = 0;
+  constexpr size_t kPiece = size_t(1) << 26;
+  for (size_t done = 0; done < body.size(); done += kPiece) {
+    const std::string_view piece = body.substr(done, kPiece);
+    crc = r.checksum->extend(crc, piece);
+    if (payload.release) payload.release->release(piece);
+  }
+  if (crc != stored) {
     r.pos -= 4 + length;
     r.fail(std::string(r.checksum->name) + " mismatch (the section is damaged)");
   }
   return Reader{body, 0, r.source, where, r.checksum};
 }
 
-EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
+// views: null to copy the payload's blocks into the tensor, else where their
+// bytes lie in r's input (the tensor's blocks stay empty).
+EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string_view>* views = nullptr) {
   EncodedTensor t;
   t.name = r.str("name");
   r.where = "tensor '" + t.name + "'";
@@ -355,10 +375,11 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major) {
     t.escapes.resize(listed);
     for (double& v : t.escapes) v = r.value(t.float32, "escaped value");
   }
-  s.blocks.resize(blocks);
+  if (!views) s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
     std::string_view bytes = r.bytes(sizes[b]);
-    s.blocks[b].assign(bytes.begin(), bytes.end());
+    if (views) views->push_back(bytes);
+    else s.blocks[b].assign(bytes.begin(), bytes.end());
   }
   if (r.remaining() != 0) r.fail(std::to_string(r.remaining()) + " unexpected bytes after the payload");
   return t;
@@ -458,7 +479,10 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   return std::move(w.out);
 }
 
-Container parse_container(std::string_view bytes, const std::string& source, ContainerLayout* layout) {
+namespace {
+
+Container parse(std::string_view bytes, const std::string& source, ContainerLayout* layout,
+                const PayloadHandling& payload) {
   Reader r{bytes, 0, source, "header"};
   if (!looks_like_container(bytes))
     throw Error(ErrorKind::format, source + ": not a .vbq container (bad magic number)");
@@ -482,13 +506,15 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   Container c;
   for (uint32_t i = 0; i < tensors; ++i) {
     size_t before = r.pos;
-    Reader body = read_section(r, "tensor section " + std::to_string(i));
-    c.tensors.push_back(read_tensor_body(body, major));
+    Reader body = read_section(r, "tensor section " + std::to_string(i), payload);
+    std::vector<std::string_view>* views = nullptr;
+    if (payload.blocks) views = &payload.blocks->emplace_back();
+    c.tensors.push_back(read_tensor_body(body, major, views));
     lay.tensor_bytes.push_back(r.pos - before);
   }
   if (flags & kFlagVocab) {
     size_t before = r.pos;
-    Reader body = read_section(r, "vocabulary section");
+    Reader body = read_section(r, "vocabulary section", payload);
     c.vocab = read_vocab_body(body, major);
     lay.vocab_bytes = r.pos - before;
   }
@@ -497,6 +523,23 @@ Container parse_container(std::string_view bytes, const std::string& source, Con
   lay.total_bytes = c.source_bytes = bytes.size();
   if (layout) *layout = lay;
   return c;
+}
+
+}  // namespace
+
+Container parse_container(std::string_view bytes, const std::string& source, ContainerLayout* layout) {
+  return parse(bytes, source, layout, {});
+}
+
+MappedContainer::MappedContainer(const std::string& path, ContainerLayout* layout) : file_(path) {
+  container_ = parse(file_.bytes(), path, layout, {&blocks_, &file_});
+}
+
+std::vector<uint8_t> MappedContainer::block(size_t tensor, uint64_t b) const {
+  const std::string_view bytes = blocks_.at(tensor).at(b);
+  std::vector<uint8_t> copy(bytes.begin(), bytes.end());
+  file_.release(bytes);
+  return copy;
 }
 
 void write_container(const std::string& path, const Container& c, bool force, ContainerLayout* layout) {

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "formats/atomic_file.hpp"
 #include "vbq/codec.hpp"
 
 namespace vbq {
@@ -50,6 +51,24 @@ bool looks_like_container(std::string_view first_bytes);
 void write_container(const std::string& path, const Container& container, bool force,
                      ContainerLayout* layout = nullptr);
 Container read_container(const std::string& path, ContainerLayout* layout = nullptr);
+
+// A container file decoded a few blocks at a time (vbq decompress): mapped, its
+// checksums verified and its tensors parsed without their blocks on opening
+// (read_container's errors), every page handed back to the kernel once read.
+// Resident memory stays bounded by the blocks the caller holds, not by the file.
+class MappedContainer {
+ public:
+  explicit MappedContainer(const std::string& path, ContainerLayout* layout = nullptr);
+  // The tensors with empty symbols.blocks, and the vocabulary.
+  const Container& container() const { return container_; }
+  // A copy of block b of tensor `tensor`; its pages of the file are released.
+  std::vector<uint8_t> block(size_t tensor, uint64_t b) const;
+
+ private:
+  MappedFile file_;
+  Container container_;
+  std::vector<std::vector<std::string_view>> blocks_;  // per tensor, into file_
+};
 
 // A container written to its file section by section, for encoders that never
 // hold the whole file (app/stream_compress.hpp): the bytes of write_container for

@@ -115,3 +115,20 @@ TEST_CASE("atomic file: read_file_bytes of a directory is an io error") {
   TempDir dir("atomic");
   CHECK(kind_of([&] { read_file_bytes(dir.dir.string()); }) == ErrorKind::io);
 }
+
+TEST_CASE("atomic file: MappedFile maps the bytes, keeps them after release, and names the file in errors") {
+  TempDir dir("mapped");
+  std::string content(3 * 65536 + 17, '\0');
+  for (size_t i = 0; i < content.size(); ++i) content[i] = char(i * 131 % 251);
+  const std::string path = dir.file("data.bin");
+  std::ofstream(path, std::ios::binary) << content;
+  const MappedFile file(path);
+  CHECK(file.bytes() == content);
+  file.release(file.bytes().substr(100, 2 * 65536));  // pages come back from the file when read again
+  file.release(file.bytes());
+  CHECK(file.bytes() == content);
+  std::ofstream(dir.file("empty.bin"));
+  CHECK(MappedFile(dir.file("empty.bin")).bytes().empty());
+  expect_error([&] { MappedFile m(dir.file("absent")); }, ErrorKind::io, {dir.file("absent")});
+  expect_error([&] { MappedFile m(dir.dir.string()); }, ErrorKind::io, {dir.dir.string(), "directory"});
+}

@@ -16,6 +16,7 @@
 using namespace vbq;
 using vbq::testing::expect_error;
 using vbq::testing::kind_of;
+using vbq::testing::TempDir;
 
 namespace {
 Container sample_container(size_t rows = 200, size_t cols = 10) {
@@ -246,6 +247,46 @@ TEST_CASE("container: golden files keep decoding") {
   for (size_t i = 0; i < 3; ++i) CHECK(decode_tensor(golden.tensors[i]) == decode_tensor(fresh4.tensors[i]));
   CHECK(golden.vocab == fresh4.vocab);
   CHECK(read_file_bytes(dir + "small-v4.0.vbq") == serialize_container(fresh4));
+}
+
+TEST_CASE("container: MappedContainer parses as read_container, its blocks one at a time") {
+  TempDir dir("mapped");
+  const std::string golden = std::string(VBQ_SOURCE_DIR) + "/tests/golden/";
+  std::vector<std::string> files = {golden + "small-v1.0.vbq", golden + "small-v3.0.vbq", golden + "small-v4.0.vbq"};
+  for (const Container& c : {sample_container(), sample_container_ctx()}) {
+    files.push_back(dir.file("c" + std::to_string(files.size()) + ".vbq"));
+    write_container(files.back(), c, false);
+  }
+  for (const std::string& path : files) {
+    CAPTURE(path);
+    ContainerLayout whole_layout, mapped_layout;
+    const Container whole = read_container(path, &whole_layout);
+    const MappedContainer mapped(path, &mapped_layout);
+    CHECK(mapped_layout.tensor_bytes == whole_layout.tensor_bytes);
+    CHECK(mapped.container().vocab == whole.vocab);
+    REQUIRE(mapped.container().tensors.size() == whole.tensors.size());
+    for (size_t i = 0; i < whole.tensors.size(); ++i) {
+      EncodedTensor t = mapped.container().tensors[i];
+      CHECK(t.symbols.blocks.empty());
+      for (uint64_t b = 0; b < whole.tensors[i].symbols.blocks.size(); ++b)
+        t.symbols.blocks.push_back(mapped.block(i, b));
+      CHECK(t.symbols.blocks == whole.tensors[i].symbols.blocks);
+      CHECK(decode_tensor(t) == decode_tensor(whole.tensors[i]));
+    }
+    CHECK_THROWS_AS(mapped.block(whole.tensors.size(), 0), std::out_of_range);
+  }
+  // A damaged payload byte fails on opening, with read_container's error.
+  std::string bytes = read_file_bytes(files.back());
+  bytes[bytes.size() - 40] ^= 1;
+  const std::string bad = dir.file("bad.vbq");
+  std::ofstream(bad, std::ios::binary) << bytes;
+  std::string whole_error, mapped_error;
+  try { read_container(bad); } catch (const Error& e) { whole_error = e.what(); }
+  try { MappedContainer m(bad); } catch (const Error& e) { mapped_error = e.what(); }
+  CHECK(whole_error.find("mismatch") != std::string::npos);
+  CHECK(mapped_error == whole_error);
+  std::ofstream(dir.file("empty.vbq"));
+  CHECK(kind_of([&] { MappedContainer m(dir.file("empty.vbq")); }) == ErrorKind::format);
 }
 
 TEST_CASE("container: CRC-32C known values, hardware and table paths agree") {
