@@ -7,6 +7,7 @@
 #include <map>
 #include <string_view>
 
+#include "formats/byte_io.hpp"
 #include "formats/crc32c.hpp"
 #include "vbq/error.hpp"
 #include "vbq/prior.hpp"
@@ -40,44 +41,8 @@ uint64_t code_point(LatentMethod method, double parameter, double mu, double sig
   return quantize_one(standard_table(), mu, sigma, parameter);
 }
 
-void put_varint(std::vector<uint8_t>& out, uint64_t v) {
-  while (v >= 128) out.push_back(uint8_t(v | 128)), v >>= 7;
-  out.push_back(uint8_t(v));
-}
-
-class Reader {
- public:
-  Reader(std::span<const uint8_t> b, const std::string& name) : b_(b), name_(name) {}
-  const uint8_t* take(size_t n, const char* what) {
-    if (b_.size() - pos_ < n)
-      throw Error(ErrorKind::corrupt, name_ + ": truncated .vbqi file: " + what + " at byte " + std::to_string(pos_));
-    pos_ += n;
-    return b_.data() + pos_ - n;
-  }
-  uint64_t varint(const char* what) {
-    uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      const uint8_t c = *take(1, what);
-      v |= uint64_t(c & 127) << shift;
-      if (!(c & 128)) return v;
-    }
-    throw Error(ErrorKind::corrupt, name_ + ": bad varint (" + what + ") before byte " + std::to_string(pos_));
-  }
-  size_t pos() const { return pos_; }
-
- private:
-  std::span<const uint8_t> b_;
-  const std::string& name_;
-  size_t pos_ = 0;
-};
-
-uint64_t load_le(const uint8_t* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes; i-- > 0;) v = v << 8 | p[i];
-  return v;
-}
-void store_le(std::vector<uint8_t>& out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(uint8_t(v >> (8 * i)));
+std::string_view as_chars(std::span<const uint8_t> bytes) {
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 }  // namespace
@@ -187,95 +152,99 @@ std::vector<uint8_t> write_vbqi(const VbqiHeader& h, const LatentTables& t, std:
                                 std::vector<size_t>* dim_bytes) {
   if (h.dims != t.dims || h.images == 0 || symbols.size() != h.images * h.dims)
     throw Error(ErrorKind::argument, "write_vbqi: symbols must be [images >= 1, dims] with the tables' dims");
-  std::vector<uint8_t> out(kMagic, kMagic + 4);
-  for (uint8_t b : {kMajor, kMinor, uint8_t(h.method), uint8_t(0)}) out.push_back(b);
-  store_le(out, std::bit_cast<uint64_t>(h.parameter), 8);
-  store_le(out, h.model_crc, 4);
-  for (uint64_t v : {h.images, h.dims, h.width, h.height}) put_varint(out, v);
+  ByteWriter w;
+  w.out.assign(kMagic, 4);
+  for (uint8_t b : {kMajor, kMinor, uint8_t(h.method), uint8_t(0)}) w.u8(b);
+  w.f64(h.parameter);
+  w.fixed(h.model_crc, 4);
+  for (uint64_t v : {h.images, h.dims, h.width, h.height}) w.varint(v);
   std::vector<uint32_t> column(h.images);
   if (dim_bytes) dim_bytes->clear();
   for (size_t d = 0; d < h.dims; ++d) {
-    const size_t before = out.size();
+    const size_t before = w.out.size();
     if (t.keys[d].size() == 1) {  // one code point: nothing to code
-      put_varint(out, 0);
-      if (dim_bytes) dim_bytes->push_back(out.size() - before);
-      continue;
+      w.varint(0);
+    } else {
+      for (size_t i = 0; i < h.images; ++i) column[i] = symbols[i * h.dims + d];
+      const std::vector<uint8_t> stream = rans_encode(column, t.tables[d]);
+      w.varint(stream.size());
+      w.out.append(as_chars(stream));
     }
-    for (size_t i = 0; i < h.images; ++i) column[i] = symbols[i * h.dims + d];
-    const std::vector<uint8_t> stream = rans_encode(column, t.tables[d]);
-    put_varint(out, stream.size());
-    out.insert(out.end(), stream.begin(), stream.end());
-    if (dim_bytes) dim_bytes->push_back(out.size() - before);
+    if (dim_bytes) dim_bytes->push_back(w.out.size() - before);
   }
-  const uint32_t crc = crc32c(std::string_view(reinterpret_cast<const char*>(out.data()), out.size()));
-  store_le(out, crc, 4);
-  return out;
+  w.fixed(crc32c(w.out), 4);
+  return std::vector<uint8_t>(w.out.begin(), w.out.end());
 }
 
 namespace {
-VbqiHeader parse_header(Reader& r, std::span<const uint8_t> bytes, const std::string& name) {
-  if (bytes.size() < 4 || std::memcmp(bytes.data(), kMagic, 4) != 0)
-    throw Error(ErrorKind::format, name + ": not a .vbqi file (no VBQI magic)");
-  r.take(4, "magic");
-  const uint8_t* v = r.take(4, "version");
-  if (v[0] != kMajor)
-    throw Error(ErrorKind::format, name + ": .vbqi major version " + std::to_string(v[0]) + " is not supported (1)");
+// The header fields, read by r (positioned at the start of the file).
+VbqiHeader parse_header(ByteReader& r) {
+  if (!r.data.starts_with(std::string_view(kMagic, 4)))
+    throw Error(ErrorKind::format, r.source + ": not a .vbqi file (no VBQI magic)");
+  r.where = "header";
+  r.pos = 4;
+  const uint8_t major = r.u8(), minor = r.u8(), method = r.u8(), reserved = r.u8();
+  (void)minor;  // minor versions only add meaning to reserved values
+  if (major != kMajor)
+    throw Error(ErrorKind::format, r.source + ": .vbqi major version " + std::to_string(major) + " is not supported (1)");
   VbqiHeader h;
-  if (v[2] < uint8_t(LatentMethod::vbq) || v[2] > uint8_t(LatentMethod::vbq_refine))
-    throw Error(ErrorKind::corrupt, name + ": unknown method " + std::to_string(v[2]) + " at byte 6");
-  if (v[3] != 0) throw Error(ErrorKind::corrupt, name + ": reserved byte 7 is not 0");
-  h.method = LatentMethod(v[2]);
-  h.parameter = std::bit_cast<double>(load_le(r.take(8, "parameter"), 8));
+  if (method < uint8_t(LatentMethod::vbq) || method > uint8_t(LatentMethod::vbq_refine))
+    throw Error(ErrorKind::corrupt, r.source + ": unknown method " + std::to_string(method) + " at byte 6");
+  if (reserved != 0) throw Error(ErrorKind::corrupt, r.source + ": reserved byte 7 is not 0");
+  h.method = LatentMethod(method);
+  h.parameter = r.f64();
   if (!(h.parameter > 0) || !std::isfinite(h.parameter))
-    throw Error(ErrorKind::corrupt, name + ": parameter (lambda or spacing) at byte 8 is not > 0 and finite");
-  h.model_crc = uint32_t(load_le(r.take(4, "model checksum"), 4));
-  h.images = r.varint("image count");
-  h.dims = r.varint("latent dimensions");
-  h.width = r.varint("width");
-  h.height = r.varint("height");
+    throw Error(ErrorKind::corrupt, r.source + ": parameter (lambda or spacing) at byte 8 is not > 0 and finite");
+  h.model_crc = uint32_t(r.fixed(4));
+  h.images = r.varint();
+  h.dims = r.varint();
+  h.width = r.varint();
+  h.height = r.varint();
   if (h.images == 0 || h.dims == 0 || h.dims > (1u << 20) || h.images > (uint64_t(1) << 40) / h.dims)
-    throw Error(ErrorKind::corrupt, name + ": implausible image count or latent dimensions");
+    throw Error(ErrorKind::corrupt, r.source + ": implausible image count or latent dimensions");
   if (h.width == 0 || h.height == 0 || h.width > 65535 || h.height > 65535)
-    throw Error(ErrorKind::corrupt, name + ": implausible image size");
+    throw Error(ErrorKind::corrupt, r.source + ": implausible image size");
   return h;
 }
 }  // namespace
 
 VbqiHeader read_vbqi_header(std::span<const uint8_t> bytes, const std::string& name) {
-  Reader r(bytes, name);
-  return parse_header(r, bytes, name);
+  ByteReader r{as_chars(bytes), 0, name, ""};
+  return parse_header(r);
 }
 
 std::vector<uint32_t> read_vbqi_symbols(std::span<const uint8_t> bytes, const LatentTables& t,
                                         const std::string& name) {
-  Reader r(bytes, name);
-  const VbqiHeader h = parse_header(r, bytes, name);
+  ByteReader r{as_chars(bytes), 0, name, ""};
+  const VbqiHeader h = parse_header(r);
   if (h.dims != t.dims || h.method != t.method || h.parameter != t.parameter)
     throw Error(ErrorKind::argument, name + ": the tables do not match the file's method, setting or dimensions");
-  if (r.pos() + 4 > bytes.size()) throw Error(ErrorKind::corrupt, name + ": truncated .vbqi file: no checksum");
+  if (r.remaining() < 4) throw Error(ErrorKind::corrupt, name + ": truncated .vbqi file: no checksum");
   const size_t body = bytes.size() - 4;
-  const uint32_t want = uint32_t(load_le(bytes.data() + body, 4));
-  if (crc32c(std::string_view(reinterpret_cast<const char*>(bytes.data()), body)) != want)
+  ByteReader checksum{r.data.substr(body), 0, name, "checksum"};
+  if (crc32c(r.data.substr(0, body)) != uint32_t(checksum.fixed(4)))
     throw Error(ErrorKind::corrupt, name + ": checksum mismatch (the file is damaged)");
+  r.data = r.data.substr(0, body);  // the streams end where the checksum starts
   std::vector<uint32_t> symbols(h.images * h.dims), column(h.images);
   for (size_t d = 0; d < h.dims; ++d) {
-    const uint64_t n = r.varint("stream length");
-    if (n > body - r.pos()) throw Error(ErrorKind::corrupt, name + ": stream of dimension " + std::to_string(d) + " too long");
-    const uint8_t* p = r.take(size_t(n), "stream");
+    r.where = "latent dimension " + std::to_string(d);
+    const std::string_view stream = r.bytes(r.varint());
+    const size_t n = stream.size();
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(stream.data());
     if (n == 0) {
       if (t.keys[d].size() != 1)
         throw Error(ErrorKind::corrupt, name + ": dimension " + std::to_string(d) + " has no stream");
       std::fill(column.begin(), column.end(), 0u);
     } else {
       try {
-        rans_decode(std::span<const uint8_t>(p, size_t(n)), t.tables[d], column);
+        rans_decode(std::span<const uint8_t>(p, n), t.tables[d], column);
       } catch (const Error& e) {
         throw Error(ErrorKind::corrupt, name + ": latent dimension " + std::to_string(d) + ": " + e.what());
       }
     }
     for (size_t i = 0; i < h.images; ++i) symbols[i * h.dims + d] = column[i];
   }
-  if (r.pos() != body) throw Error(ErrorKind::corrupt, name + ": trailing bytes after the last stream");
+  if (r.remaining() != 0) throw Error(ErrorKind::corrupt, name + ": trailing bytes after the last stream");
   return symbols;
 }
 
