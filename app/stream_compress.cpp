@@ -11,7 +11,9 @@
 namespace vbq {
 
 bool can_stream(const CompressSettings& settings) {
-  return settings.vbq.prior == "gauss" && settings.vbq.refine_passes == 0;
+  const std::string& prior = settings.vbq.prior;
+  return (prior == "gauss" || prior == "gauss-fit" || prior_fit_sample_cap(prior) > 0) &&
+         settings.vbq.refine_passes == 0;
 }
 
 namespace {
@@ -40,17 +42,35 @@ struct TensorSlices {
   }
 };
 
-// fit_prior("gauss"): N(0, sqrt(mean mu^2)), summed in element order as
-// fit_gaussian_prior does, so that the prior is the same double.
-GaussianPrior stream_gaussian_prior(TensorSlices& s) {
-  double sum = 0;
-  for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
-    const size_t n = s.read(begin, false);
-    for (size_t i = 0; i < n; ++i) sum += s.mu[i] * s.mu[i];
+// fit_prior(spec, the tensor's means), reading them slice by slice: the paper's
+// N(0, mean mu^2) and gauss-fit's N(mean, variance) summed in element order as
+// fit_gaussian_prior sums them, so that the prior is the same double; the other
+// streamable specs from the very subsample fit_prior would take.
+std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
+  if (const size_t cap = prior_fit_sample_cap(spec)) {
+    const std::vector<uint64_t> positions = subsample_positions(s.elements, cap);
+    std::vector<double> sample;
+    sample.reserve(positions.size());
+    auto next = positions.begin();
+    for (uint64_t begin = 0; begin < s.elements && next != positions.end(); begin += s.slice) {
+      const size_t n = s.read(begin, false);
+      for (; next != positions.end() && *next < begin + n; ++next) sample.push_back(s.mu[*next - begin]);
+    }
+    return fit_prior(spec, sample);
   }
-  const double var = sum / double(s.elements);
+  const bool fit_mean = spec == "gauss-fit";
+  auto sum_over = [&s](auto term) {
+    double sum = 0;
+    for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
+      const size_t n = s.read(begin, false);
+      for (size_t i = 0; i < n; ++i) sum += term(s.mu[i]);
+    }
+    return sum;
+  };
+  const double mean = fit_mean ? sum_over([](double x) { return x; }) / double(s.elements) : 0.0;
+  const double var = sum_over([mean](double x) { return (x - mean) * (x - mean); }) / double(s.elements);
   if (!(var > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
-  return GaussianPrior(0, std::sqrt(var));
+  return std::make_unique<GaussianPrior>(mean, std::sqrt(var));
 }
 
 // Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).
@@ -124,7 +144,9 @@ EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettin
 StreamedFile compress_file_streaming(const std::string& input, const ReadOptions& read, const std::string& output,
                                      bool force, const CompressSettings& settings, const StreamOptions& options) {
   if (!can_stream(settings))
-    throw Error(ErrorKind::argument, "streaming compression supports the prior gauss without refinement");
+    throw Error(ErrorKind::argument,
+                "streaming compression supports the priors gauss, gauss-fit, student, mixture:K and empirical:K "
+                "without refinement");
   check_posterior_file(input);
   const ModelSlices in(input, read);
   const Model& model = in.layout();
@@ -141,8 +163,8 @@ StreamedFile compress_file_streaming(const std::string& input, const ReadOptions
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     if (!settings.tensor_lambdas.empty()) vbq.lambda = settings.tensor_lambdas[i];
     TensorSlices s(in, i, options.slice_elements);
-    const GaussianPrior prior = stream_gaussian_prior(s);
-    file.headers.tensors.push_back(stream_tensor(s, prior, vbq, keys_spill, spill, out));
+    const std::unique_ptr<Prior> prior = stream_prior(s, vbq.prior);
+    file.headers.tensors.push_back(stream_tensor(s, *prior, vbq, keys_spill, spill, out));
   }
   file.layout = out.commit(vocab);
   file.headers.vocab = vocab;

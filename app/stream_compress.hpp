@@ -4,8 +4,11 @@
 //
 // compress_file_streaming reads the model in slices of whole blocks
 // (row_block_symbols) and passes over each tensor three times:
-//  1. the means alone: sum mu^2 for the paper's prior N(0, mean mu^2), summed in
-//     element order exactly as fit_gaussian_prior does;
+//  1. the means alone, for the prior: sum mu^2 for the paper's N(0, mean mu^2)
+//     (gauss-fit: one more pass for the mean), summed in element order exactly
+//     as fit_gaussian_prior does; for student, mixture:K and empirical:K the
+//     fixed subsample of at most 2^18 or 2^20 means that fit_prior fits anyway
+//     (subsample_positions), so the prior is the in-memory encoder's;
 //  2. means and stds: Algorithm 1 and the escapes per slice (mark_escapes);
 //     each block's histogram of code keys (block_histograms), from which
 //     plan_vbq_tensor builds the tensor's alphabet, rare-code-point escapes and
@@ -35,10 +38,11 @@ struct StreamOptions {
   uint64_t slice_elements = uint64_t(1) << 22;
 };
 
-// Whether compress_file_streaming supports these settings: the paper's prior
-// ("gauss") without refinement passes. Other priors fit on the whole tensor (or
-// a subsample of it) and refinement revisits every element; they use
-// compress_model.
+// Whether compress_file_streaming supports these settings: the priors gauss,
+// gauss-fit, student, mixture:K and empirical:K, without refinement passes.
+// laplace fits the exact median of every mean, auto encodes the whole tensor
+// once per candidate prior, and refinement revisits every element with the
+// tensor's code-point table; these need the tensor in memory (compress_model).
 bool can_stream(const CompressSettings& settings);
 
 // What compress_file_streaming wrote: the tensors without their blocks (enough

@@ -94,6 +94,32 @@ TEST_CASE("stream_compress: the same bytes as compress_model, in slices of one b
   CHECK(c.tensors[1].symbols.block_symbols == uint64_t(1) << 20);  // "long": rows longer than a block
 }
 
+TEST_CASE("stream_compress: the other streamable priors fit the same prior, so the bytes are the same") {
+  TempDir d("stream");
+  const std::string in = d.file("model.h5");
+  write_model_file(in);  // every tensor is larger than the 2^20-mean subsample
+  const Model model = read_model(in);
+  for (const char* prior : {"gauss-fit", "student", "empirical:8"}) {  // mixture: as empirical
+    CAPTURE(prior);
+    CompressSettings settings;
+    settings.vbq.lambda = 0.5;
+    settings.vbq.prior = prior;
+    settings.vbq.threads = 2;
+    REQUIRE(can_stream(settings));
+    const std::string out = d.file("out.vbq");
+    compress_file_streaming(in, {}, out, true, settings, StreamOptions{1});
+    CHECK(read_file_bytes(out) == serialize_container(compress_model(model, settings)));
+  }
+  CompressSettings settings;
+  for (const char* prior : {"laplace", "auto"}) {
+    settings.vbq.prior = prior;
+    CHECK_FALSE(can_stream(settings));
+  }
+  settings.vbq.prior = "gauss";
+  settings.vbq.refine_passes = 1;
+  CHECK_FALSE(can_stream(settings));
+}
+
 TEST_CASE("stream_compress: a bad mean in a later slice gets read_model's error and leaves no output") {
   TempDir d("stream-bad");
   const std::string in = d.file("bad.h5");

@@ -16,7 +16,31 @@ namespace vbq {
 
 namespace {
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+constexpr size_t kSubsample = size_t(1) << 18;           // student
+constexpr size_t kEmpiricalSubsample = size_t(1) << 20;  // mixture, empirical
 }  // namespace
+
+// One position from each of `cap` equal strata, fixed by a hash of the stratum
+// index: deterministic, and unlike every-n-th sampling it cannot alias with the
+// row length of a matrix.
+std::vector<uint64_t> subsample_positions(uint64_t n, size_t cap) {
+  std::vector<uint64_t> out(std::min<uint64_t>(n, cap));
+  if (n <= cap) {
+    std::iota(out.begin(), out.end(), uint64_t(0));
+    return out;
+  }
+  for (size_t j = 0; j < cap; ++j) {
+    uint64_t begin = uint64_t((unsigned __int128)j * n / cap), end = uint64_t((unsigned __int128)(j + 1) * n / cap);
+    out[j] = begin + splitmix64(j) % (end - begin);
+  }
+  return out;
+}
+
+size_t prior_fit_sample_cap(const std::string& spec) {
+  if (spec == "student") return kSubsample;
+  if (spec.rfind("mixture:", 0) == 0 || spec.rfind("empirical:", 0) == 0) return kEmpiricalSubsample;
+  return 0;
+}
 
 GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
   if (mu.empty()) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
@@ -34,20 +58,11 @@ GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
 
 namespace {
 
-constexpr size_t kSubsample = size_t(1) << 18;
-constexpr size_t kEmpiricalSubsample = size_t(1) << 20;
-
-// At most `cap` values: one from each of `cap` equal strata, at a position fixed by
-// a hash of the stratum index. Deterministic, and unlike every-n-th sampling it
-// cannot alias with the row length of a matrix.
 std::vector<double> subsample(std::span<const double> mu, size_t cap) {
-  const size_t n = mu.size();
-  if (n <= cap) return std::vector<double>(mu.begin(), mu.end());
-  std::vector<double> out(cap);
-  for (size_t j = 0; j < cap; ++j) {
-    size_t begin = size_t((unsigned __int128)j * n / cap), end = size_t((unsigned __int128)(j + 1) * n / cap);
-    out[j] = mu[begin + splitmix64(j) % (end - begin)];
-  }
+  if (mu.size() <= cap) return std::vector<double>(mu.begin(), mu.end());
+  std::vector<double> out;
+  out.reserve(cap);
+  for (uint64_t i : subsample_positions(mu.size(), cap)) out.push_back(mu[i]);
   return out;
 }
 

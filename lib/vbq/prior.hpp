@@ -183,6 +183,14 @@ GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean = fal
 // (naming the flat index) or means that are all equal.
 std::unique_ptr<Prior> fit_prior(const std::string& spec, std::span<const double> mu);
 
+// The subsample fit_prior(spec, .) fits, for encoders that read a tensor in
+// slices: prior_fit_sample_cap is its size (2^18 for student, 2^20 for mixture
+// and empirical; 0 when the fit reads every mean), subsample_positions(n, cap)
+// the ascending positions of the means it takes from n (all of them when
+// n <= cap). fit_prior(spec, the means at those positions) == fit_prior(spec, mu).
+size_t prior_fit_sample_cap(const std::string& spec);
+std::vector<uint64_t> subsample_positions(uint64_t n, size_t cap);
+
 // Rebuilds a prior from the container. Throws ErrorKind::unsupported for an
 // unknown family, ErrorKind::corrupt for invalid parameters.
 std::unique_ptr<Prior> make_prior(PriorFamily family, std::span<const double> parameters);
