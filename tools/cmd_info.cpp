@@ -15,9 +15,9 @@ static int run_info(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse_args(args, "info", "MODEL.vbq", opts, pos, vm)) return 0;
   ContainerLayout layout;
-  Container c = read_container(input, &layout);
+  const MappedContainer file(input, &layout);  // the blocks stay on disk
   std::printf("%s: vbq container %d.%d\n%s", input.c_str(), layout.major, layout.minor,
-              describe_container(c, layout).c_str());
+              describe_container(file.container(), layout).c_str());
   return 0;
 }
 
