@@ -113,8 +113,10 @@ void read_vocab_counts(const std::string& path, Model& m) {
   }
 }
 
-DecodedRow get_row(const Container& c, const std::string& key, const std::string& tensor, bool as_row,
-                   const std::string& file) {
+namespace {
+// get_row; mapped, if given, holds c's blocks (c's own are empty).
+DecodedRow find_row(const Container& c, const MappedContainer* mapped, const std::string& key,
+                    const std::string& tensor, bool as_row, const std::string& file) {
   const std::string where = file.empty() ? "the container" : file;
   const EncodedTensor* t = nullptr;
   for (const EncodedTensor& e : c.tensors)
@@ -150,8 +152,28 @@ DecodedRow get_row(const Container& c, const std::string& key, const std::string
     throw Error(ErrorKind::argument, where + ": tensor '" + t->name + "' has " + std::to_string(row_count(*t)) +
                                          " rows; row " + std::to_string(r.row) + " does not exist");
   if (r.row < c.vocab.size() && row_count(*t) == c.vocab.size()) r.word = c.vocab[r.row];
-  r.values = decode_rows(*t, r.row);
+  if (!mapped) {
+    r.values = decode_rows(*t, r.row);
+    return r;
+  }
+  EncodedTensor e = *t;
+  const uint64_t len = row_length(e), per = e.symbols.block_symbols;
+  e.symbols.blocks.resize((e.symbols.count + per - 1) / per);
+  for (uint64_t b = r.row * len / per; b <= ((r.row + 1) * len - 1) / per; ++b)
+    e.symbols.blocks[b] = mapped->block(size_t(t - c.tensors.data()), b);
+  r.values = decode_rows(e, r.row);
   return r;
+}
+}  // namespace
+
+DecodedRow get_row(const Container& c, const std::string& key, const std::string& tensor, bool as_row,
+                   const std::string& file) {
+  return find_row(c, nullptr, key, tensor, as_row, file);
+}
+
+DecodedRow get_row(const MappedContainer& mapped, const std::string& key, const std::string& tensor, bool as_row,
+                   const std::string& file) {
+  return find_row(mapped.container(), &mapped, key, tensor, as_row, file);
 }
 
 ModelFileKind sniff_model_file(const std::string& path) {

@@ -102,6 +102,9 @@ struct DecodedRow {
 // unknown tensor, word or row.
 DecodedRow get_row(const Container& container, const std::string& key, const std::string& tensor = "",
                    bool as_row = false, const std::string& file = "");
+// The same from a mapped file, reading only the blocks that hold the row.
+DecodedRow get_row(const MappedContainer& mapped, const std::string& key, const std::string& tensor = "",
+                   bool as_row = false, const std::string& file = "");
 
 // A human-readable report of a container: per tensor shape, quantizer, prior,
 // lambda, bytes, bits per dimension, code-point table size.

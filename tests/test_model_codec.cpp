@@ -9,6 +9,7 @@
 
 using namespace vbq;
 using vbq::testing::expect_error;
+using vbq::testing::TempDir;
 
 namespace {
 // Two tensors of 300 rows, a vocabulary with a word that looks like a number.
@@ -60,6 +61,26 @@ TEST_CASE("model_codec: get_row decodes one word's vector, by word or by row") {
   CHECK(r.word == "w17");
   CHECK(r.values == row_of(1, 17));
 
+  {  // the same from the file, mapped: only the row's blocks are read
+    TempDir d("get_row");
+    Container more = c;  // and a tensor of three blocks, a row each
+    std::vector<double> mu(3 * 600000), sigma(mu.size(), 0.1);
+    for (size_t i = 0; i < mu.size(); ++i) mu[i] = std::sin(0.001 * double(i));
+    const uint64_t shape[] = {3, 600000};
+    more.tensors.push_back(encode_vbq(mu, sigma, VbqSettings{}, shape));
+    more.tensors.back().name = "long";
+    REQUIRE(more.tensors.back().symbols.blocks.size() == 3);
+    write_container(d.file("m.vbq"), more, false);
+    const MappedContainer mapped(d.file("m.vbq"));
+    for (const char* key : {"0", "1", "w42", "299"})
+      for (const char* tensor : {"word", "context", "long"}) {
+        CAPTURE(key);
+        CAPTURE(tensor);
+        if (std::string(tensor) == "long" && std::string(key).size() > 1) continue;  // rows 0 and 1 only
+        const DecodedRow want = get_row(more, key, tensor);
+        CHECK(get_row(mapped, key, tensor).values == want.values);
+      }
+  }
   CHECK(get_row(c, "1990").row == 5);                      // a word first...
   CHECK_THROWS_AS(get_row(c, "1990", "", true), Error);    // ...a row number with as_row: 1990 >= 300 rows
   CHECK(get_row(c, "299", "", true).values == row_of(0, 299));

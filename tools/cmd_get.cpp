@@ -17,8 +17,8 @@ static int run_get(const std::vector<std::string>& args) {
   pos.add("input", 1).add("key", 1);
   po::variables_map vm;
   if (!parse_args(args, "get", "MODEL.vbq ROW|WORD [--tensor NAME] [--row]", opts, pos, vm)) return 0;
-  Container c = read_container(input);
-  DecodedRow r = get_row(c, key, tensor, vm["row"].as<bool>(), input);
+  const MappedContainer file(input);  // only the row's blocks are read
+  DecodedRow r = get_row(file, key, tensor, vm["row"].as<bool>(), input);
   // word2vec text style: the word (or row number), then the values.
   std::printf("%s", r.word.empty() ? std::to_string(r.row).c_str() : r.word.c_str());
   for (double v : r.values) std::printf(r.float32 ? " %.9g" : " %.17g", r.float32 ? double(float(v)) : v);
