@@ -34,8 +34,8 @@ struct Checksum {
   uint32_t (*extend)(uint32_t, std::string_view);
   uint32_t of(std::string_view b) const { return extend(0, b); }
 };
-uint32_t zlib_crc32(uint32_t crc32, std::string_view b) {
-  uLong crc = crc32;
+uint32_t zlib_crc32(uint32_t crc_so_far, std::string_view b) {
+  uLong crc = crc_so_far;
   for (size_t done = 0; done < b.size();) {  // zlib takes uInt lengths
     uInt n = uInt(std::min<size_t>(b.size() - done, size_t(1) << 30));
     crc = ::crc32(crc, reinterpret_cast<const Bytef*>(b.data() + done), n);
@@ -46,8 +46,6 @@ uint32_t zlib_crc32(uint32_t crc32, std::string_view b) {
 constexpr Checksum kCrc32{"CRC-32", zlib_crc32};
 constexpr Checksum kCrc32c{"CRC-32C", crc32c_extend};
 const Checksum& checksum_of_version(uint8_t major) { return major == 1 ? kCrc32 : kCrc32c; }
-
-using Writer = ByteWriter;
 
 // The container's reader: a ByteReader that knows the file's checksum.
 struct Reader : ByteReader {
@@ -66,7 +64,7 @@ uint8_t coder_byte(const EncodedTensor& t) {
 }
 
 // The code-point table; a context-coded tensor has neither precision nor frequency tables.
-void write_table(Writer& w, const EncodedTensor& t) {
+void write_table(ByteWriter& w, const EncodedTensor& t) {
   const SymbolStream& s = t.symbols;
   const bool rans = s.coder == EntropyCoder::rans;
   w.varint(s.alphabet.size());
@@ -84,7 +82,7 @@ void write_table(Writer& w, const EncodedTensor& t) {
 }
 
 // The tensor section body up to its payload; block_bytes: the length of each block.
-void write_tensor_head(Writer& w, const EncodedTensor& t, std::span<const uint64_t> block_bytes,
+void write_tensor_head(ByteWriter& w, const EncodedTensor& t, std::span<const uint64_t> block_bytes,
                        uint64_t* table_bytes) {
   w.str(t.name);
   w.str(t.mean_path);
@@ -129,7 +127,7 @@ void write_tensor_head(Writer& w, const EncodedTensor& t, std::span<const uint64
   }
 }
 
-void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes) {
+void write_tensor_body(ByteWriter& w, const EncodedTensor& t, uint64_t* table_bytes) {
   std::vector<uint64_t> lengths;
   for (auto& b : t.symbols.blocks) lengths.push_back(b.size());
   write_tensor_head(w, t, lengths, table_bytes);
@@ -137,7 +135,7 @@ void write_tensor_body(Writer& w, const EncodedTensor& t, uint64_t* table_bytes)
 }
 
 // The header: magic, version (4.1 only with a context-coded tensor), flags, tensor count.
-void write_header(Writer& w, uint32_t tensors, bool context, bool vocab, ContainerLayout& lay) {
+void write_header(ByteWriter& w, uint32_t tensors, bool context, bool vocab, ContainerLayout& lay) {
   w.out.append(reinterpret_cast<const char*>(kMagic), 4);
   lay.major = kContainerMajor, lay.minor = context ? kContainerMinor : 0;
   w.u8(lay.major);
@@ -149,7 +147,7 @@ void write_header(Writer& w, uint32_t tensors, bool context, bool vocab, Contain
 }
 
 // A section: u64 body length, body, u32 checksum of the body.
-void write_section(Writer& w, const std::string& body) {
+void write_section(ByteWriter& w, const std::string& body) {
   w.fixed(body.size(), 8);
   w.out += body;
   w.fixed(crc32c(body), 4);
@@ -317,7 +315,7 @@ uint32_t vocab_dictionary_bytes(uint64_t raw) {
 }
 
 std::string write_vocab_body(const std::vector<std::string>& vocab) {
-  Writer words;
+  ByteWriter words;
   for (auto& w : vocab) words.str(w);
   if (words.out.size() > (uint64_t(1) << 31)) throw Error(ErrorKind::argument, "vocabulary larger than 2 GiB");
   lzma_options_lzma options;
@@ -331,7 +329,7 @@ std::string write_vocab_body(const std::vector<std::string>& vocab) {
                                            reinterpret_cast<uint8_t*>(packed.data()), &n, packed.size());
   if (ret != LZMA_OK) throw Error(ErrorKind::io, "xz: compressing the vocabulary failed (" + std::to_string(ret) + ")");
   packed.resize(n);
-  Writer w;
+  ByteWriter w;
   w.varint(vocab.size());
   w.varint(words.out.size());
   w.out += packed;
@@ -379,14 +377,14 @@ bool looks_like_container(std::string_view b) { return b.size() >= 4 && std::mem
 std::string serialize_container(const Container& c, ContainerLayout* layout) {
   if (c.tensors.empty()) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   ContainerLayout lay;
-  Writer w;
+  ByteWriter w;
   // The lowest version that decodes the file: 4.1 only with a context-coded tensor.
   const bool context = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
     return t.symbols.coder == EntropyCoder::context;
   });
   write_header(w, uint32_t(c.tensors.size()), context, !c.vocab.empty(), lay);
   for (auto& t : c.tensors) {
-    Writer body;
+    ByteWriter body;
     uint64_t table_bytes = 0;
     write_tensor_body(body, t, &table_bytes);
     size_t before = w.out.size();
@@ -488,7 +486,7 @@ ContainerFileWriter::ContainerFileWriter(const std::string& path, bool force, ui
     : impl_(std::make_unique<Impl>(path, force)) {
   if (tensor_count == 0) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   impl_->tensors = tensor_count, impl_->vocab = vocab;
-  Writer w;
+  ByteWriter w;
   write_header(w, tensor_count, context, vocab, impl_->layout);
   impl_->put(w.out);
 }
@@ -499,12 +497,12 @@ void ContainerFileWriter::add_tensor(const EncodedTensor& t, std::span<const uin
                                      const PayloadReader& payload) {
   if (impl_->added == impl_->tensors)
     throw Error(ErrorKind::argument, "container: more than the " + std::to_string(impl_->tensors) + " tensors promised");
-  Writer head;
+  ByteWriter head;
   uint64_t table_bytes = 0, payload_bytes = 0;
   write_tensor_head(head, t, block_bytes, &table_bytes);
   for (uint64_t n : block_bytes) payload_bytes += n;
   // write_section, with the payload copied through in pieces.
-  Writer length;
+  ByteWriter length;
   length.fixed(head.out.size() + payload_bytes, 8);
   impl_->put(length.out);
   impl_->put(head.out);
@@ -517,7 +515,7 @@ void ContainerFileWriter::add_tensor(const EncodedTensor& t, std::span<const uin
     impl_->put(piece);
     done += piece.size();
   }
-  Writer tail;
+  ByteWriter tail;
   tail.fixed(crc, 4);
   impl_->put(tail.out);
   impl_->layout.tensor_bytes.push_back(8 + head.out.size() + payload_bytes + 4);
@@ -531,7 +529,7 @@ ContainerLayout ContainerFileWriter::commit(const std::vector<std::string>& voca
                                          std::to_string(impl_->tensors) + " tensors written, vocabulary " +
                                          (vocab.empty() ? "missing" : "not announced"));
   if (!vocab.empty()) {
-    Writer w;
+    ByteWriter w;
     write_section(w, write_vocab_body(vocab));
     impl_->layout.vocab_bytes = w.out.size();
     impl_->put(w.out);
