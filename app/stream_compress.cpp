@@ -11,7 +11,8 @@
 namespace vbq {
 
 bool can_stream(const CompressSettings& settings) {
-  return settings.vbq.prior == "gauss" && settings.vbq.refine_passes == 0;
+  return settings.vbq.prior == "gauss" && settings.vbq.refine_passes == 0 &&
+         settings.vbq.levels == LevelRule::inverse_cdf;
 }
 
 namespace {

@@ -36,9 +36,10 @@ struct StreamOptions {
 };
 
 // Whether compress_file_streaming supports these settings: the paper's prior
-// ("gauss") without refinement passes. Other priors fit on the whole tensor (or
-// a subsample of it) and refinement revisits every element; they use
-// compress_model.
+// ("gauss") without refinement passes, levels F^{-1}(xi). Other priors fit on
+// the whole tensor (or a subsample of it), refinement revisits every element,
+// and centroid levels go into the plan before the first block is coded; they
+// use compress_model.
 bool can_stream(const CompressSettings& settings);
 
 // What compress_file_streaming wrote: the tensors without their blocks (enough
