@@ -94,8 +94,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
     else if (parts[i] == "tables") v.block_tables = true;
     else if (parts[i] == "ctx") v.coder = EntropyCoder::context;
     else if (parts[i] == "alloc") v.allocate = true;
-    else if (parts[i] == "centroid") v.levels = LevelRule::centroid;
-    else if (parts[i] == "wcentroid") v.levels = LevelRule::precision_centroid;
+    else if (parts[i] == "centroid" || parts[i] == "wcentroid") v.levels = parse_level_rule(parts[i]);
     else v.prior = parts[i];
   }
   return v;

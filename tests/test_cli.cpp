@@ -437,11 +437,11 @@ TEST_CASE("cli: compress --coder ctx writes a 4.1 file that decodes and reads ro
   CHECK(r.err.find("expected rans or ctx") != std::string::npos);
 }
 
-TEST_CASE("cli: compress --centroid keeps the bytes of the code points and moves the levels towards the means") {
+TEST_CASE("cli: compress --levels centroid keeps the bytes of the code points and moves the levels towards the means") {
   CliDir d;
   good_model(d.file("in.h5"), 400, 25);
   REQUIRE(run_vbq(d, "compress in.h5 -o f.vbq").code == 0);
-  RunResult r = run_vbq(d, "compress in.h5 -o c.vbq --centroid");
+  RunResult r = run_vbq(d, "compress in.h5 -o c.vbq --levels centroid");
   CAPTURE(r.err);
   REQUIRE(r.code == 0);
   CHECK(fs::file_size(d.file("c.vbq")) == fs::file_size(d.file("f.vbq")));
@@ -457,6 +457,11 @@ TEST_CASE("cli: compress --centroid keeps the bytes of the code points and moves
     return e;
   };
   CHECK(squared_error(c.tensors[0]) < squared_error(f.tensors[0]));
+  REQUIRE(run_vbq(d, "compress in.h5 -o w.vbq --levels wcentroid").code == 0);
+  CHECK(vbq::read_container(d.file("w.vbq")).tensors[0].levels != c.tensors[0].levels);
+  r = run_vbq(d, "compress in.h5 -o bad.vbq --levels median");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("expected inverse-cdf, centroid or wcentroid") != std::string::npos);
 }
 
 // Ctrl-C reaches the trainers only as their cancellation token (tools/training.hpp):

@@ -56,6 +56,13 @@ static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std
   t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables, coder, row_elements(t.shape));
 }
 
+LevelRule parse_level_rule(const std::string& name) {
+  if (name == "inverse-cdf") return LevelRule::inverse_cdf;
+  if (name == "centroid") return LevelRule::centroid;
+  if (name == "wcentroid") return LevelRule::precision_centroid;
+  throw Error(ErrorKind::argument, "unknown reconstruction levels '" + name + "' (expected inverse-cdf, centroid or wcentroid)");
+}
+
 std::vector<std::string> auto_prior_candidates() { return {"gauss", "laplace", "student", "mixture:4", "empirical:16"}; }
 
 void check_prior_spec(const std::string& spec, std::span<const double> sample) {

@@ -75,8 +75,14 @@ struct EncodedTensor {
 //  - centroid: the mean of the means coded to it (Lloyd's step: minimises
 //    sum (level - mu)^2 over its elements), undoing Algorithm 1's shrinkage of
 //    uncertain coordinates towards the prior's median.
-//  - precision_centroid: the same weighted by 1 / sigma^2.
+//  - precision_centroid: the same weighted by 1 / sigma^2, the Lloyd step of
+//    Algorithm 1's own objective (Eq. 9 over 2 lambda sigma^2: the distortion
+//    term weighs each coordinate by its precision), so the Lagrangian only falls.
 enum class LevelRule : uint8_t { inverse_cdf, centroid, precision_centroid };
+
+// Command-line names: "inverse-cdf", "centroid", "wcentroid" (precision_centroid).
+// parse throws ErrorKind::argument naming them.
+LevelRule parse_level_rule(const std::string& name);
 
 struct VbqSettings {
   double lambda = 1.0;
