@@ -39,10 +39,11 @@ struct StreamOptions {
 };
 
 // Whether compress_file_streaming supports these settings: the priors gauss,
-// gauss-fit, student, mixture:K and empirical:K, without refinement passes.
-// laplace fits the exact median of every mean, auto encodes the whole tensor
-// once per candidate prior, and refinement revisits every element with the
-// tensor's code-point table; these need the tensor in memory (compress_model).
+// gauss-fit, student, mixture:K and empirical:K, without refinement passes,
+// levels F^{-1}(xi). laplace fits the exact median of every mean, auto encodes
+// the whole tensor once per candidate prior, refinement revisits every element
+// with the tensor's code-point table, and centroid levels go into the plan
+// before the first block is coded; these need the tensor in memory (compress_model).
 bool can_stream(const CompressSettings& settings);
 
 // What compress_file_streaming wrote: the tensors without their blocks (enough

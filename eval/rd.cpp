@@ -86,7 +86,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
@@ -94,6 +94,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
     else if (parts[i] == "tables") v.block_tables = true;
     else if (parts[i] == "ctx") v.coder = EntropyCoder::context;
     else if (parts[i] == "alloc") v.allocate = true;
+    else if (parts[i] == "centroid" || parts[i] == "wcentroid") v.levels = parse_level_rule(parts[i]);
     else v.prior = parts[i];
   }
   return v;
@@ -221,6 +222,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   cs.vbq.refine_passes = v.refine_passes;
   cs.vbq.block_tables = v.block_tables;
   cs.vbq.coder = v.coder;
+  cs.vbq.levels = v.levels;
   cs.include_vocab = false;
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {

@@ -37,6 +37,7 @@ struct VbqVariant {
   // lambdas with the task's primary metric; the sweep's lambda is model-wide.
   bool allocate = false;
   EntropyCoder coder = EntropyCoder::rans;  // "+ctx": the context-adaptive coder
+  LevelRule levels = LevelRule::inverse_cdf;  // "+centroid", "+wcentroid" (codec.hpp)
 };
 
 // Variants for every prior x refinement x table combination: "vbq" for the
@@ -46,7 +47,8 @@ std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int
 
 // The variant a label names: "vbq" followed by any of "+<prior>", "+refine"
 // (refine_passes passes), "+tables", "+ctx" (the context-adaptive coder), "+alloc"
-// (one lambda per tensor), e.g. "vbq+auto+refine+ctx". Throws
+// (one lambda per tensor), "+centroid" / "+wcentroid" (levels at the code points'
+// centroids / precision-weighted centroids), e.g. "vbq+auto+refine+ctx". Throws
 // ErrorKind::argument on a label that does not start with "vbq".
 VbqVariant parse_vbq_variant(const std::string& label, int refine_passes);
 

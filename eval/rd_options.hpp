@@ -22,7 +22,7 @@ struct RdOptionText {
   std::string lambdas = "default";     // default, paper, a,b,c or lo:hi:n
   std::string grid = "default";        // default, paper, a,b,c or lo:hi:n
   std::string kmeans = "default";      // default, none, a,b,c or lo:hi:n
-  std::optional<std::string> variants; // labels vbq[+PRIOR][+refine][+tables][+ctx][+alloc]
+  std::optional<std::string> variants; // labels vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid]
   std::optional<std::string> priors;   // instead of variants: priors to sweep
   std::optional<int> refine;           // refinement passes (+refine, or with priors)
   bool tables = false;                 // with priors: also with block tables

@@ -18,6 +18,7 @@
 
 #include "formats/atomic_file.hpp"
 #include "formats/container.hpp"
+#include "formats/hdf5_model.hpp"
 #include "app/model_codec.hpp"
 #include "tests/hdf5_fixture.hpp"
 #include "tests/support.hpp"
@@ -434,6 +435,33 @@ TEST_CASE("cli: compress --coder ctx writes a 4.1 file that decodes and reads ro
   r = run_vbq(d, "compress in.h5 -o bad.vbq --coder huffman");
   CHECK(r.code == 1);
   CHECK(r.err.find("expected rans or ctx") != std::string::npos);
+}
+
+TEST_CASE("cli: compress --levels centroid keeps the bytes of the code points and moves the levels towards the means") {
+  CliDir d;
+  good_model(d.file("in.h5"), 400, 25);
+  REQUIRE(run_vbq(d, "compress in.h5 -o f.vbq").code == 0);
+  RunResult r = run_vbq(d, "compress in.h5 -o c.vbq --levels centroid");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(fs::file_size(d.file("c.vbq")) == fs::file_size(d.file("f.vbq")));
+  const vbq::Container f = vbq::read_container(d.file("f.vbq")), c = vbq::read_container(d.file("c.vbq"));
+  REQUIRE((c.tensors.size() == 1 && f.tensors.size() == 1));
+  CHECK(c.tensors[0].symbols.blocks == f.tensors[0].symbols.blocks);
+  CHECK(c.tensors[0].levels != f.tensors[0].levels);
+  const std::vector<double> mu = vbq::read_model(d.file("in.h5")).tensors[0].mu;  // a copy: the Model is a temporary
+  auto squared_error = [&](const vbq::EncodedTensor& t) {
+    const std::vector<double> x = vbq::decode_tensor(t);
+    double e = 0;
+    for (size_t i = 0; i < x.size(); ++i) e += (x[i] - mu[i]) * (x[i] - mu[i]);
+    return e;
+  };
+  CHECK(squared_error(c.tensors[0]) < squared_error(f.tensors[0]));
+  REQUIRE(run_vbq(d, "compress in.h5 -o w.vbq --levels wcentroid").code == 0);
+  CHECK(vbq::read_container(d.file("w.vbq")).tensors[0].levels != c.tensors[0].levels);
+  r = run_vbq(d, "compress in.h5 -o bad.vbq --levels median");
+  CHECK(r.code == 1);
+  CHECK(r.err.find("expected inverse-cdf, centroid or wcentroid") != std::string::npos);
 }
 
 // Ctrl-C reaches the trainers only as their cancellation token (tools/training.hpp):

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <vector>
 
+#include "formats/container.hpp"
 #include "tests/support.hpp"
 #include "vbq/codec.hpp"
 #include "vbq/error.hpp"
@@ -93,6 +95,90 @@ TEST_CASE("codec: bytes identical for any thread count") {
   CHECK(a.symbols.blocks == c.symbols.blocks);
   CHECK(a.symbols.alphabet == c.symbols.alphabet);
   CHECK(decode_tensor(a, 1) == decode_tensor(a, 8));
+}
+
+// sum w (x - mu)^2 of a decoded tensor, w = 1 or 1 / sigma^2.
+static double weighted_squared_error(const EncodedTensor& t, const Posterior& p, bool precision) {
+  const std::vector<double> x = decode_tensor(t, 1);
+  double e = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    e += (x[i] - p.mu[i]) * (x[i] - p.mu[i]) / (precision ? p.sigma[i] * p.sigma[i] : 1.0);
+  return e;
+}
+
+TEST_CASE("codec: centroid levels are the (precision-weighted) mean of each code point's means") {
+  const Posterior p = random_posterior(60000, 11);
+  for (const LevelRule rule : {LevelRule::centroid, LevelRule::precision_centroid}) {
+    const bool precision = rule == LevelRule::precision_centroid;
+    CAPTURE(precision);
+    VbqSettings s;
+    s.lambda = 0.3;
+    s.threads = 1;
+    EncodedTensor f = encode_vbq(p.mu, p.sigma, s);
+    s.levels = rule;
+    EncodedTensor c = encode_vbq(p.mu, p.sigma, s);
+    // Algorithm 1's code points and bytes, only the levels move.
+    REQUIRE(c.symbols.alphabet == f.symbols.alphabet);
+    CHECK(c.symbols.blocks == f.symbols.blocks);
+    CHECK(c.escapes == f.escapes);
+    REQUIRE(has_escape(c));  // the escape keeps level 0 and its elements stay out of the centroids
+    // Brute force: per symbol, sum w mu / sum w over the elements coded to it.
+    std::vector<uint32_t> index(p.mu.size());
+    decode_symbol_indices(f.symbols, index, 1);
+    std::map<uint32_t, std::pair<double, double>> cell;
+    for (size_t i = 0; i < index.size(); ++i) {
+      const double w = precision ? 1 / (p.sigma[i] * p.sigma[i]) : 1.0;
+      cell[index[i]].first += w * p.mu[i], cell[index[i]].second += w;
+    }
+    size_t moved = 0;
+    for (size_t j = 0; j < c.levels.size(); ++j) {
+      CAPTURE(j);
+      if (j == 0) {
+        CHECK(c.levels[j] == 0.0);
+        continue;
+      }
+      REQUIRE(cell.count(uint32_t(j)) == 1);
+      CHECK(c.levels[j] == doctest::Approx(cell[uint32_t(j)].first / cell[uint32_t(j)].second).epsilon(1e-12));
+      moved += c.levels[j] != f.levels[j];
+    }
+    CHECK(moved > c.levels.size() / 2);
+    // Lloyd's step: the (weighted) squared error only falls, in float64 and in float32.
+    for (const bool float32 : {false, true}) {
+      c.float32 = f.float32 = float32;
+      CHECK(weighted_squared_error(c, p, precision) < weighted_squared_error(f, p, precision));
+    }
+    // The levels travel in the file: parsed back, the tensor decodes to the
+    // float32 levels and the escaped means.
+    c.name = "w", c.shape = {600, 100};
+    Container box;
+    box.tensors.push_back(c);
+    const Container back = parse_container(serialize_container(box), "centroid test");
+    REQUIRE(back.tensors.size() == 1);
+    const std::vector<double> restored = decode_tensor(back.tensors[0], 1);
+    REQUIRE(restored.size() == index.size());
+    size_t mismatches = 0;
+    for (size_t i = 0; i < index.size(); ++i)
+      mismatches += restored[i] != double(float(index[i] == 0 ? p.mu[i] : c.levels[index[i]]));
+    CHECK(mismatches == 0);
+    CHECK(restored == decode_tensor(c, 1));
+  }
+}
+
+TEST_CASE("codec: centroid levels after refinement are identical for thread counts 1 and 2") {
+  const Posterior p = random_posterior(400000, 12);
+  VbqSettings s;
+  s.lambda = 1.0;
+  s.refine_passes = 1;
+  s.levels = LevelRule::centroid;
+  s.threads = 1;
+  EncodedTensor a = encode_vbq(p.mu, p.sigma, s);
+  s.threads = 2;
+  EncodedTensor b = encode_vbq(p.mu, p.sigma, s);
+  a.name = b.name = "w";
+  Container ca, cb;
+  ca.tensors.push_back(a), cb.tensors.push_back(b);
+  CHECK(serialize_container(ca) == serialize_container(cb));
+  CHECK(a.levels == b.levels);  // bit for bit, before the float32 rounding too
 }
 
 TEST_CASE("codec: uniform grid follows the paper's baseline formula") {

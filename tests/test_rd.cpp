@@ -117,6 +117,10 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   CHECK(parse_vbq_variant("vbq+mixture:4+refine", 2).refine_passes == 2);
   CHECK(parse_vbq_variant("vbq+refine+ctx", 2).coder == EntropyCoder::context);
   CHECK(parse_vbq_variant("vbq+refine+ctx", 2).prior == "gauss");
+  CHECK(parse_vbq_variant("vbq+refine+ctx", 2).levels == LevelRule::inverse_cdf);
+  CHECK(parse_vbq_variant("vbq+auto+refine+ctx+centroid", 2).levels == LevelRule::centroid);
+  CHECK(parse_vbq_variant("vbq+auto+refine+ctx+centroid", 2).prior == "auto");
+  CHECK(parse_vbq_variant("vbq+wcentroid", 2).levels == LevelRule::precision_centroid);
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);

@@ -146,6 +146,9 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
     const bool float32 = prior != "student";  // one float64 vbq tensor
     c.tensors.push_back(named(std::move(t), "vbq-" + prior, float32, {60, 100}));
   }
+  VbqSettings centroid = per_prior_settings("gauss");
+  centroid.levels = LevelRule::centroid;
+  c.tensors.push_back(named(reblocked(encode_vbq(mu, sigma, centroid), 700), "vbq-centroid", true, {60, 100}));
   c.tensors.push_back(named(encode_grid(mu, 31), "grid32", true, {6000}));
   c.tensors.push_back(named(reblocked(encode_grid(mu, 1000), 1024), "grid64", false, {3, 2000}));
   c.tensors.push_back(named(encode_codebook(mu, {-1.0, -0.2, 0.0, 0.1 / 3, 0.5}), "layer/codebook", true, {6000}));

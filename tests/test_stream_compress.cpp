@@ -167,3 +167,10 @@ TEST_CASE("stream_compress: decompress_file_streaming writes restore_model's mea
   CHECK_THROWS_AS(decompress_file_streaming(packed, out, false, 2), Error);  // exists, no force
   CHECK(d.entries() == 3);
 }
+
+TEST_CASE("stream_compress: centroid levels take the in-memory path") {
+  CompressSettings s;
+  CHECK(can_stream(s));
+  s.vbq.levels = LevelRule::centroid;
+  CHECK_FALSE(can_stream(s));  // the plan's levels are fixed before its first block is coded
+}

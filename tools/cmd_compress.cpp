@@ -28,6 +28,10 @@ static int run_compress(const std::vector<std::string>& args) {
       ("one-table", "one frequency table per tensor, as in the paper (default: runs of blocks get their own)")
       ("coder", po::value<std::string>()->default_value("rans"),
        "entropy coder: rans (the paper's order-0 coding) or ctx (context-adaptive; container 4.1)")
+      ("levels", po::value<std::string>()->default_value("inverse-cdf"),
+       "what each code point decodes to, at no cost in bits: inverse-cdf (F^{-1}(xi), the paper's), centroid (the "
+       "mean of the means coded to it) or wcentroid (the same weighted by 1/sigma^2, which lowers Algorithm 1's "
+       "objective)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
       ("target-bits-per-dim", po::value<std::string>(), "choose lambda so the file has at most B bits per dimension")
@@ -56,6 +60,7 @@ static int run_compress(const std::vector<std::string>& args) {
   const CompressSettings settings{{.lambda = lambda, .prior = vm["prior"].as<std::string>(), .refine_passes = vm["refine"].as<int>(),
                                    .block_tables = !vm.count("one-table"),
                                    .coder = parse_entropy_coder(vm["coder"].as<std::string>()),
+                                   .levels = parse_level_rule(vm["levels"].as<std::string>()),
                                    .threads = thread_count(threads)}, !vm.count("no-vocab"), {}};
   SpreadSource spread{vm.count("sigma") ? std::optional(vm["sigma"].as<double>()) : std::nullopt, ""};
   if (vm.count("sigma-from-counts")) spread.counts = vm["sigma-from-counts"].as<std::string>();

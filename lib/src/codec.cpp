@@ -56,6 +56,13 @@ static void encode_rows(EncodedTensor& t, std::span<const uint64_t> symbols, std
   t.symbols = encode_symbols(symbols, threads, row_block_symbols(t.shape), block_tables, coder, row_elements(t.shape));
 }
 
+LevelRule parse_level_rule(const std::string& name) {
+  if (name == "inverse-cdf") return LevelRule::inverse_cdf;
+  if (name == "centroid") return LevelRule::centroid;
+  if (name == "wcentroid") return LevelRule::precision_centroid;
+  throw Error(ErrorKind::argument, "unknown reconstruction levels '" + name + "' (expected inverse-cdf, centroid or wcentroid)");
+}
+
 std::vector<std::string> auto_prior_candidates() { return {"gauss", "laplace", "student", "mixture:4", "empirical:16"}; }
 
 void check_prior_spec(const std::string& spec, std::span<const double> sample) {
@@ -179,7 +186,50 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
                               settings.threads, nullptr,
                               settings.block_tables ? row_block_symbols(tensor_shape(shape, mu.size())) : 0);
   mark_escapes(prior, mu, sigma, settings.lambda, keys, settings.threads);
-  return encode_vbq_keys(prior, keys, mu, settings, shape);
+  EncodedTensor t = encode_vbq_keys(prior, keys, mu, settings, shape);  // keys now hold the symbols
+  if (settings.levels != LevelRule::inverse_cdf)
+    set_centroid_levels(t, keys, mu, settings.levels == LevelRule::precision_centroid ? sigma : std::span<const double>{},
+                        settings.threads);
+  return t;
+}
+
+void set_centroid_levels(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const double> mu,
+                         std::span<const double> sigma, [[maybe_unused]] int threads) {
+  const std::vector<uint64_t>& alphabet = t.symbols.alphabet;
+  if (symbols.size() != mu.size() || (!sigma.empty() && sigma.size() != mu.size()))
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': centroid levels need one mean (and sigma) per symbol");
+  if (t.levels.size() != alphabet.size())
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': centroid levels need a level per alphabet symbol");
+  // Per-symbol sums of w mu and w over a fixed number of chunks, added in chunk
+  // order, so that the levels do not depend on the thread count.
+  constexpr int64_t kChunks = 16;
+  const size_t n = mu.size(), k = alphabet.size();
+  std::vector<std::vector<double>> sum(kChunks, std::vector<double>(k, 0.0)), weight(kChunks, std::vector<double>(k, 0.0));
+  std::string first_error;
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
+  for (int64_t c = 0; c < kChunks; ++c) {
+    const size_t begin = n * size_t(c) / kChunks, end = n * size_t(c + 1) / kChunks;
+    for (size_t i = begin; i < end; ++i) {
+      const auto it = std::lower_bound(alphabet.begin(), alphabet.end(), symbols[i]);
+      if (it == alphabet.end() || *it != symbols[i]) {
+VBQ_OMP(critical)
+        if (first_error.empty())
+          first_error = "tensor '" + t.name + "': element " + std::to_string(i) + " has symbol " +
+                        std::to_string(symbols[i]) + ", which the alphabet does not hold";
+        break;
+      }
+      const double w = sigma.empty() ? 1.0 : 1.0 / (sigma[i] * sigma[i]);
+      const size_t j = size_t(it - alphabet.begin());
+      sum[size_t(c)][j] += w * mu[i], weight[size_t(c)][j] += w;
+    }
+  }
+  if (!first_error.empty()) throw Error(ErrorKind::argument, first_error);
+  for (size_t j = 0; j < k; ++j) {
+    if (alphabet[j] == kEscapeSymbol) continue;  // escaped elements carry their own means
+    double s = 0, w = 0;
+    for (int64_t c = 0; c < kChunks; ++c) s += sum[size_t(c)][j], w += weight[size_t(c)][j];
+    if (w > 0) t.levels[j] = s / w;
+  }
 }
 
 EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,

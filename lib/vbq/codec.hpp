@@ -68,6 +68,22 @@ struct EncodedTensor {
   uint64_t element_count() const;
 };
 
+// What a vbq code point reconstructs to (EncodedTensor::levels; no cost in bits,
+// the levels travel with the table either way). The code points themselves stay
+// Algorithm 1's (or the refinement's).
+//  - inverse_cdf: F^{-1}(xi), the paper's.
+//  - centroid: the mean of the means coded to it (Lloyd's step: minimises
+//    sum (level - mu)^2 over its elements), undoing Algorithm 1's shrinkage of
+//    uncertain coordinates towards the prior's median.
+//  - precision_centroid: the same weighted by 1 / sigma^2, the Lloyd step of
+//    Algorithm 1's own objective (Eq. 9 over 2 lambda sigma^2: the distortion
+//    term weighs each coordinate by its precision), so the Lagrangian only falls.
+enum class LevelRule : uint8_t { inverse_cdf, centroid, precision_centroid };
+
+// Command-line names: "inverse-cdf", "centroid", "wcentroid" (precision_centroid).
+// parse throws ErrorKind::argument naming them.
+LevelRule parse_level_rule(const std::string& name);
+
 struct VbqSettings {
   double lambda = 1.0;
   std::string prior = "gauss";  // fit_prior spec fitted per tensor (paper: gauss), or "auto"
@@ -75,6 +91,7 @@ struct VbqSettings {
   int refine_passes = 0;        // entropy-aware refinement passes after Algorithm 1 (0 = paper)
   bool block_tables = true;     // frequency tables for runs of blocks (symbol_stream.hpp); false = paper, one table
   EntropyCoder coder = EntropyCoder::rans;  // context: context-adaptive coding, no tables
+  LevelRule levels = LevelRule::inverse_cdf;
   int threads = 0;
 };
 
@@ -114,6 +131,12 @@ void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<cons
 // code points escaped, entropy coding, escaped means, levels.
 EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std::span<const double> mu,
                               const VbqSettings& settings, std::span<const uint64_t> shape = {});
+// Sets the levels of a vbq tensor to the (precision-weighted, if sigma is given)
+// centroids of its code points' cells: symbols[i] is element i's symbol after
+// escaping (an alphabet symbol). The escape symbol keeps level 0. Deterministic
+// for any thread count (fixed chunks, summed in order).
+void set_centroid_levels(EncodedTensor& tensor, std::span<const uint64_t> symbols, std::span<const double> mu,
+                         std::span<const double> sigma = {}, int threads = 0);
 
 // encode_vbq_keys in stages, for encoders that see the tensor's blocks apart
 // (python/vbq/dask.py encodes blocks on a cluster); together they give
