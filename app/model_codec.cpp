@@ -157,9 +157,10 @@ DecodedRow find_row(const Container& c, const MappedContainer* mapped, const std
     return r;
   }
   EncodedTensor e = *t;
-  const uint64_t len = row_length(e), per = e.symbols.block_symbols;
+  const uint64_t per = e.symbols.block_symbols;
   e.symbols.blocks.resize((e.symbols.count + per - 1) / per);
-  for (uint64_t b = r.row * len / per; b <= ((r.row + 1) * len - 1) / per; ++b)
+  const BlockRange blocks = row_blocks(e, r.row);
+  for (uint64_t b = blocks.first; b < blocks.end; ++b)
     e.symbols.blocks[b] = mapped->block(size_t(t - c.tensors.data()), b);
   r.values = decode_rows(e, r.row);
   return r;

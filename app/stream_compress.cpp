@@ -43,9 +43,9 @@ struct TensorSlices {
 };
 
 // fit_prior(spec, the tensor's means), reading them slice by slice: the paper's
-// N(0, mean mu^2) and gauss-fit's N(mean, variance) summed in element order as
-// fit_gaussian_prior sums them, so that the prior is the same double; the other
-// streamable specs from the very subsample fit_prior would take.
+// N(0, mean mu^2) and gauss-fit's N(mean, variance) by fit_gaussian_prior's folds
+// in element order, so that the prior is the same double; the other streamable
+// specs from the very subsample fit_prior would take.
 std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
   if (const size_t cap = prior_fit_sample_cap(spec)) {
     const std::vector<uint64_t> positions = subsample_positions(s.elements, cap);
@@ -58,19 +58,17 @@ std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
     }
     return fit_prior(spec, sample);
   }
-  const bool fit_mean = spec == "gauss-fit";
-  auto sum_over = [&s](auto term) {
+  double mean = 0;
+  if (spec == "gauss-fit") {
     double sum = 0;
-    for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
-      const size_t n = s.read(begin, false);
-      for (size_t i = 0; i < n; ++i) sum += term(s.mu[i]);
-    }
-    return sum;
-  };
-  const double mean = fit_mean ? sum_over([](double x) { return x; }) / double(s.elements) : 0.0;
-  const double var = sum_over([mean](double x) { return (x - mean) * (x - mean); }) / double(s.elements);
-  if (!(var > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
-  return std::make_unique<GaussianPrior>(mean, std::sqrt(var));
+    for (uint64_t begin = 0; begin < s.elements; begin += s.slice)
+      sum = gaussian_fold_sum(sum, std::span(s.mu).first(s.read(begin, false)));
+    mean = sum / double(s.elements);
+  }
+  double squares = 0;
+  for (uint64_t begin = 0; begin < s.elements; begin += s.slice)
+    squares = gaussian_fold_squares(squares, std::span(s.mu).first(s.read(begin, false)), mean);
+  return std::make_unique<GaussianPrior>(gaussian_prior_from_sums(mean, squares, s.elements));
 }
 
 // Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).

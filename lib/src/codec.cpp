@@ -546,6 +546,11 @@ uint64_t row_count(const EncodedTensor& t) { return t.shape.empty() ? 0 : t.shap
 
 uint64_t row_length(const EncodedTensor& t) { return row_elements(t.shape); }
 
+BlockRange row_blocks(const EncodedTensor& t, uint64_t first_row, uint64_t count) {
+  const uint64_t len = row_length(t), per = t.symbols.block_symbols;
+  return {first_row * len / per, ((first_row + count) * len - 1) / per + 1};
+}
+
 std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t count) {
   check_symbol_count(t);
   const uint64_t rows = row_count(t);
@@ -559,7 +564,7 @@ std::vector<double> decode_rows(const EncodedTensor& t, uint64_t first, uint64_t
   // block's escaped means are found by counting its escape symbols from its
   // start, and a rANS block decodes forward, so nothing after the rows is read.
   const SymbolStream& s = t.symbols;
-  const uint64_t first_block = begin / s.block_symbols, block_begin = first_block * s.block_symbols;
+  const uint64_t first_block = row_blocks(t, first, count).first, block_begin = first_block * s.block_symbols;
   UninitializedVector<uint32_t> indices(end - block_begin);
   decode_symbol_range(s, block_begin, end, indices);
   return reconstruct_blocks(t, first_block, indices, 1, begin - block_begin);

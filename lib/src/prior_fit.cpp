@@ -42,18 +42,26 @@ size_t prior_fit_sample_cap(const std::string& spec) {
   return 0;
 }
 
-GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
-  if (mu.empty()) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
-  double mean = 0;
-  if (fit_mean) {
-    for (double x : mu) mean += x;
-    mean /= double(mu.size());
-  }
-  double var = 0;
-  for (double x : mu) var += (x - mean) * (x - mean);
-  var /= double(mu.size());
+double gaussian_fold_sum(double carry, std::span<const double> mu) {
+  for (double x : mu) carry += x;
+  return carry;
+}
+
+double gaussian_fold_squares(double carry, std::span<const double> mu, double mean) {
+  for (double x : mu) carry += (x - mean) * (x - mean);
+  return carry;
+}
+
+GaussianPrior gaussian_prior_from_sums(double mean, double sum_squares, uint64_t count) {
+  if (count == 0) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
+  const double var = sum_squares / double(count);
   if (!(var > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
   return GaussianPrior(mean, std::sqrt(var));
+}
+
+GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean) {
+  const double mean = fit_mean && !mu.empty() ? gaussian_fold_sum(0.0, mu) / double(mu.size()) : 0.0;
+  return gaussian_prior_from_sums(mean, gaussian_fold_squares(0.0, mu, mean), mu.size());
 }
 
 namespace {

@@ -214,6 +214,13 @@ std::vector<double> element_code_lengths(const EncodedTensor& tensor, int thread
 uint64_t row_count(const EncodedTensor& tensor);
 uint64_t row_length(const EncodedTensor& tensor);
 
+// The blocks [first, end) that hold rows [first_row, first_row + count), count >= 1
+// (SPEC "Rows"): the ones decode_rows decodes.
+struct BlockRange {
+  uint64_t first, end;
+};
+BlockRange row_blocks(const EncodedTensor& tensor, uint64_t first_row, uint64_t count = 1);
+
 // Reconstructs rows [first, first + count) only, decoding just the blocks that
 // hold them. Throws ErrorKind::argument if the range exceeds row_count().
 std::vector<double> decode_rows(const EncodedTensor& tensor, uint64_t first, uint64_t count = 1);

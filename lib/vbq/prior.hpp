@@ -169,6 +169,13 @@ class EmpiricalPrior final : public Prior {
 // Throws ErrorKind::argument if mu is empty or all zero.
 GaussianPrior fit_gaussian_prior(std::span<const double> mu, bool fit_mean = false);
 
+// fit_gaussian_prior in pieces, for encoders that see a tensor in chunks (slices
+// of a file, blocks on a cluster): folding the chunks in element order gives its
+// sums bit for bit. The mean is gaussian_fold_sum / count with fit_mean, else 0.
+double gaussian_fold_sum(double carry, std::span<const double> mu);
+double gaussian_fold_squares(double carry, std::span<const double> mu, double mean);  // sum (mu - mean)^2
+GaussianPrior gaussian_prior_from_sums(double mean, double sum_squares, uint64_t count);
+
 // Fits a prior to the means of one tensor. spec is one of
 //   "gauss"        the paper's N(0, mean mu^2)          (fit_gaussian_prior)
 //   "gauss-fit"    N(sample mean, sample variance)

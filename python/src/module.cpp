@@ -355,32 +355,24 @@ py::dict decode_all(const PyContainer& p, int threads) {
 }
 
 // ---- The pieces of encode_vbq for a distributed encoder (vbq/dask.py) ----------
-// The Gaussian priors of fit_gaussian_prior fold the means in storage order
-// (mean += x, then var += (x - mean)^2), so a chain of these folds over the
-// chunks in row-major order gives the same sums, bit for bit, whatever the chunks.
+// fit_gaussian_prior's folds (vbq/prior.hpp): a chain of them over the chunks in
+// row-major order gives its sums, bit for bit, whatever the chunks.
 
 double fold_sum(double carry, const InArray& chunk) {
-  const double* x = chunk.data();
-  const size_t n = size_t(chunk.size());
+  const std::span<const double> x = span_of(chunk);
   py::gil_scoped_release nogil;
-  for (size_t i = 0; i < n; ++i) carry += x[i];
-  return carry;
+  return gaussian_fold_sum(carry, x);
 }
 
 double fold_squares(double carry, const InArray& chunk, double mean) {
-  const double* x = chunk.data();
-  const size_t n = size_t(chunk.size());
+  const std::span<const double> x = span_of(chunk);
   py::gil_scoped_release nogil;
-  for (size_t i = 0; i < n; ++i) carry += (x[i] - mean) * (x[i] - mean);
-  return carry;
+  return gaussian_fold_squares(carry, x, mean);
 }
 
 // The prior fit_gaussian_prior returns for these sums: (family, parameters).
 py::tuple gaussian_prior(double mean, double sum_squares, uint64_t count) {
-  if (count == 0) throw Error(ErrorKind::argument, "cannot fit a prior to an empty tensor");
-  const double var = sum_squares / double(count);
-  if (!(var > 0)) throw Error(ErrorKind::argument, "cannot fit a prior: all means are equal");
-  GaussianPrior prior(mean, std::sqrt(var));
+  const GaussianPrior prior = gaussian_prior_from_sums(mean, sum_squares, count);
   return py::make_tuple(int(prior.family()), prior.parameters());
 }
 
