@@ -86,7 +86,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
@@ -95,6 +95,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
     else if (parts[i] == "ctx") v.coder = EntropyCoder::context;
     else if (parts[i] == "alloc") v.allocate = true;
     else if (parts[i] == "centroid" || parts[i] == "wcentroid") v.levels = parse_level_rule(parts[i]);
+    else if (parts[i] == "gain") v.row_gains = true;
     else v.prior = parts[i];
   }
   return v;
@@ -109,14 +110,15 @@ std::vector<double> paper_lambdas(size_t count, double lo, double hi) {
 
 // The held-out nll's default sweep, sized for 20 minutes on 2 cores at V = 100k,
 // d = 100, 10^6 tokens (docs/RESULTS.md): one nll evaluation costs ~8 CPU-s, a
-// paper-VBQ file ~3, a vbq+auto+refine+ctx file ~40 (2 x 10^7 dims), so the
-// paper's and the best variant run at 10 lambdas (nll +0.005..+0.02 lies within
-// lambda 0.1..3 on a trained model), the grid under rANS and the context coder;
-// k-means (1.9+ bits/dim at +0.02) only when asked for.
+// paper-VBQ file ~3, a vbq+auto+refine+ctx+gain file ~40 (2 x 10^7 dims), so
+// the paper's and the best variant (row gains included: they halve the nll
+// increase of its files) run at 10 lambdas (nll +0.005..+0.02 lies within lambda
+// 0.1..3 on a trained model), the grid under rANS and the context coder; k-means
+// (1.9+ bits/dim at +0.02) only when asked for.
 static RdOptions default_heldout_nll_options() {
   RdOptions o;
   o.lambdas = paper_lambdas(10, 3e-2, 10);
-  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+auto+refine+ctx", 3)};
+  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+auto+refine+ctx+gain", 3)};
   o.grid_q_max = paper_grid(12, 255);
   o.baselines = {"uniform+rans", "uniform+ctx"};
   o.refine_fractions = default_rd_fractions(RdTaskKind::heldout_nll);
@@ -223,6 +225,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   cs.vbq.block_tables = v.block_tables;
   cs.vbq.coder = v.coder;
   cs.vbq.levels = v.levels;
+  cs.vbq.row_gains = v.row_gains;
   cs.include_vocab = false;
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {

@@ -52,12 +52,14 @@ struct Reader : ByteReader {
   const Checksum* checksum = &kCrc32c;
 };
 
-// The container's coder byte of a tensor (SPEC "Tensor section body").
-constexpr uint8_t kCoderRans = 0, kCoderContext = 1;
+// The container's coder byte of a tensor (SPEC "Tensor section body"): the
+// coder, plus kGainsBit when row-group gains follow the escapes (4.2).
+constexpr uint8_t kCoderRans = 0, kCoderContext = 1, kGainsBit = 0x80;
 uint8_t coder_byte(const EncodedTensor& t) {
+  const uint8_t gains = t.gains.empty() ? 0 : kGainsBit;
   switch (t.symbols.coder) {
-    case EntropyCoder::rans: return kCoderRans;
-    case EntropyCoder::context: return kCoderContext;
+    case EntropyCoder::rans: return kCoderRans | gains;
+    case EntropyCoder::context: return kCoderContext | gains;
   }
   throw Error(ErrorKind::unsupported, "tensor '" + t.name + "': unknown entropy coder " +
                                           std::to_string(int(t.symbols.coder)));
@@ -125,6 +127,10 @@ void write_tensor_head(ByteWriter& w, const EncodedTensor& t, std::span<const ui
     for (uint64_t n : t.block_escapes) w.varint(n);
     for (double v : t.escapes) w.value(v, t.float32);
   }
+  if (!t.gains.empty()) {  // 4.2: rows per group, then one gain per group
+    w.varint(t.gain_rows);
+    for (double g : t.gains) w.value(g, t.float32);
+  }
 }
 
 void write_tensor_body(ByteWriter& w, const EncodedTensor& t, uint64_t* table_bytes) {
@@ -134,10 +140,13 @@ void write_tensor_body(ByteWriter& w, const EncodedTensor& t, uint64_t* table_by
   for (auto& b : t.symbols.blocks) w.out.append(reinterpret_cast<const char*>(b.data()), b.size());
 }
 
-// The header: magic, version (4.1 only with a context-coded tensor), flags, tensor count.
-void write_header(ByteWriter& w, uint32_t tensors, bool context, bool vocab, ContainerLayout& lay) {
+// The header: magic, version, flags, tensor count. The minor version is the
+// lowest that decodes the file: 2 with row-group gains, 1 with a context-coded
+// tensor, else 0.
+uint8_t minor_version(bool context, bool gains) { return gains ? 2 : context ? 1 : 0; }
+void write_header(ByteWriter& w, uint32_t tensors, uint8_t minor, bool vocab, ContainerLayout& lay) {
   w.out.append(reinterpret_cast<const char*>(kMagic), 4);
-  lay.major = kContainerMajor, lay.minor = context ? kContainerMinor : 0;
+  lay.major = kContainerMajor, lay.minor = minor;
   w.u8(lay.major);
   w.u8(lay.minor);
   w.fixed(vocab ? kFlagVocab : 0, 2);
@@ -220,7 +229,10 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string
     t.values = read_doubles(UINT64_MAX);
   }
   SymbolStream& s = t.symbols;
-  const uint8_t coder = major >= 4 ? r.u8() : kCoderRans;
+  uint8_t coder = major >= 4 ? r.u8() : kCoderRans;
+  const bool gains = major >= 4 && (coder & kGainsBit);
+  if (gains && t.quantizer != QuantizerKind::vbq) r.fail("row-group gains on a tensor that is not vbq");
+  if (gains) coder &= uint8_t(~kGainsBit);
   if (coder == kCoderContext) s.coder = EntropyCoder::context, s.row_length = row_length(t);
   else if (coder != kCoderRans)
     throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown coder " + std::to_string(coder));
@@ -297,6 +309,18 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string
     if (listed > r.remaining() / value_bytes) r.fail("escape list larger than the section");
     t.escapes.resize(listed);
     for (double& v : t.escapes) v = r.value(t.float32, "escaped value");
+  }
+  if (gains) {  // 4.2: rows per group, one gain per group
+    const uint64_t rows = t.shape[0];
+    t.gain_rows = r.varint();
+    if (t.gain_rows == 0 || t.gain_rows > rows) r.fail("invalid rows per gain group " + std::to_string(t.gain_rows));
+    const uint64_t groups = (rows + t.gain_rows - 1) / t.gain_rows;
+    r.need(groups * value_bytes);
+    t.gains.resize(groups);
+    for (uint64_t k = 0; k < groups; ++k) {
+      t.gains[k] = r.value(t.float32, "row-group gain");
+      if (!(t.gains[k] > 0) || !std::isfinite(t.gains[k])) r.fail("row-group gain " + std::to_string(k) + " is not a positive number");
+    }
   }
   if (!views) s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
@@ -378,11 +402,13 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   if (c.tensors.empty()) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   ContainerLayout lay;
   ByteWriter w;
-  // The lowest version that decodes the file: 4.1 only with a context-coded tensor.
   const bool context = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
     return t.symbols.coder == EntropyCoder::context;
   });
-  write_header(w, uint32_t(c.tensors.size()), context, !c.vocab.empty(), lay);
+  const bool gains = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
+    return !t.gains.empty();
+  });
+  write_header(w, uint32_t(c.tensors.size()), minor_version(context, gains), !c.vocab.empty(), lay);
   for (auto& t : c.tensors) {
     ByteWriter body;
     uint64_t table_bytes = 0;
@@ -487,7 +513,7 @@ ContainerFileWriter::ContainerFileWriter(const std::string& path, bool force, ui
   if (tensor_count == 0) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   impl_->tensors = tensor_count, impl_->vocab = vocab;
   ByteWriter w;
-  write_header(w, tensor_count, context, vocab, impl_->layout);
+  write_header(w, tensor_count, minor_version(context, false), vocab, impl_->layout);
   impl_->put(w.out);
 }
 
@@ -497,6 +523,8 @@ void ContainerFileWriter::add_tensor(const EncodedTensor& t, std::span<const uin
                                      const PayloadReader& payload) {
   if (impl_->added == impl_->tensors)
     throw Error(ErrorKind::argument, "container: more than the " + std::to_string(impl_->tensors) + " tensors promised");
+  if (!t.gains.empty())
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': row-group gains are not written by streaming");
   ByteWriter head;
   uint64_t table_bytes = 0, payload_bytes = 0;
   write_tensor_head(head, t, block_bytes, &table_bytes);

@@ -1,13 +1,14 @@
-// The .vbq container: byte layout in formats/SPEC.md (binding; version 4.1).
+// The .vbq container: byte layout in formats/SPEC.md (binding; version 4.2).
 //
 // A container holds one or more EncodedTensors and, optionally, the vocabulary.
 // Parsing checks every length against the bytes actually present before any
 // allocation, verifies the checksum of each section (CRC-32C; CRC-32 in 1.x
 // files; 1.x to 3.x files stay readable), and rejects an unknown major
 // version. Errors name the file, the section/tensor and the byte offset.
-// Writers write 4.0, or 4.1 when a tensor is context-coded (the lowest version
-// that decodes the file): the vbq reconstruction values travel in the file
-// (formats/reference_decoder.py decodes it from the SPEC alone, bit for bit).
+// Writers write 4.0, 4.1 when a tensor is context-coded, 4.2 when a tensor has
+// row-group gains (the lowest version that decodes the file): the vbq
+// reconstruction values travel in the file (formats/reference_decoder.py decodes
+// it from the SPEC alone, bit for bit).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -23,7 +24,7 @@
 namespace vbq {
 
 inline constexpr uint8_t kContainerMajor = 4;
-inline constexpr uint8_t kContainerMinor = 1;  // the newest this build writes and reads
+inline constexpr uint8_t kContainerMinor = 2;  // the newest this build writes and reads
 
 struct Container {
   std::vector<EncodedTensor> tensors;
@@ -33,7 +34,7 @@ struct Container {
 
 // Per-section sizes of a serialized container, in bytes.
 struct ContainerLayout {
-  uint8_t major = kContainerMajor, minor = 0;  // format version of the file (4.1 only with ctx)
+  uint8_t major = kContainerMajor, minor = 0;  // format version of the file (4.1 with ctx, 4.2 with gains)
   uint64_t header_bytes = 0, vocab_bytes = 0, total_bytes = 0;
   std::vector<uint64_t> tensor_bytes;  // whole tensor section, table and jump table included
   std::vector<uint64_t> table_bytes;   // the code-point table alone

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference decoder for the .vbq container, versions 4.0 and 4.1.
+"""Reference decoder for the .vbq container, versions 4.0 to 4.2.
 
 Written from formats/SPEC.md alone, to show that the SPEC is complete and that
 decoding needs nothing but integer arithmetic and table lookups: no prior, no
@@ -317,8 +317,12 @@ def read_tensor(r):
     else:
         parameters = [r.f64() for _ in range(r.count(8, "parameter"))]
     coder = r.u8()
+    gains = bool(coder & 0x80)  # bit 7 (4.2): row-group gains follow the escapes
+    coder &= 0x7F
     if coder not in (0, 1):  # 0 = rANS, 1 = the context coder (4.1)
         r.fail(f"unknown coder {coder}")
+    if gains and quantizer != "vbq":
+        r.fail("row-group gains on a tensor that is not vbq")
     rans = coder == 0
 
     # Code-point table (precision and frequency tables with rANS only).
@@ -387,13 +391,20 @@ def read_tensor(r):
         if any(c > block_length[b] for b, c in enumerate(escape_counts)):
             r.fail("a block claims more escaped elements than it holds")
         escapes = r.values(sum(escape_counts), float32, "escaped value")
+    row_length = n // shape[0]  # elements per row: the dims after the first
+    if gains:  # G rows per group, one gain per group
+        gain_rows = r.varint()
+        if not 1 <= gain_rows <= shape[0]:
+            r.fail(f"invalid rows per gain group {gain_rows}")
+        group_gains = r.values(-(-shape[0] // gain_rows), float32, "row-group gain").astype(np.float64)
+        if not np.all(group_gains > 0):
+            r.fail("a row-group gain is not positive")
     payload = [r.bytes(s) for s in sizes]
     if r.remaining():
         r.fail(f"{r.remaining()} unexpected bytes after the payload")
 
     # Decode: each symbol's value, escaped elements from the escape list in element order.
     out = np.empty(n, dtype=np.float32 if float32 else np.float64)
-    row_length = n // shape[0]  # elements per row: the dims after the first
     next_escape = 0
     for b in range(blocks):
         where = f"{r.where}: block {b}"
@@ -403,6 +414,9 @@ def read_tensor(r):
         else:
             idx = context_decode(payload[b], a, row_length, begin % row_length, block_length[b], where)
         out[begin:begin + block_length[b]] = values[idx]
+        if gains:  # value x its row group's gain, the product in binary64, rounded to the dtype
+            group = (begin + np.arange(block_length[b])) // (gain_rows * row_length)
+            out[begin:begin + block_length[b]] = values[idx].astype(np.float64) * group_gains[group]
         if escape:
             at = np.flatnonzero(idx == 0)
             if len(at) != escape_counts[b]:

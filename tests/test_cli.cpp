@@ -464,6 +464,38 @@ TEST_CASE("cli: compress --levels centroid keeps the bytes of the code points an
   CHECK(r.err.find("expected inverse-cdf, centroid or wcentroid") != std::string::npos);
 }
 
+TEST_CASE("cli: compress --row-gains writes a 4.2 file whose row groups keep the norm of their means") {
+  CliDir d;
+  good_model(d.file("in.h5"), 400, 25);
+  REQUIRE(run_vbq(d, "compress in.h5 -o f.vbq --lambda 100").code == 0);
+  RunResult r = run_vbq(d, "compress in.h5 -o g.vbq --lambda 100 --row-gains");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  vbq::ContainerLayout lay;
+  const vbq::Container g = vbq::read_container(d.file("g.vbq"), &lay), f = vbq::read_container(d.file("f.vbq"));
+  CHECK((lay.major == 4 && lay.minor == 2));
+  REQUIRE((g.tensors.size() == 1 && f.tensors.size() == 1));
+  CHECK(g.tensors[0].symbols.blocks == f.tensors[0].symbols.blocks);
+  CHECK(g.tensors[0].gain_rows == 164);  // 164 rows of 25 hold >= 4096 elements
+  CHECK(g.tensors[0].gains.size() == 3);
+  CHECK(fs::file_size(d.file("g.vbq")) == fs::file_size(d.file("f.vbq")) + 2 + 3 * 4);  // varint 164, 3 float32
+  const std::vector<double> mu = vbq::read_model(d.file("in.h5")).tensors[0].mu;
+  auto norm = [](const std::vector<double>& x) {
+    double s = 0;
+    for (double v : x) s += v * v;
+    return std::sqrt(s);
+  };
+  const std::vector<double> restored = vbq::decode_tensor(g.tensors[0]);
+  CHECK(norm(restored) == doctest::Approx(norm(mu)).epsilon(1e-3));
+  CHECK(norm(vbq::decode_tensor(f.tensors[0])) < 0.99 * norm(mu));
+  // decompress and get restore the same values
+  REQUIRE(run_vbq(d, "decompress g.vbq -o g.h5").code == 0);
+  vbq::ReadOptions means_only;
+  means_only.require_spread = false;
+  CHECK(vbq::read_model(d.file("g.h5"), means_only).tensors[0].mu == restored);
+  CHECK(vbq::get_row(g, "17").values == std::vector<double>(restored.begin() + 17 * 25, restored.begin() + 18 * 25));
+}
+
 // Ctrl-C reaches the trainers only as their cancellation token (tools/training.hpp):
 // the command stops with exit code 130 and its message, and writes no output.
 TEST_CASE("cli: Ctrl-C during train-embeddings cancels cleanly") {

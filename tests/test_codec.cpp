@@ -181,6 +181,73 @@ TEST_CASE("codec: centroid levels after refinement are identical for thread coun
   CHECK(a.levels == b.levels);  // bit for bit, before the float32 rounding too
 }
 
+TEST_CASE("codec: row gains give each row group back its means' norm and travel in a 4.2 file") {
+  CHECK(gain_rows_for(std::vector<uint64_t>{600, 100}) == 41);  // the fewest rows with >= 4096 elements
+  CHECK(gain_rows_for(std::vector<uint64_t>{100000, 100}) == 41);
+  CHECK(gain_rows_for(std::vector<uint64_t>{10, 5000}) == 1);
+  CHECK(gain_rows_for(std::vector<uint64_t>{400}) == 400);  // at most the whole tensor
+  // Later rows are less certain (as rare words are), so Algorithm 1 shrinks them more.
+  Posterior p = random_posterior(60000, 13);
+  for (size_t i = 0; i < p.sigma.size(); ++i) p.sigma[i] *= 1 + double(i / 100) / 60;
+  const std::vector<uint64_t> shape = {600, 100};
+  VbqSettings s;
+  s.lambda = 0.3;
+  s.threads = 1;
+  EncodedTensor f = encode_vbq(p.mu, p.sigma, s, shape);
+  s.row_gains = true;
+  EncodedTensor g = encode_vbq(p.mu, p.sigma, s, shape);
+  // Algorithm 1's code points, bytes and levels stay; only the gains are added.
+  REQUIRE(g.symbols.alphabet == f.symbols.alphabet);
+  CHECK(g.symbols.blocks == f.symbols.blocks);
+  CHECK(g.levels == f.levels);
+  CHECK(g.escapes == f.escapes);
+  REQUIRE(has_escape(g));
+  CHECK(f.gains.empty());
+  REQUIRE(g.gain_rows == 41);
+  REQUIRE(g.gains.size() == 15);
+  // Brute force: per group, sqrt(sum mu^2 / sum level^2) over the elements that are not escaped.
+  std::vector<uint32_t> index(p.mu.size());
+  decode_symbol_indices(f.symbols, index, 1);
+  const std::vector<double> x = decode_tensor(g, 1), plain = decode_tensor(f, 1);
+  for (size_t k = 0; k < g.gains.size(); ++k) {
+    CAPTURE(k);
+    double means = 0, levels = 0, restored = 0;
+    for (size_t i = k * 4100; i < std::min<size_t>(p.mu.size(), (k + 1) * 4100); ++i) {
+      if (index[i] == 0) continue;
+      means += p.mu[i] * p.mu[i], levels += plain[i] * plain[i], restored += x[i] * x[i];
+    }
+    CHECK(g.gains[k] == doctest::Approx(std::sqrt(means / levels)).epsilon(1e-6));
+    CHECK(g.gains[k] == double(float(g.gains[k])));  // stored in the dtype
+    CHECK(std::sqrt(restored) == doctest::Approx(std::sqrt(means)).epsilon(1e-5));
+    if (k > 0) CHECK(g.gains[k] > 1.0);
+  }
+  CHECK(g.gains.back() > g.gains.front());  // the less certain rows shrank more
+  // Each element: to_dtype(level x gain); escaped ones keep their means.
+  size_t mismatches = 0;
+  for (size_t i = 0; i < x.size(); ++i)
+    mismatches += x[i] != (index[i] == 0 ? double(float(p.mu[i])) : double(float(plain[i] * g.gains[i / 4100])));
+  CHECK(mismatches == 0);
+  // The file: 4.2, and parsed back it decodes to the same values, rows included.
+  g.name = "w";
+  Container box;
+  box.tensors.push_back(g);
+  ContainerLayout lay;
+  const Container back = parse_container(serialize_container(box, &lay), "gains test");
+  CHECK((lay.major == 4 && lay.minor == 2));
+  REQUIRE(back.tensors.size() == 1);
+  CHECK(back.tensors[0].gains == g.gains);
+  CHECK(decode_tensor(back.tensors[0], 2) == x);
+  const std::vector<double> rows = decode_rows(back.tensors[0], 300, 2);
+  CHECK(std::equal(rows.begin(), rows.end(), x.begin() + 30000));
+  // The same bytes on 2 threads.
+  s.threads = 2;
+  EncodedTensor g2 = encode_vbq(p.mu, p.sigma, s, shape);
+  g2.name = "w";
+  Container box2;
+  box2.tensors.push_back(g2);
+  CHECK(serialize_container(box2) == serialize_container(box));
+}
+
 TEST_CASE("codec: uniform grid follows the paper's baseline formula") {
   std::vector<double> mu = {-1.0, -0.26, 0.0, 0.24, 0.5, 1.0};
   double scale = 0;

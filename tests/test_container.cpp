@@ -310,3 +310,25 @@ TEST_CASE("container: write refuses to overwrite without force and leaves no tem
   write_container(path, c, true);
   CHECK(tmp.entries() == 1);
 }
+
+TEST_CASE("container: damaged row-group gains are corrupt, naming the tensor") {
+  Container c = sample_container_v4();
+  EncodedTensor& t = c.tensors[0];
+  REQUIRE(t.quantizer == QuantizerKind::vbq);
+  t.gain_rows = 1;
+  t.gains.assign(size_t(t.shape[0]), 1.5);
+  const Container good = parse_container(serialize_container(c), "gains.vbq");
+  CHECK(good.tensors[0].gains == t.gains);
+  CHECK(good.tensors[1].gains.empty());
+  t.gains[1] = -1.5;
+  expect_error([&] { parse_container(serialize_container(c), "gains.vbq"); }, ErrorKind::corrupt,
+               {"gains.vbq", "tensor '" + t.name + "'", "row-group gain 1 is not a positive number"});
+  t.gains[1] = 1.5, t.gain_rows = 0;
+  expect_error([&] { parse_container(serialize_container(c), "gains.vbq"); }, ErrorKind::corrupt,
+               {"gains.vbq", "invalid rows per gain group 0"});
+  t.gain_rows = 1, t.gains.pop_back();  // one gain short: the section ends early
+  expect_error([&] { parse_container(serialize_container(c), "gains.vbq"); }, ErrorKind::corrupt, {"gains.vbq"});
+  t.gains.push_back(1.5);
+  t.gains.push_back(1.5);  // one too many in memory: the decoder refuses it
+  expect_error([&] { decode_tensor(t); }, ErrorKind::corrupt, {"row-group gains"});
+}

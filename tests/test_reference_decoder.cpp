@@ -149,6 +149,17 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
   VbqSettings centroid = per_prior_settings("gauss");
   centroid.levels = LevelRule::centroid;
   c.tensors.push_back(named(reblocked(encode_vbq(mu, sigma, centroid), 700), "vbq-centroid", true, {60, 100}));
+  for (const bool float32 : {true, false}) {  // row gains, set on the final shape
+    EncodedTensor t = named(reblocked(encode_vbq(mu, sigma, centroid), 700), float32 ? "vbq-gain" : "vbq-gain64",
+                            float32, {600, 10});
+    std::vector<uint32_t> index(mu.size());
+    decode_symbol_indices(t.symbols, index, 1);
+    std::vector<uint64_t> symbols(mu.size());
+    for (size_t i = 0; i < mu.size(); ++i) symbols[i] = t.symbols.alphabet[index[i]];
+    set_row_gains(t, symbols, mu, 1);
+    REQUIRE(t.gains.size() == 2);  // groups of 410 rows
+    c.tensors.push_back(std::move(t));
+  }
   c.tensors.push_back(named(encode_grid(mu, 31), "grid32", true, {6000}));
   c.tensors.push_back(named(reblocked(encode_grid(mu, 1000), 1024), "grid64", false, {3, 2000}));
   c.tensors.push_back(named(encode_codebook(mu, {-1.0, -0.2, 0.0, 0.1 / 3, 0.5}), "layer/codebook", true, {6000}));

@@ -78,7 +78,7 @@ static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu
   const uint64_t points = t.symbols.alphabet.size(), tables = t.symbols.tables.size();
   const uint64_t extra_tables = tables > 1 ? tables - 1 : 0;  // the context coder has none
   double bits = 8.0 * double(t.symbols.payload_bytes() + (7 + 2 * extra_tables) * points + 4 * t.escapes.size() +
-                             8 * t.prior_parameters.size());
+                             8 * t.prior_parameters.size() + 4 * t.gains.size());
   for (size_t i = 0; i < x.size(); ++i) bits += (x[i] - mu[i]) * (x[i] - mu[i]) / (2 * t.lambda * sigma[i] * sigma[i]);
   return bits;
 }
@@ -190,7 +190,27 @@ EncodedTensor encode_vbq(const Prior& prior, std::span<const double> mu, std::sp
   if (settings.levels != LevelRule::inverse_cdf)
     set_centroid_levels(t, keys, mu, settings.levels == LevelRule::precision_centroid ? sigma : std::span<const double>{},
                         settings.threads);
+  if (settings.row_gains) set_row_gains(t, keys, mu, settings.threads);
   return t;
+}
+
+// The alphabet index of each element's symbol. Throws ErrorKind::argument naming
+// the first element whose symbol the alphabet does not hold.
+static std::vector<uint32_t> alphabet_indices(const EncodedTensor& t, std::span<const uint64_t> symbols,
+                                              [[maybe_unused]] int threads) {
+  const std::vector<uint64_t>& alphabet = t.symbols.alphabet;
+  std::vector<uint32_t> index(symbols.size());
+  int64_t first_bad = int64_t(symbols.size());
+VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)) reduction(min : first_bad))
+  for (int64_t i = 0; i < int64_t(symbols.size()); ++i) {
+    const auto it = std::lower_bound(alphabet.begin(), alphabet.end(), symbols[size_t(i)]);
+    if (it == alphabet.end() || *it != symbols[size_t(i)]) first_bad = std::min(first_bad, i);
+    else index[size_t(i)] = uint32_t(it - alphabet.begin());
+  }
+  if (first_bad < int64_t(symbols.size()))
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': element " + std::to_string(first_bad) + " has symbol " +
+                                         std::to_string(symbols[size_t(first_bad)]) + ", which the alphabet does not hold");
+  return index;
 }
 
 void set_centroid_levels(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const double> mu,
@@ -200,35 +220,54 @@ void set_centroid_levels(EncodedTensor& t, std::span<const uint64_t> symbols, st
     throw Error(ErrorKind::argument, "tensor '" + t.name + "': centroid levels need one mean (and sigma) per symbol");
   if (t.levels.size() != alphabet.size())
     throw Error(ErrorKind::argument, "tensor '" + t.name + "': centroid levels need a level per alphabet symbol");
+  const std::vector<uint32_t> index = alphabet_indices(t, symbols, threads);
   // Per-symbol sums of w mu and w over a fixed number of chunks, added in chunk
   // order, so that the levels do not depend on the thread count.
   constexpr int64_t kChunks = 16;
   const size_t n = mu.size(), k = alphabet.size();
   std::vector<std::vector<double>> sum(kChunks, std::vector<double>(k, 0.0)), weight(kChunks, std::vector<double>(k, 0.0));
-  std::string first_error;
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
   for (int64_t c = 0; c < kChunks; ++c) {
     const size_t begin = n * size_t(c) / kChunks, end = n * size_t(c + 1) / kChunks;
     for (size_t i = begin; i < end; ++i) {
-      const auto it = std::lower_bound(alphabet.begin(), alphabet.end(), symbols[i]);
-      if (it == alphabet.end() || *it != symbols[i]) {
-VBQ_OMP(critical)
-        if (first_error.empty())
-          first_error = "tensor '" + t.name + "': element " + std::to_string(i) + " has symbol " +
-                        std::to_string(symbols[i]) + ", which the alphabet does not hold";
-        break;
-      }
       const double w = sigma.empty() ? 1.0 : 1.0 / (sigma[i] * sigma[i]);
-      const size_t j = size_t(it - alphabet.begin());
-      sum[size_t(c)][j] += w * mu[i], weight[size_t(c)][j] += w;
+      sum[size_t(c)][index[i]] += w * mu[i], weight[size_t(c)][index[i]] += w;
     }
   }
-  if (!first_error.empty()) throw Error(ErrorKind::argument, first_error);
   for (size_t j = 0; j < k; ++j) {
     if (alphabet[j] == kEscapeSymbol) continue;  // escaped elements carry their own means
     double s = 0, w = 0;
     for (int64_t c = 0; c < kChunks; ++c) s += sum[size_t(c)][j], w += weight[size_t(c)][j];
     if (w > 0) t.levels[j] = s / w;
+  }
+}
+
+uint64_t gain_rows_for(std::span<const uint64_t> shape) {
+  const uint64_t row = row_elements(shape), rows = shape.empty() ? 1 : shape[0];
+  return std::min(rows, row >= kGainGroupElements ? 1 : (kGainGroupElements + row - 1) / row);
+}
+
+void set_row_gains(EncodedTensor& t, std::span<const uint64_t> symbols, std::span<const double> mu,
+                   [[maybe_unused]] int threads) {
+  const std::vector<uint64_t>& alphabet = t.symbols.alphabet;
+  if (t.quantizer != QuantizerKind::vbq || t.levels.size() != alphabet.size() || symbols.size() != mu.size() ||
+      mu.size() != t.element_count())
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': row gains need a vbq tensor with levels and one "
+                                     "mean and symbol per element");
+  t.gain_rows = gain_rows_for(t.shape);
+  const uint64_t per_group = t.gain_rows * row_elements(t.shape);
+  const int64_t groups = int64_t((mu.size() + per_group - 1) / per_group);
+  t.gains.assign(size_t(groups), 1.0);
+  const std::vector<uint32_t> index = alphabet_indices(t, symbols, threads);
+VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
+  for (int64_t k = 0; k < groups; ++k) {
+    double means = 0, levels = 0;  // sums of squares, in element order
+    for (size_t i = size_t(k) * per_group; i < std::min<size_t>(mu.size(), size_t(k + 1) * per_group); ++i) {
+      if (symbols[i] == kEscapeSymbol) continue;  // escaped elements carry their own means
+      const double level = to_dtype(t, t.levels[index[i]]);
+      means += mu[i] * mu[i], levels += level * level;
+    }
+    if (means > 0 && levels > 0 && std::isfinite(means / levels)) t.gains[size_t(k)] = to_dtype(t, std::sqrt(means / levels));
   }
 }
 
@@ -444,6 +483,11 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
     for (double& v : values) v = to_dtype(t, v);
   const SymbolStream& s = t.symbols;
   const bool escape = has_escape(t);
+  // row-group gains: element e's gain is gains[e / per_group]
+  const uint64_t per_group = t.gain_rows * row_elements(t.shape), base = first_block * s.block_symbols;
+  if (!t.gains.empty() && (per_group == 0 || t.gains.size() != (s.count + per_group - 1) / per_group))
+    throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': " + std::to_string(t.gains.size()) +
+                                        " row-group gains for groups of " + std::to_string(t.gain_rows) + " rows");
   // escape_start[b]: index in t.escapes of block b's first escaped mean
   std::vector<uint64_t> escape_start(s.blocks.size() + 1, 0);
   if (escape) {
@@ -476,7 +520,7 @@ VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
         more = next == escape_start[b + 1];
         if (!more) out[i - skip] = to_dtype(t, t.escapes[next++]);
       } else {
-        out[i - skip] = values[x];
+        out[i - skip] = t.gains.empty() ? values[x] : to_dtype(t, values[x] * t.gains[(base + i) / per_group]);
       }
     }
     const bool whole = end - begin == std::min<uint64_t>(s.block_symbols, s.count - b * s.block_symbols);

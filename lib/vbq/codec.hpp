@@ -64,6 +64,11 @@ struct EncodedTensor {
   // them each block holds (one count per block; empty when nothing escapes).
   std::vector<double> escapes;
   std::vector<uint64_t> block_escapes;
+  // vbq: row-group gains (container 4.2; empty: none). Rows [g k, g k + g) with
+  // g = gain_rows form group k, and each of their elements that is not escaped
+  // reconstructs to to_dtype(level x gains[k]) (set_row_gains).
+  uint64_t gain_rows = 0;
+  std::vector<double> gains;
 
   uint64_t element_count() const;
 };
@@ -92,6 +97,7 @@ struct VbqSettings {
   bool block_tables = true;     // frequency tables for runs of blocks (symbol_stream.hpp); false = paper, one table
   EntropyCoder coder = EntropyCoder::rans;  // context: context-adaptive coding, no tables
   LevelRule levels = LevelRule::inverse_cdf;
+  bool row_gains = false;       // set_row_gains after the levels
   int threads = 0;
 };
 
@@ -137,6 +143,20 @@ EncodedTensor encode_vbq_keys(const Prior& prior, std::span<uint64_t> keys, std:
 // for any thread count (fixed chunks, summed in order).
 void set_centroid_levels(EncodedTensor& tensor, std::span<const uint64_t> symbols, std::span<const double> mu,
                          std::span<const double> sigma = {}, int threads = 0);
+
+// Row-group gains: Algorithm 1 moves uncertain coordinates towards the prior's
+// median, so a row's reconstruction is shorter than its means, a bias that each
+// coordinate's objective cannot see but every dot product with the row does.
+// The rows are cut into groups of gain_rows_for(shape) whole rows (at least
+// kGainGroupElements elements, or the whole tensor: a float32 gain costs <= 0.008
+// bits per element), and each group gets the gain that gives its non-escaped
+// elements back the Euclidean norm of their means, sqrt(sum mu^2 / sum level^2)
+// (1 where either sum is 0), rounded to the dtype. symbols as for set_centroid_levels; call it after
+// the levels are final. Deterministic for any thread count.
+inline constexpr uint64_t kGainGroupElements = 4096;
+uint64_t gain_rows_for(std::span<const uint64_t> shape);
+void set_row_gains(EncodedTensor& tensor, std::span<const uint64_t> symbols, std::span<const double> mu,
+                   int threads = 0);
 
 // encode_vbq_keys in stages, for encoders that see the tensor's blocks apart
 // (python/vbq/dask.py encodes blocks on a cluster); together they give

@@ -487,11 +487,11 @@ py::tuple tensor_state(const EncodedTensor& t) {
   return py::make_tuple(t.name, t.mean_path, t.shape, t.float32, int(t.quantizer), int(t.prior_family),
                         t.prior_parameters, t.lambda, int(t.max_rate_bits), t.values, int(s.coder), s.alphabet,
                         tables, s.block_table, s.row_length, s.count, s.block_symbols, blocks, t.levels, t.escapes,
-                        t.block_escapes);
+                        t.block_escapes, t.gain_rows, t.gains);
 }
 
 EncodedTensor tensor_from_state(const py::tuple& f) {
-  if (f.size() != 21) throw Error(ErrorKind::argument, "not a pickled vbq EncodedTensor");
+  if (f.size() != 23) throw Error(ErrorKind::argument, "not a pickled vbq EncodedTensor");
   EncodedTensor t;
   t.name = f[0].cast<std::string>(), t.mean_path = f[1].cast<std::string>();
   t.shape = f[2].cast<std::vector<uint64_t>>(), t.float32 = f[3].cast<bool>();
@@ -512,6 +512,7 @@ EncodedTensor tensor_from_state(const py::tuple& f) {
   }
   t.levels = f[18].cast<std::vector<double>>(), t.escapes = f[19].cast<std::vector<double>>();
   t.block_escapes = f[20].cast<std::vector<uint64_t>>();
+  t.gain_rows = f[21].cast<uint64_t>(), t.gains = f[22].cast<std::vector<double>>();
   return t;
 }
 
