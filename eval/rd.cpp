@@ -230,8 +230,9 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {
     cs.vbq.threads = threads;
-    alloc = std::make_shared<const LambdaAllocation>(
-        model, task_metric(task, task.metric_names()[task.primary_metric()]), cs, lambdas);
+    QualityFn quality = task_metric(task, task.metric_names()[task.primary_metric()]);
+    if (task.lower_is_better()) quality = [q = std::move(quality)](const Model& m) { return -q(m); };
+    alloc = std::make_shared<const LambdaAllocation>(model, quality, cs, lambdas);  // larger quality = better
   }
   return {v.method, Knob::lambda, [cs, alloc](const Model& m, double lambda, const std::string& path, int threads) {
             CompressSettings s = cs;

@@ -13,7 +13,8 @@ struct RdPoint {
   std::string method, setting;
   uint64_t bytes = 0;
   double bits_per_dim = 0;        // 8 * bytes / dimensions (real file)
-  double ideal_bits_per_dim = 0;  // empirical entropy of the decoded values
+  double ideal_bits_per_dim = 0;  // empirical entropy of the decoded values (with row-group
+                                  // gains each group has its own values, so it overstates)
   std::vector<double> metrics;    // parallel to QualityTask::metric_names()
 };
 

@@ -154,3 +154,23 @@ TEST_CASE("heldout nll: bits for an nll increase interpolate between the points 
   CHECK(summary.find("+0.02") != std::string::npos);
   CHECK(summary.find("0.529") != std::string::npos);  // vbq / best: 2.75 / 5.2
 }
+
+TEST_CASE("heldout nll: one lambda per tensor follows the sweep's lambda (a lower nll is better)") {
+  const TinyModel t;
+  const auto s = vbq::make_heldout_nll_task(t.model, t.options(2));
+  vbq::RdOptions o;
+  o.lambdas = {0.01, 0.3, 10};
+  o.variants = {vbq::parse_vbq_variant("vbq+alloc", 0)};
+  o.baselines = {};
+  o.refine_rounds = 0;
+  o.threads = 2;
+  const vbq::RdResult r = vbq::run_rd_sweep(t.model, *s.task, o);
+  std::vector<uint64_t> bytes;
+  std::vector<double> nll;
+  for (const vbq::RdPoint& p : r.rows)
+    if (p.method == "vbq+alloc") bytes.push_back(p.bytes), nll.push_back(p.metrics[0]);
+  REQUIRE(bytes.size() == 3);
+  CHECK(bytes[0] > bytes[1]);
+  CHECK(bytes[1] > bytes[2]);
+  CHECK(nll[0] < nll[2]);
+}
