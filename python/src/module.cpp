@@ -130,13 +130,18 @@ py::object emit(const Container& c, const std::string& path, bool force) {
   return py::bytes(bytes);
 }
 
+// The settings of `vbq compress` (coder and levels by their command-line names).
 CompressSettings make_settings(double lambda, const std::string& prior, int refine, bool block_tables, int threads,
-                               bool include_vocab) {
+                               bool include_vocab, const std::string& coder, const std::string& levels,
+                               bool row_gains) {
   CompressSettings s;
   s.vbq.lambda = lambda;
   s.vbq.prior = prior;
   s.vbq.refine_passes = refine;
   s.vbq.block_tables = block_tables;
+  s.vbq.coder = parse_entropy_coder(coder);
+  s.vbq.levels = parse_level_rule(levels);
+  s.vbq.row_gains = row_gains;
   s.vbq.threads = threads;
   s.include_vocab = include_vocab;
   return s;
@@ -181,9 +186,11 @@ py::tuple compress_arrays(const py::list& items, const std::vector<std::string>&
                           const std::vector<uint64_t>& counts, double lambda, const std::string& prior, int refine,
                           bool block_tables, int threads, bool include_vocab, uint64_t target_bytes,
                           double target_bits_per_dim, double spread_scale, const std::string& spread_rule,
-                          const std::string& counts_file, const std::string& path, bool force) {
+                          const std::string& counts_file, const std::string& path, bool force,
+                          const std::string& coder, const std::string& levels, bool row_gains) {
   std::vector<InTensor> tensors = take_tensors(items);
-  const CompressSettings settings = make_settings(lambda, prior, refine, block_tables, threads, include_vocab);
+  const CompressSettings settings =
+      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains);
   const Targets targets{target_bytes, target_bits_per_dim};
   Container c;
   double chosen = lambda;
@@ -228,8 +235,10 @@ py::tuple compress_arrays(const py::list& items, const std::vector<std::string>&
 // vbq.compress on an HDF5 file: what `vbq compress FILE` reads and writes.
 py::tuple compress_hdf5(const std::string& file, const std::vector<std::string>& select, double lambda,
                         const std::string& prior, int refine, bool block_tables, int threads, bool include_vocab,
-                        uint64_t target_bytes, double target_bits_per_dim, const std::string& path, bool force) {
-  const CompressSettings settings = make_settings(lambda, prior, refine, block_tables, threads, include_vocab);
+                        uint64_t target_bytes, double target_bits_per_dim, const std::string& path, bool force,
+                        const std::string& coder, const std::string& levels, bool row_gains) {
+  const CompressSettings settings =
+      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains);
   Container c;
   double chosen = lambda;
   {
@@ -548,12 +557,12 @@ PYBIND11_MODULE(_vbq, m) {
   m.def("compress_arrays", &compress_arrays, py::arg("tensors"), py::arg("vocab"), py::arg("counts"),
         py::arg("lam"), py::arg("prior"), py::arg("refine"), py::arg("block_tables"), py::arg("threads"),
         py::arg("include_vocab"), py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("spread_scale"),
-        py::arg("spread_rule"), py::arg("counts_file"), py::arg("path"), py::arg("force"),
-        "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
+        py::arg("spread_rule"), py::arg("counts_file"), py::arg("path"), py::arg("force"), py::arg("coder"),
+        py::arg("levels"), py::arg("row_gains"), "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
   m.def("compress_hdf5", &compress_hdf5, py::arg("file"), py::arg("select"), py::arg("lam"), py::arg("prior"),
         py::arg("refine"), py::arg("block_tables"), py::arg("threads"), py::arg("include_vocab"),
         py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("path"), py::arg("force"),
-        "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
+        py::arg("coder"), py::arg("levels"), py::arg("row_gains"), "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
 
   py::class_<PyContainer>(m, "Container")
       .def_static("from_bytes", &open_bytes, py::arg("data"), py::arg("source"))

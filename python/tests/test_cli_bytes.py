@@ -17,6 +17,7 @@ SETTINGS = [  # (CLI flags, vbq.compress keywords)
     (["--no-vocab"], {"include_vocab": False}),
     (["--target-size", "30000"], {"target_size": 30000}),
     (["--target-bits-per-dim", "1.5"], {"target_bits_per_dim": 1.5}),
+    (["--coder", "ctx", "--levels", "wcentroid", "--row-gains"], {"coder": "ctx", "levels": "wcentroid", "row_gains": True}),
 ]
 
 
