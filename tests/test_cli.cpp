@@ -464,6 +464,21 @@ TEST_CASE("cli: compress --levels centroid keeps the bytes of the code points an
   CHECK(r.err.find("expected inverse-cdf, centroid or wcentroid") != std::string::npos);
 }
 
+TEST_CASE("cli: compress -q and decompress -q print nothing on success, and errors still") {
+  CliDir d;
+  good_model(d.file("in.h5"), 40, 6);
+  RunResult r = run_vbq(d, "compress in.h5 -o out.vbq -q");
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  r = run_vbq(d, "decompress out.vbq -o out.h5 --quiet");
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(fs::exists(d.dir / "out.h5"));
+  r = run_vbq(d, "compress in.h5 -o out.vbq -q");  // exists, no -f
+  CHECK(r.code != 0);
+  CHECK(r.err.find("out.vbq") != std::string::npos);
+}
+
 TEST_CASE("cli: compress --row-gains writes a 4.2 file whose row groups keep the norm of their means") {
   CliDir d;
   good_model(d.file("in.h5"), 400, 25);

@@ -47,7 +47,8 @@ static int run_compress(const std::vector<std::string>& args) {
        "a word2vec vocab file (word count per line), or zipf (count ~ 1/rank)")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
       ("force,f", "overwrite the output file")
-      ("verbose,v", "print the per-tensor report and every rate-control probe");
+      ("verbose,v", "print the per-tensor report and every rate-control probe")
+      ("quiet,q", "print nothing on success (errors still go to stderr)");
   add_explicit_tensor_options(opts);
   add_task_options(opts, false);  // compress has its own --tensor
   po::positional_options_description pos;
@@ -80,16 +81,18 @@ static int run_compress(const std::vector<std::string>& args) {
     Compressed r = compress(model, parse_target(target_text, task_metrics(setup)), settings);
     if (vm.count("verbose")) std::fputs(describe_probes(r).c_str(), stderr);
     f.headers = require_met(r);
-    if (!r.report.empty()) std::fprintf(stderr, "%s\n", r.report.c_str());
+    if (!r.report.empty() && !vm.count("quiet")) std::fprintf(stderr, "%s\n", r.report.c_str());
     write_container(output, f.headers, vm.count("force"), &f.layout);
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   uint64_t elements = 0;
   for (auto& t : f.headers.tensors) elements += t.element_count();
   if (vm.count("verbose")) std::fputs(describe_container(f.headers, f.layout).c_str(), stderr);
-  std::fprintf(stderr, "%s -> %s: %llu bytes, %.4f bits/dim, %zu tensor(s), lambda %g, %.2fs\n", input.c_str(),
-               output.c_str(), (unsigned long long)f.layout.total_bytes, 8.0 * f.layout.total_bytes / double(elements),
-               f.headers.tensors.size(), f.headers.tensors[0].lambda, secs);
+  if (!vm.count("quiet"))
+    std::fprintf(stderr, "%s -> %s: %llu bytes, %.4f bits/dim, %zu tensor(s), lambda %g, %.2fs\n", input.c_str(),
+                 output.c_str(), (unsigned long long)f.layout.total_bytes,
+                 8.0 * f.layout.total_bytes / double(elements), f.headers.tensors.size(), f.headers.tensors[0].lambda,
+                 secs);
   return 0;
 }
 

@@ -17,7 +17,8 @@ static int run_decompress(const std::vector<std::string>& args) {
       ("input", po::value(&input)->required(), ".vbq file")
       ("output,o", po::value(&output), "output HDF5 file (default: INPUT with .restored.h5)")
       ("threads,T", po::value(&threads)->default_value(0), "worker threads (0 = all cores)")
-      ("force,f", "overwrite the output file");
+      ("force,f", "overwrite the output file")
+      ("quiet,q", "print nothing on success (errors still go to stderr)");
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
@@ -26,8 +27,9 @@ static int run_decompress(const std::vector<std::string>& args) {
   check_can_overwrite(output, vm.count("force"));
   // Block by block into chunked datasets: bounded memory (app/stream_compress.hpp).
   const Container c = decompress_file_streaming(input, output, vm.count("force"), thread_count(threads));
-  std::fprintf(stderr, "%s -> %s: %zu tensor(s), %zu vocabulary words\n", input.c_str(), output.c_str(),
-               c.tensors.size(), c.vocab.size());
+  if (!vm.count("quiet"))
+    std::fprintf(stderr, "%s -> %s: %zu tensor(s), %zu vocabulary words\n", input.c_str(), output.c_str(),
+                 c.tensors.size(), c.vocab.size());
   return 0;
 }
 
