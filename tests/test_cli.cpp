@@ -22,6 +22,9 @@
 #include "app/model_codec.hpp"
 #include "tests/hdf5_fixture.hpp"
 #include "tests/support.hpp"
+#include "train/attributes.hpp"
+#include "train/corpus.hpp"
+#include "train/skipgram.hpp"
 #include "vbq/codec.hpp"
 
 namespace fs = std::filesystem;
@@ -511,18 +514,54 @@ TEST_CASE("cli: compress --row-gains writes a 4.2 file whose row groups keep the
   CHECK(vbq::get_row(g, "17").values == std::vector<double>(restored.begin() + 17 * 25, restored.begin() + 18 * 25));
 }
 
+// Lines of `words` uniformly random words w0..w{vocab-1}: text to train on.
+static void write_random_text(const std::string& path, int lines, int words, int vocab, uint32_t seed) {
+  std::ofstream text(path);
+  std::mt19937 rng(seed);
+  for (int line = 0; line < lines; ++line) {
+    for (int w = 0; w < words; ++w) text << "w" << rng() % uint32_t(vocab) << ' ';
+    text << '\n';
+  }
+}
+
+TEST_CASE("cli: laplace-std writes the model with stds 1/sqrt(Laplace precision), and refuses to overwrite") {
+  CliDir d;
+  write_random_text(d.file("corpus.txt"), 300, 10, 40, 9);
+  REQUIRE(run_vbq(d, "train-embeddings corpus.txt -o m.h5 --dim 8 --epochs 1 --window 3 --negatives 2 --threads 1").code == 0);
+  RunResult r = run_vbq(d, "laplace-std m.h5 corpus.txt -o lap.h5 -T 2");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  const vbq::Model model = vbq::read_model(d.file("m.h5")), lap = vbq::read_model(d.file("lap.h5"));
+  vbq::CorpusOptions co;
+  const vbq::Vocabulary vocab{model.vocab, model.counts};
+  co.vocabulary = &vocab;
+  vbq::SkipGramElboOptions eo;
+  eo.window = 3, eo.negatives = 2, eo.max_tokens = 1u << 30;
+  const vbq::RecordedSkipGram trained = vbq::read_skipgram_options(model);
+  eo.data_tokens = trained.train_tokens.value_or(0);
+  const vbq::LaplacePrecision p = vbq::skipgram_laplace_precision(vbq::load_corpus({d.file("corpus.txt")}, co), model, eo);
+  REQUIRE(lap.find("word"));
+  const std::vector<double>& sigma = lap.find("word")->sigma;
+  REQUIRE(sigma.size() == p.word.size());
+  for (size_t i : {size_t(0), size_t(5), sigma.size() - 1})
+    CHECK(sigma[i] == doctest::Approx(1 / std::sqrt(p.word[i])).epsilon(1e-6));  // float32 on disk
+  CHECK(lap.find("context")->sigma[3] == doctest::Approx(1 / std::sqrt(p.context[3])).epsilon(1e-6));
+  CHECK(lap.find("word")->mu == model.find("word")->mu);
+  CHECK(lap.attributes.at("posterior_std").find("Laplace") != std::string::npos);
+  const std::string before = vbq::read_file_bytes(d.file("lap.h5"));
+  r = run_vbq(d, "laplace-std m.h5 corpus.txt -o lap.h5 --window 2");
+  CHECK(r.code != 0);
+  CHECK(r.err.find("lap.h5") != std::string::npos);
+  CHECK(vbq::read_file_bytes(d.file("lap.h5")) == before);
+  CHECK(run_vbq(d, "laplace-std m.h5 corpus.txt -o lap.h5 --window 2 -f").code == 0);
+  CHECK(vbq::read_file_bytes(d.file("lap.h5")) != before);
+}
+
 // Ctrl-C reaches the trainers only as their cancellation token (tools/training.hpp):
 // the command stops with exit code 130 and its message, and writes no output.
 TEST_CASE("cli: Ctrl-C during train-embeddings cancels cleanly") {
   CliDir d;
-  {
-    std::ofstream text(d.file("corpus.txt"));
-    std::mt19937 rng(5);
-    for (int line = 0; line < 2000; ++line) {
-      for (int w = 0; w < 12; ++w) text << "w" << rng() % 300 << ' ';
-      text << '\n';
-    }
-  }
+  write_random_text(d.file("corpus.txt"), 2000, 12, 300, 5);
   const RunResult r = run_vbq(d, "train-embeddings corpus.txt -o out.h5 --dim 16 --epochs 100000 --threads 1",
                               "( sleep 1; kill -INT $$ ) &");
   CHECK(r.code == 130);

@@ -326,6 +326,53 @@ TEST_CASE("skipgram: ELBO of a model on text, exact parts, any thread count") {
   CHECK_THROWS_AS(vbq::skipgram_elbo(corpus, wrong, o), vbq::Error);
 }
 
+TEST_CASE("skipgram: Laplace precision = prior precision + second derivative of the nll at the means") {
+  const vbq::Corpus corpus = synthetic_corpus(300, 5);
+  vbq::SkipGramOptions so = small_options();
+  so.dim = 6;
+  const vbq::Model trained = vbq::train_skipgram(corpus, so);
+  vbq::SkipGramElboOptions o;
+  o.window = 3, o.negatives = 4, o.prior_std = 0.5, o.max_tokens = 1000, o.threads = 1;
+  const vbq::LaplacePrecision p = vbq::skipgram_laplace_precision(corpus, trained, o);
+  o.threads = 3;
+  const vbq::LaplacePrecision p3 = vbq::skipgram_laplace_precision(corpus, trained, o);
+  CHECK(p.word == p3.word);
+  CHECK(p.context == p3.context);
+  CHECK(p.data_scale == 1.0);
+  const vbq::Tensor& word = *trained.find("word");
+  const vbq::Tensor& context = *trained.find("context");
+  REQUIRE(p.word.size() == word.mu.size());
+  // The total nll over the evaluator's pairs, and its central second difference
+  // in one coordinate: x is linear in it, so the difference is the curvature
+  // up to O(h^2).
+  const double targets = double(vbq::skipgram_elbo(corpus, trained, o).targets);
+  auto total = [&](const vbq::Tensor& u, const vbq::Tensor& v) {
+    return vbq::skipgram_nll_at_means(corpus, u, v, o) * targets;
+  };
+  const double h = 1e-3, f0 = total(word, context);
+  int checked = 0;
+  for (size_t i : {size_t(0), size_t(7), size_t(40), word.mu.size() - 1}) {
+    for (bool in_word : {true, false}) {
+      vbq::Tensor u = word, v = context;
+      std::vector<double>& mu = in_word ? u.mu : v.mu;
+      mu[i] += h;
+      const double up = total(u, v);
+      mu[i] -= 2 * h;
+      const double down = total(u, v);
+      const double curvature = (up - 2 * f0 + down) / (h * h);
+      const double tau = (in_word ? p.word : p.context)[i];
+      CHECK(tau - 4.0 == doctest::Approx(curvature).epsilon(1e-4));
+      checked += curvature > 0.1;
+    }
+  }
+  CHECK(checked >= 4);
+  // data_tokens scales the data term only.
+  o.data_tokens = 3 * p.centers;
+  const vbq::LaplacePrecision scaled = vbq::skipgram_laplace_precision(corpus, trained, o);
+  CHECK(scaled.data_scale == doctest::Approx(3.0));
+  CHECK(scaled.word[7] - 4.0 == doctest::Approx(3 * (p.word[7] - 4.0)));
+}
+
 TEST_CASE("skipgram: training settings round-trip through the model attributes") {
   vbq::SkipGramOptions o;
   o.window = 7;

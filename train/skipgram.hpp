@@ -130,6 +130,20 @@ SkipGramElbo skipgram_elbo(const Corpus& corpus, const Model& model, const SkipG
 double skipgram_nll_at_means(const Corpus& corpus, const Tensor& word, const Tensor& context,
                              const SkipGramElboOptions& options);
 
+// The diagonal Laplace precision of the means: 1/prior_std^2 plus the likelihood's
+// curvature -d2/dtheta_j2 log p(D | U, V) = sum over the evaluator's pairs of
+// h t_j^2, h = s(x)(1 - s(x)), at the means (the stationary point the trainer's
+// precision update relaxes to, there with E_q and moving means). The data term
+// is scaled by data_tokens / centers evaluated when data_tokens is set, to stand
+// for the whole training text. Deterministic for any thread count. Throws as
+// skipgram_elbo.
+struct LaplacePrecision {
+  std::vector<double> word, context;  // per coordinate, as the tensors' means
+  uint64_t centers = 0;               // center tokens evaluated
+  double data_scale = 1;              // factor applied to the data term
+};
+LaplacePrecision skipgram_laplace_precision(const Corpus& corpus, const Model& model, const SkipGramElboOptions& options);
+
 // KL(q || p) per coordinate, averaged over every tensor of m: q = N(mu, sigma^2)
 // per coordinate, p = N(0, prior_std^2). The ELBO's prior term, for learning curves.
 double mean_kl_to_prior(const Model& m, double prior_std);

@@ -1,5 +1,6 @@
 // The ELBO of a trained Bayesian skip-gram model on text (skipgram_elbo), with
-// the trainer's pairs and fixed randomness, deterministic for any thread count.
+// the trainer's pairs and fixed randomness, deterministic for any thread count;
+// and the diagonal Laplace precision over the same pairs (skipgram_laplace_precision).
 #include <cmath>
 #include <string>
 
@@ -27,12 +28,26 @@ struct ElboSums {
   uint64_t centers = 0, targets = 0;
 };
 
+// Sums of the likelihood's curvature h t_j^2 per coordinate, in fixed point
+// (kCurvatureUnit per unit): integer sums do not depend on the order of their
+// terms, so per-thread sums added up give the same bits for any thread count.
+constexpr double kCurvatureUnit = 0x1p32;
+struct CurvatureSums {
+  std::vector<uint64_t> word, context;
+  void add(const CurvatureSums& other) {
+    for (size_t i = 0; i < word.size(); ++i) word[i] += other.word[i];
+    for (size_t i = 0; i < context.size(); ++i) context[i] += other.context[i];
+  }
+};
+uint64_t curvature_units(double value) { return uint64_t(value * kCurvatureUnit + 0.5); }
+
 // The (word, context) pairs of the first max_tokens tokens with their negatives,
 // summed per sentence and then in sentence order, so any thread count gives the
 // same bits. With with_q false the Monte Carlo terms are skipped but their random
-// draws still consumed: the pairs and negatives stay those of the full ELBO.
+// draws still consumed: the pairs and negatives stay those of the full ELBO. With
+// curvature, each target also adds -d2/dtheta2 log p = h t_j^2 at the means to it.
 ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& context, const SkipGramElboOptions& o,
-                   bool with_q) {
+                   bool with_q, CurvatureSums* curvature = nullptr) {
   auto bad = [](const std::string& m) { throw Error(ErrorKind::argument, m); };
   if (o.window < 1 || o.negatives < 0 || o.negatives >= kMaxTargets || o.samples < 1 || o.threads < 1)
     bad("elbo: window, samples and threads must be >= 1 and negatives in [0, " + std::to_string(kMaxTargets - 1) + "]");
@@ -57,6 +72,8 @@ ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& conte
   {
     std::vector<double> zu(d), zt(d);
     std::vector<uint32_t> targets(size_t(o.negatives) + 1);
+    CurvatureSums local;  // this thread's share of *curvature
+    if (curvature) local = {std::vector<uint64_t>(word.mu.size(), 0), std::vector<uint64_t>(context.mu.size(), 0)};
     auto sample = [&](const Tensor& t, uint32_t w, uint64_t bits, std::vector<double>& z) {
       const float* eps = &gauss[bits >> (64 - kGaussBits)];
       for (size_t j = 0; j < d; ++j) z[j] = t.mu[w * d + j] + t.sigma[w * d + j] * double(eps[j]);
@@ -95,7 +112,18 @@ ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& conte
             if (k > 0 && t == ctx) continue;  // as in training
             targets[size_t(n++)] = t;
           }
-          for (int k = 0; k < n; ++k) sum.nll_means += pair_nll(mean_dot(w, targets[size_t(k)]), k == 0);
+          for (int k = 0; k < n; ++k) {
+            const double x = mean_dot(w, targets[size_t(k)]);
+            sum.nll_means += pair_nll(x, k == 0);
+            if (curvature) {
+              const double s = 1 / (1 + std::exp(-x)), h = s * (1 - s);
+              const size_t u = size_t(w) * d, v = size_t(targets[size_t(k)]) * d;
+              for (size_t j = 0; j < d; ++j) {
+                local.word[u + j] += curvature_units(h * context.mu[v + j] * context.mu[v + j]);
+                local.context[v + j] += curvature_units(h * word.mu[u + j] * word.mu[u + j]);
+              }
+            }
+          }
           double q = 0;
           for (int s = 0; s < o.samples; ++s) {
             const uint64_t word_bits = rng.next();
@@ -113,6 +141,10 @@ ElboSums elbo_sums(const Corpus& corpus, const Tensor& word, const Tensor& conte
           sum.targets += uint64_t(n);
         }
       }
+    }
+    if (curvature) {
+#pragma omp critical(vbq_curvature_sums)
+      curvature->add(local);
     }
   }
   ElboSums total;
@@ -147,6 +179,26 @@ double skipgram_nll_at_means(const Corpus& corpus, const Tensor& word, const Ten
                              const SkipGramElboOptions& o) {
   const ElboSums sums = elbo_sums(corpus, word, context, o, false);
   return sums.nll_means / double(sums.targets);
+}
+
+LaplacePrecision skipgram_laplace_precision(const Corpus& corpus, const Model& model, const SkipGramElboOptions& o) {
+  const Tensor* word = model.find("word");
+  const Tensor* context = model.find("context");
+  if (!word || !context)
+    throw Error(ErrorKind::argument, "laplace: the model needs tensors 'word' and 'context' (vbq train-embeddings writes them)");
+  CurvatureSums sums{std::vector<uint64_t>(word->mu.size(), 0), std::vector<uint64_t>(context->mu.size(), 0)};
+  const ElboSums pairs = elbo_sums(corpus, *word, *context, o, false, &sums);
+  LaplacePrecision p;
+  p.centers = pairs.centers;
+  p.data_scale = o.data_tokens ? double(o.data_tokens) / double(pairs.centers) : 1.0;
+  const double prior_precision = 1 / (o.prior_std * o.prior_std);
+  auto precision = [&](const std::vector<uint64_t>& h) {
+    std::vector<double> tau(h.size());
+    for (size_t i = 0; i < h.size(); ++i) tau[i] = prior_precision + p.data_scale * (double(h[i]) / kCurvatureUnit);
+    return tau;
+  };
+  p.word = precision(sums.word), p.context = precision(sums.context);
+  return p;
 }
 
 double mean_kl_to_prior(const Model& m, double prior_std) {
