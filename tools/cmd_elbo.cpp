@@ -27,7 +27,8 @@ struct ModelOnText {
   po::positional_options_description pos;
   po::variables_map vm;
 
-  ModelOnText(const char* model_help, const char* tokens_help) {
+  ModelOnText(const char* model_help, uint64_t max_tokens, const char* tokens_help) {
+    eo.max_tokens = max_tokens;
     opts.add_options()                                                                              //
         ("model", po::value(&model_path)->required(), model_help)                                   //
         ("input", po::value(&inputs)->multitoken()->required(), "corpus files (.gz ok, - = stdin)")  //
@@ -64,7 +65,8 @@ struct ModelOnText {
 };
 
 int run_elbo(const std::vector<std::string>& args) {
-  ModelOnText m("model.h5 from vbq train-embeddings (or a snapshot)", "evaluate the sentences within the first N tokens");
+  ModelOnText m("model.h5 from vbq train-embeddings (or a snapshot)", SkipGramElboOptions{}.max_tokens,
+                "evaluate the sentences within the first N tokens");
   m.opts.add_options()                                                                              //
       ("samples", po::value(&m.eo.samples)->default_value(m.eo.samples), "draws from q per pair")  //
       ("data-tokens", po::value<uint64_t>(),
@@ -85,9 +87,8 @@ int run_elbo(const std::vector<std::string>& args) {
 }
 
 int run_laplace(const std::vector<std::string>& args) {
-  ModelOnText m("model.h5 with word and context tensors, vocab and counts (vbq train-embeddings)",
+  ModelOnText m("model.h5 with word and context tensors, vocab and counts (vbq train-embeddings)", uint64_t(1) << 62,
                 "use the sentences within the first N tokens (the data term is scaled to --data-tokens)");
-  m.eo.max_tokens = uint64_t(1) << 62;
   m.opts.add_options()                                                                           //
       ("output,o", po::value(&m.output)->required(), "output model.h5")                          //
       ("force,f", po::bool_switch(&m.force), "overwrite the output")                             //
