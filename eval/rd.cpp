@@ -86,7 +86,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain][+center]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
@@ -96,6 +96,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
     else if (parts[i] == "alloc") v.allocate = true;
     else if (parts[i] == "centroid" || parts[i] == "wcentroid") v.levels = parse_level_rule(parts[i]);
     else if (parts[i] == "gain") v.row_gains = true;
+    else if (parts[i] == "center") v.center_columns = true;
     else v.prior = parts[i];
   }
   return v;
@@ -226,6 +227,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   cs.vbq.coder = v.coder;
   cs.vbq.levels = v.levels;
   cs.vbq.row_gains = v.row_gains;
+  cs.vbq.center_columns = v.center_columns;
   cs.include_vocab = false;
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {

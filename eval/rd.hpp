@@ -39,6 +39,7 @@ struct VbqVariant {
   EntropyCoder coder = EntropyCoder::rans;  // "+ctx": the context-adaptive coder
   LevelRule levels = LevelRule::inverse_cdf;  // "+centroid", "+wcentroid" (codec.hpp)
   bool row_gains = false;                     // "+gain": row-group gains (codec.hpp)
+  bool center_columns = false;                // "+center": column means (codec.hpp)
 };
 
 // Variants for every prior x refinement x table combination: "vbq" for the

@@ -53,10 +53,11 @@ struct Reader : ByteReader {
 };
 
 // The container's coder byte of a tensor (SPEC "Tensor section body"): the
-// coder, plus kGainsBit when row-group gains follow the escapes (4.2).
-constexpr uint8_t kCoderRans = 0, kCoderContext = 1, kGainsBit = 0x80;
+// coder, plus kGainsBit when row-group gains follow the escapes (4.2) and
+// kColumnMeansBit when column means follow them (4.3).
+constexpr uint8_t kCoderRans = 0, kCoderContext = 1, kGainsBit = 0x80, kColumnMeansBit = 0x40;
 uint8_t coder_byte(const EncodedTensor& t) {
-  const uint8_t gains = t.gains.empty() ? 0 : kGainsBit;
+  const uint8_t gains = uint8_t((t.gains.empty() ? 0 : kGainsBit) | (t.column_means.empty() ? 0 : kColumnMeansBit));
   switch (t.symbols.coder) {
     case EntropyCoder::rans: return kCoderRans | gains;
     case EntropyCoder::context: return kCoderContext | gains;
@@ -131,6 +132,7 @@ void write_tensor_head(ByteWriter& w, const EncodedTensor& t, std::span<const ui
     w.varint(t.gain_rows);
     for (double g : t.gains) w.value(g, t.float32);
   }
+  for (double m : t.column_means) w.value(m, t.float32);  // 4.3: one per position within a row
 }
 
 void write_tensor_body(ByteWriter& w, const EncodedTensor& t, uint64_t* table_bytes) {
@@ -141,9 +143,11 @@ void write_tensor_body(ByteWriter& w, const EncodedTensor& t, uint64_t* table_by
 }
 
 // The header: magic, version, flags, tensor count. The minor version is the
-// lowest that decodes the file: 2 with row-group gains, 1 with a context-coded
-// tensor, else 0.
-uint8_t minor_version(bool context, bool gains) { return gains ? 2 : context ? 1 : 0; }
+// lowest that decodes the file: 3 with column means, 2 with row-group gains, 1
+// with a context-coded tensor, else 0.
+uint8_t minor_version(bool context, bool gains, bool column_means) {
+  return column_means ? 3 : gains ? 2 : context ? 1 : 0;
+}
 void write_header(ByteWriter& w, uint32_t tensors, uint8_t minor, bool vocab, ContainerLayout& lay) {
   w.out.append(reinterpret_cast<const char*>(kMagic), 4);
   lay.major = kContainerMajor, lay.minor = minor;
@@ -230,9 +234,10 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string
   }
   SymbolStream& s = t.symbols;
   uint8_t coder = major >= 4 ? r.u8() : kCoderRans;
-  const bool gains = major >= 4 && (coder & kGainsBit);
+  const bool gains = major >= 4 && (coder & kGainsBit), column_means = major >= 4 && (coder & kColumnMeansBit);
   if (gains && t.quantizer != QuantizerKind::vbq) r.fail("row-group gains on a tensor that is not vbq");
-  if (gains) coder &= uint8_t(~kGainsBit);
+  if (column_means && t.quantizer != QuantizerKind::vbq) r.fail("column means on a tensor that is not vbq");
+  if (major >= 4) coder &= uint8_t(~(kGainsBit | kColumnMeansBit));
   if (coder == kCoderContext) s.coder = EntropyCoder::context, s.row_length = row_length(t);
   else if (coder != kCoderRans)
     throw Error(ErrorKind::unsupported, r.source + ": " + r.where + ": unknown coder " + std::to_string(coder));
@@ -322,6 +327,16 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string
       if (!(t.gains[k] > 0) || !std::isfinite(t.gains[k])) r.fail("row-group gain " + std::to_string(k) + " is not a positive number");
     }
   }
+  if (column_means) {  // 4.3: one per position within a row
+    uint64_t columns = 1;
+    for (size_t i = 1; i < t.shape.size(); ++i) columns *= t.shape[i];
+    r.need(columns * value_bytes);
+    t.column_means.resize(columns);
+    for (uint64_t j = 0; j < columns; ++j) {
+      t.column_means[j] = r.value(t.float32, "column mean");
+      if (!std::isfinite(t.column_means[j])) r.fail("column mean " + std::to_string(j) + " is not finite");
+    }
+  }
   if (!views) s.blocks.resize(blocks);
   for (uint64_t b = 0; b < blocks; ++b) {
     std::string_view bytes = r.bytes(sizes[b]);
@@ -408,7 +423,10 @@ std::string serialize_container(const Container& c, ContainerLayout* layout) {
   const bool gains = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
     return !t.gains.empty();
   });
-  write_header(w, uint32_t(c.tensors.size()), minor_version(context, gains), !c.vocab.empty(), lay);
+  const bool column_means = std::any_of(c.tensors.begin(), c.tensors.end(), [](const EncodedTensor& t) {
+    return !t.column_means.empty();
+  });
+  write_header(w, uint32_t(c.tensors.size()), minor_version(context, gains, column_means), !c.vocab.empty(), lay);
   for (auto& t : c.tensors) {
     ByteWriter body;
     uint64_t table_bytes = 0;
@@ -513,7 +531,7 @@ ContainerFileWriter::ContainerFileWriter(const std::string& path, bool force, ui
   if (tensor_count == 0) throw Error(ErrorKind::argument, "a container needs at least one tensor");
   impl_->tensors = tensor_count, impl_->vocab = vocab;
   ByteWriter w;
-  write_header(w, tensor_count, minor_version(context, false), vocab, impl_->layout);
+  write_header(w, tensor_count, minor_version(context, false, false), vocab, impl_->layout);
   impl_->put(w.out);
 }
 
@@ -523,8 +541,8 @@ void ContainerFileWriter::add_tensor(const EncodedTensor& t, std::span<const uin
                                      const PayloadReader& payload) {
   if (impl_->added == impl_->tensors)
     throw Error(ErrorKind::argument, "container: more than the " + std::to_string(impl_->tensors) + " tensors promised");
-  if (!t.gains.empty())
-    throw Error(ErrorKind::argument, "tensor '" + t.name + "': row-group gains are not written by streaming");
+  if (!t.gains.empty() || !t.column_means.empty())
+    throw Error(ErrorKind::argument, "tensor '" + t.name + "': row-group gains and column means are not written by streaming");
   ByteWriter head;
   uint64_t table_bytes = 0, payload_bytes = 0;
   write_tensor_head(head, t, block_bytes, &table_bytes);

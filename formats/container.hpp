@@ -1,4 +1,4 @@
-// The .vbq container: byte layout in formats/SPEC.md (binding; version 4.2).
+// The .vbq container: byte layout in formats/SPEC.md (binding; version 4.3).
 //
 // A container holds one or more EncodedTensors and, optionally, the vocabulary.
 // Parsing checks every length against the bytes actually present before any
@@ -6,7 +6,8 @@
 // files; 1.x to 3.x files stay readable), and rejects an unknown major
 // version. Errors name the file, the section/tensor and the byte offset.
 // Writers write 4.0, 4.1 when a tensor is context-coded, 4.2 when a tensor has
-// row-group gains (the lowest version that decodes the file): the vbq
+// row-group gains, 4.3 when one has column means (the lowest version that
+// decodes the file): the vbq
 // reconstruction values travel in the file (formats/reference_decoder.py decodes
 // it from the SPEC alone, bit for bit).
 #pragma once
@@ -24,7 +25,7 @@
 namespace vbq {
 
 inline constexpr uint8_t kContainerMajor = 4;
-inline constexpr uint8_t kContainerMinor = 2;  // the newest this build writes and reads
+inline constexpr uint8_t kContainerMinor = 3;  // the newest this build writes and reads
 
 struct Container {
   std::vector<EncodedTensor> tensors;
@@ -34,7 +35,7 @@ struct Container {
 
 // Per-section sizes of a serialized container, in bytes.
 struct ContainerLayout {
-  uint8_t major = kContainerMajor, minor = 0;  // format version of the file (4.1 with ctx, 4.2 with gains)
+  uint8_t major = kContainerMajor, minor = 0;  // format version of the file (4.1 with ctx, 4.2 with gains, 4.3 with column means)
   uint64_t header_bytes = 0, vocab_bytes = 0, total_bytes = 0;
   std::vector<uint64_t> tensor_bytes;  // whole tensor section, table and jump table included
   std::vector<uint64_t> table_bytes;   // the code-point table alone

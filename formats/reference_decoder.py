@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reference decoder for the .vbq container, versions 4.0 to 4.2.
+"""Reference decoder for the .vbq container, versions 4.0 to 4.3.
 
 Written from formats/SPEC.md alone, to show that the SPEC is complete and that
 decoding needs nothing but integer arithmetic and table lookups: no prior, no
@@ -318,11 +318,14 @@ def read_tensor(r):
         parameters = [r.f64() for _ in range(r.count(8, "parameter"))]
     coder = r.u8()
     gains = bool(coder & 0x80)  # bit 7 (4.2): row-group gains follow the escapes
-    coder &= 0x7F
+    centered = bool(coder & 0x40)  # bit 6 (4.3): column means follow the gains
+    coder &= 0x3F
     if coder not in (0, 1):  # 0 = rANS, 1 = the context coder (4.1)
         r.fail(f"unknown coder {coder}")
     if gains and quantizer != "vbq":
         r.fail("row-group gains on a tensor that is not vbq")
+    if centered and quantizer != "vbq":
+        r.fail("column means on a tensor that is not vbq")
     rans = coder == 0
 
     # Code-point table (precision and frequency tables with rANS only).
@@ -399,6 +402,8 @@ def read_tensor(r):
         group_gains = r.values(-(-shape[0] // gain_rows), float32, "row-group gain").astype(np.float64)
         if not np.all(group_gains > 0):
             r.fail("a row-group gain is not positive")
+    if centered:  # one mean per position within a row
+        column_means = r.values(row_length, float32, "column mean").astype(np.float64)
     payload = [r.bytes(s) for s in sizes]
     if r.remaining():
         r.fail(f"{r.remaining()} unexpected bytes after the payload")
@@ -423,6 +428,9 @@ def read_tensor(r):
                 raise DecodeError(f"{where}: {len(at)} escape symbols, {escape_counts[b]} escaped values")
             out[begin + at] = escapes[next_escape:next_escape + len(at)]
             next_escape += len(at)
+        if centered:  # every value + its column's mean, the sum in binary64, rounded to the dtype
+            column = (begin + np.arange(block_length[b])) % row_length
+            out[begin:begin + block_length[b]] = out[begin:begin + block_length[b]].astype(np.float64) + column_means[column]
     return name, mean_path or f"{name}/mean", out.reshape(shape)
 
 

@@ -514,6 +514,26 @@ TEST_CASE("cli: compress --row-gains writes a 4.2 file whose row groups keep the
   CHECK(vbq::get_row(g, "17").values == std::vector<double>(restored.begin() + 17 * 25, restored.begin() + 18 * 25));
 }
 
+TEST_CASE("cli: compress --center-columns writes a 4.3 file that decompress and get restore") {
+  CliDir d;
+  good_model(d.file("in.h5"), 400, 25);
+  RunResult r = run_vbq(d, "compress in.h5 -o c.vbq --lambda 100 --center-columns --row-gains");
+  CAPTURE(r.err);
+  REQUIRE(r.code == 0);
+  vbq::ContainerLayout lay;
+  const vbq::Container c = vbq::read_container(d.file("c.vbq"), &lay);
+  CHECK((lay.major == 4 && lay.minor == 3));
+  REQUIRE(c.tensors.size() == 1);
+  CHECK(c.tensors[0].column_means.size() == 25);
+  CHECK_FALSE(c.tensors[0].gains.empty());
+  const std::vector<double> restored = vbq::decode_tensor(c.tensors[0]);
+  REQUIRE(run_vbq(d, "decompress c.vbq -o c.h5").code == 0);
+  vbq::ReadOptions means_only;
+  means_only.require_spread = false;
+  CHECK(vbq::read_model(d.file("c.h5"), means_only).tensors[0].mu == restored);
+  CHECK(vbq::get_row(c, "17").values == std::vector<double>(restored.begin() + 17 * 25, restored.begin() + 18 * 25));
+}
+
 // Lines of `words` uniformly random words w0..w{vocab-1}: text to train on.
 static void write_random_text(const std::string& path, int lines, int words, int vocab, uint32_t seed) {
   std::ofstream text(path);

@@ -311,6 +311,25 @@ TEST_CASE("container: write refuses to overwrite without force and leaves no tem
   CHECK(tmp.entries() == 1);
 }
 
+TEST_CASE("container: damaged column means are corrupt, naming the tensor") {
+  Container c = sample_container_v4();
+  EncodedTensor& t = c.tensors[0];
+  REQUIRE(t.quantizer == QuantizerKind::vbq);
+  uint64_t columns = 1;
+  for (size_t i = 1; i < t.shape.size(); ++i) columns *= t.shape[i];
+  t.column_means.assign(size_t(columns), 0.25);
+  ContainerLayout lay;
+  const Container good = parse_container(serialize_container(c, &lay), "means.vbq");
+  CHECK(lay.minor == 3);
+  CHECK(good.tensors[0].column_means == t.column_means);
+  CHECK(good.tensors[1].column_means.empty());
+  t.column_means.pop_back();  // one short: the section ends early
+  expect_error([&] { parse_container(serialize_container(c), "means.vbq"); }, ErrorKind::corrupt, {"means.vbq"});
+  t.column_means.push_back(0.25);
+  t.column_means.push_back(0.25);  // one too many in memory: the decoder refuses it
+  expect_error([&] { decode_tensor(t); }, ErrorKind::corrupt, {"column means"});
+}
+
 TEST_CASE("container: damaged row-group gains are corrupt, naming the tensor") {
   Container c = sample_container_v4();
   EncodedTensor& t = c.tensors[0];

@@ -160,6 +160,16 @@ TEST_CASE("reference decoder: bit-identical to vbq decompress for every quantize
     REQUIRE(t.gains.size() == 2);  // groups of 410 rows
     c.tensors.push_back(std::move(t));
   }
+  for (const bool float32 : {true, false}) {  // column means, with gains and escapes
+    VbqSettings centered = per_prior_settings("gauss");
+    centered.center_columns = true, centered.row_gains = true;
+    const std::vector<uint64_t> shape = {600, 10};
+    EncodedTensor t = named(reblocked(encode_vbq(mu, sigma, centered, shape), 700),
+                            float32 ? "vbq-center" : "vbq-center64", float32, shape);
+    REQUIRE(t.column_means.size() == 10);
+    REQUIRE(has_escape(t));
+    c.tensors.push_back(std::move(t));
+  }
   c.tensors.push_back(named(encode_grid(mu, 31), "grid32", true, {6000}));
   c.tensors.push_back(named(reblocked(encode_grid(mu, 1000), 1024), "grid64", false, {3, 2000}));
   c.tensors.push_back(named(encode_codebook(mu, {-1.0, -0.2, 0.0, 0.1 / 3, 0.5}), "layer/codebook", true, {6000}));

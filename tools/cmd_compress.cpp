@@ -34,6 +34,8 @@ static int run_compress(const std::vector<std::string>& args) {
        "objective)")
       ("row-gains", "one gain per group of rows that gives the group back the norm of its means, undoing "
        "Algorithm 1's shrinkage towards the prior's median (about 0.008 bits per element; container 4.2)")
+      ("center-columns", "code each mean minus the mean of its column (position within a row) and store the column "
+       "means: uncertain coordinates move towards their column's mean, not the prior's median (container 4.3)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
       ("target-bits-per-dim", po::value<std::string>(), "choose lambda so the file has at most B bits per dimension")
@@ -65,6 +67,7 @@ static int run_compress(const std::vector<std::string>& args) {
                                    .coder = parse_entropy_coder(vm["coder"].as<std::string>()),
                                    .levels = parse_level_rule(vm["levels"].as<std::string>()),
                                    .row_gains = vm.count("row-gains") > 0,
+                                   .center_columns = vm.count("center-columns") > 0,
                                    .threads = thread_count(threads)}, !vm.count("no-vocab"), {}};
   SpreadSource spread{vm.count("sigma") ? std::optional(vm["sigma"].as<double>()) : std::nullopt, ""};
   if (vm.count("sigma-from-counts")) spread.counts = vm["sigma-from-counts"].as<std::string>();

@@ -83,8 +83,29 @@ static double lagrangian_bits(const EncodedTensor& t, std::span<const double> mu
   return bits;
 }
 
+// The mean of every column (position within a row) of mu, rounded to float32
+// as the container's other values of a float32 tensor.
+static std::vector<double> column_means(std::span<const double> mu, std::span<const uint64_t> shape) {
+  const uint64_t columns = row_elements(tensor_shape(shape, mu.size()));
+  std::vector<double> sum(columns, 0.0);
+  for (size_t i = 0; i < mu.size(); ++i) sum[i % columns] += mu[i];
+  const double rows = double(mu.size() / columns);
+  for (double& m : sum) m = double(float(m / rows));
+  return sum;
+}
+
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
                          std::span<const uint64_t> shape) {
+  if (settings.center_columns && !mu.empty()) {
+    const std::vector<double> means = column_means(mu, shape);
+    std::vector<double> centered(mu.size());
+    for (size_t i = 0; i < mu.size(); ++i) centered[i] = mu[i] - means[i % means.size()];
+    VbqSettings inner = settings;
+    inner.center_columns = false;
+    EncodedTensor t = encode_vbq(centered, sigma, inner, shape);
+    t.column_means = means;
+    return t;
+  }
   if (settings.prior != "auto") return encode_vbq(*fit_prior(settings.prior, mu), mu, sigma, settings, shape);
   EncodedTensor best;
   double best_bits = 0;
@@ -485,6 +506,9 @@ static std::vector<double> reconstruct_blocks(const EncodedTensor& t, uint64_t f
   const bool escape = has_escape(t);
   // row-group gains: element e's gain is gains[e / per_group]
   const uint64_t per_group = t.gain_rows * row_elements(t.shape), base = first_block * s.block_symbols;
+  if (!t.column_means.empty() && t.column_means.size() != row_elements(t.shape))
+    throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': " + std::to_string(t.column_means.size()) +
+                                        " column means for rows of " + std::to_string(row_elements(t.shape)));
   if (!t.gains.empty() && (per_group == 0 || t.gains.size() != (s.count + per_group - 1) / per_group))
     throw Error(ErrorKind::corrupt, "tensor '" + t.name + "': " + std::to_string(t.gains.size()) +
                                         " row-group gains for groups of " + std::to_string(t.gain_rows) + " rows");
@@ -516,12 +540,14 @@ VBQ_OMP(parallel for schedule(static) num_threads(resolve_threads(threads)))
     bool more = next > escape_start[b + 1];  // more escape symbols than escaped means
     for (uint64_t i = from; i < end && !more; ++i) {
       const uint32_t x = indices[i];
+      double& v = out[i - skip];
       if (escape && x == 0) {
         more = next == escape_start[b + 1];
-        if (!more) out[i - skip] = to_dtype(t, t.escapes[next++]);
+        if (!more) v = to_dtype(t, t.escapes[next++]);
       } else {
-        out[i - skip] = t.gains.empty() ? values[x] : to_dtype(t, values[x] * t.gains[(base + i) / per_group]);
+        v = t.gains.empty() ? values[x] : to_dtype(t, values[x] * t.gains[(base + i) / per_group]);
       }
+      if (!t.column_means.empty()) v = to_dtype(t, v + t.column_means[(base + i) % t.column_means.size()]);
     }
     const bool whole = end - begin == std::min<uint64_t>(s.block_symbols, s.count - b * s.block_symbols);
     if (more || (whole && next != escape_start[b + 1])) {

@@ -69,6 +69,11 @@ struct EncodedTensor {
   // reconstructs to to_dtype(level x gains[k]) (set_row_gains).
   uint64_t gain_rows = 0;
   std::vector<double> gains;
+  // vbq: column means (container 4.3; empty: none), one per position within a
+  // row, rounded to the dtype. The code points code mu minus its column's mean,
+  // and every element, escaped or not, reconstructs to to_dtype(x + column mean),
+  // x being what it would reconstruct to without them (encode_vbq, center_columns).
+  std::vector<double> column_means;
 
   uint64_t element_count() const;
 };
@@ -98,6 +103,11 @@ struct VbqSettings {
   EntropyCoder coder = EntropyCoder::rans;  // context: context-adaptive coding, no tables
   LevelRule levels = LevelRule::inverse_cdf;
   bool row_gains = false;       // set_row_gains after the levels
+  // Code each mean minus the mean of its column (its position within a row) and
+  // store the column means: Algorithm 1 then moves uncertain coordinates towards
+  // their column's mean rather than towards the prior's median. Word vectors
+  // share a common direction that makes up most of a rare word's vector.
+  bool center_columns = false;
   int threads = 0;
 };
 

@@ -133,7 +133,7 @@ py::object emit(const Container& c, const std::string& path, bool force) {
 // The settings of `vbq compress` (coder and levels by their command-line names).
 CompressSettings make_settings(double lambda, const std::string& prior, int refine, bool block_tables, int threads,
                                bool include_vocab, const std::string& coder, const std::string& levels,
-                               bool row_gains) {
+                               bool row_gains, bool center_columns) {
   CompressSettings s;
   s.vbq.lambda = lambda;
   s.vbq.prior = prior;
@@ -142,6 +142,7 @@ CompressSettings make_settings(double lambda, const std::string& prior, int refi
   s.vbq.coder = parse_entropy_coder(coder);
   s.vbq.levels = parse_level_rule(levels);
   s.vbq.row_gains = row_gains;
+  s.vbq.center_columns = center_columns;
   s.vbq.threads = threads;
   s.include_vocab = include_vocab;
   return s;
@@ -187,10 +188,12 @@ py::tuple compress_arrays(const py::list& items, const std::vector<std::string>&
                           bool block_tables, int threads, bool include_vocab, uint64_t target_bytes,
                           double target_bits_per_dim, double spread_scale, const std::string& spread_rule,
                           const std::string& counts_file, const std::string& path, bool force,
-                          const std::string& coder, const std::string& levels, bool row_gains) {
+                          const std::string& coder, const std::string& levels, bool row_gains,
+                          bool center_columns) {
   std::vector<InTensor> tensors = take_tensors(items);
   const CompressSettings settings =
-      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains);
+      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains,
+                    center_columns);
   const Targets targets{target_bytes, target_bits_per_dim};
   Container c;
   double chosen = lambda;
@@ -236,9 +239,11 @@ py::tuple compress_arrays(const py::list& items, const std::vector<std::string>&
 py::tuple compress_hdf5(const std::string& file, const std::vector<std::string>& select, double lambda,
                         const std::string& prior, int refine, bool block_tables, int threads, bool include_vocab,
                         uint64_t target_bytes, double target_bits_per_dim, const std::string& path, bool force,
-                        const std::string& coder, const std::string& levels, bool row_gains) {
+                        const std::string& coder, const std::string& levels, bool row_gains,
+                        bool center_columns) {
   const CompressSettings settings =
-      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains);
+      make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains,
+                    center_columns);
   Container c;
   double chosen = lambda;
   {
@@ -496,11 +501,11 @@ py::tuple tensor_state(const EncodedTensor& t) {
   return py::make_tuple(t.name, t.mean_path, t.shape, t.float32, int(t.quantizer), int(t.prior_family),
                         t.prior_parameters, t.lambda, int(t.max_rate_bits), t.values, int(s.coder), s.alphabet,
                         tables, s.block_table, s.row_length, s.count, s.block_symbols, blocks, t.levels, t.escapes,
-                        t.block_escapes, t.gain_rows, t.gains);
+                        t.block_escapes, t.gain_rows, t.gains, t.column_means);
 }
 
 EncodedTensor tensor_from_state(const py::tuple& f) {
-  if (f.size() != 23) throw Error(ErrorKind::argument, "not a pickled vbq EncodedTensor");
+  if (f.size() != 24) throw Error(ErrorKind::argument, "not a pickled vbq EncodedTensor");
   EncodedTensor t;
   t.name = f[0].cast<std::string>(), t.mean_path = f[1].cast<std::string>();
   t.shape = f[2].cast<std::vector<uint64_t>>(), t.float32 = f[3].cast<bool>();
@@ -522,6 +527,7 @@ EncodedTensor tensor_from_state(const py::tuple& f) {
   t.levels = f[18].cast<std::vector<double>>(), t.escapes = f[19].cast<std::vector<double>>();
   t.block_escapes = f[20].cast<std::vector<uint64_t>>();
   t.gain_rows = f[21].cast<uint64_t>(), t.gains = f[22].cast<std::vector<double>>();
+  t.column_means = f[23].cast<std::vector<double>>();
   return t;
 }
 
@@ -558,11 +564,11 @@ PYBIND11_MODULE(_vbq, m) {
         py::arg("lam"), py::arg("prior"), py::arg("refine"), py::arg("block_tables"), py::arg("threads"),
         py::arg("include_vocab"), py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("spread_scale"),
         py::arg("spread_rule"), py::arg("counts_file"), py::arg("path"), py::arg("force"), py::arg("coder"),
-        py::arg("levels"), py::arg("row_gains"), "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
+        py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"), "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
   m.def("compress_hdf5", &compress_hdf5, py::arg("file"), py::arg("select"), py::arg("lam"), py::arg("prior"),
         py::arg("refine"), py::arg("block_tables"), py::arg("threads"), py::arg("include_vocab"),
         py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("path"), py::arg("force"),
-        py::arg("coder"), py::arg("levels"), py::arg("row_gains"), "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
+        py::arg("coder"), py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"), "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
 
   py::class_<PyContainer>(m, "Container")
       .def_static("from_bytes", &open_bytes, py::arg("data"), py::arg("source"))

@@ -18,6 +18,7 @@ SETTINGS = [  # (CLI flags, vbq.compress keywords)
     (["--target-size", "30000"], {"target_size": 30000}),
     (["--target-bits-per-dim", "1.5"], {"target_bits_per_dim": 1.5}),
     (["--coder", "ctx", "--levels", "wcentroid", "--row-gains"], {"coder": "ctx", "levels": "wcentroid", "row_gains": True}),
+    (["--center-columns", "--row-gains", "--prior", "auto"], {"center_columns": True, "row_gains": True, "prior": "auto"}),
 ]
 
 

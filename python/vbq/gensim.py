@@ -21,7 +21,7 @@ def _counts(kv):
 
 def from_keyed_vectors(kv, sigma, sigma_from_counts=None, lam=None, prior="gauss", refine=0, target_size=None,
                        target_bits_per_dim=None, path=None, threads=0, block_tables=True, include_vocab=True,
-                       force=False, coder="rans", levels="inverse-cdf", row_gains=False):
+                       force=False, coder="rans", levels="inverse-cdf", row_gains=False, center_columns=False):
     """Compresses gensim KeyedVectors (point estimates) to container bytes (or
     writes `path` and returns it).
 
@@ -66,7 +66,7 @@ def from_keyed_vectors(kv, sigma, sigma_from_counts=None, lam=None, prior="gauss
         refine=int(refine), block_tables=bool(block_tables), threads=int(threads), include_vocab=bool(include_vocab),
         target_bytes=target_bytes, target_bits_per_dim=target_bpd, spread_scale=float(sigma), spread_rule=rule,
         counts_file=counts_file, path="" if path is None else os.fspath(path), force=bool(force), coder=str(coder),
-        levels=str(levels), row_gains=bool(row_gains))
+        levels=str(levels), row_gains=bool(row_gains), center_columns=bool(center_columns))
     return out if path is None else path
 
 
