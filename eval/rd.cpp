@@ -111,15 +111,15 @@ std::vector<double> paper_lambdas(size_t count, double lo, double hi) {
 
 // The held-out nll's default sweep, sized for 20 minutes on 2 cores at V = 100k,
 // d = 100, 10^6 tokens (docs/RESULTS.md): one nll evaluation costs ~8 CPU-s, a
-// paper-VBQ file ~3, a vbq+auto+refine+ctx+gain file ~40 (2 x 10^7 dims), so
-// the paper's and the best variant (row gains included: they halve the nll
-// increase of its files) run at 10 lambdas (nll +0.005..+0.02 lies within lambda
-// 0.1..3 on a trained model), the grid under rANS and the context coder; k-means
-// (1.9+ bits/dim at +0.02) only when asked for.
+// paper-VBQ file ~3, a vbq+auto+refine+ctx+gain+center file ~80 (2 x 10^7 dims),
+// so the paper's and the best variant (column means and row gains included) run
+// at 8 lambdas (nll +0.005..+0.02 lies within lambda 0.1..3 on a trained model),
+// the grid under rANS and the context coder; k-means (1.9+ bits/dim at +0.02)
+// only when asked for.
 static RdOptions default_heldout_nll_options() {
   RdOptions o;
-  o.lambdas = paper_lambdas(10, 3e-2, 10);
-  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+auto+refine+ctx+gain", 3)};
+  o.lambdas = paper_lambdas(8, 0.1, 10);
+  o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+auto+refine+ctx+gain+center", 3)};
   o.grid_q_max = paper_grid(12, 255);
   o.baselines = {"uniform+rans", "uniform+ctx"};
   o.refine_fractions = default_rd_fractions(RdTaskKind::heldout_nll);

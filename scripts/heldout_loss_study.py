@@ -4,6 +4,7 @@
 
     /usr/bin/python3 scripts/heldout_loss_study.py where MODEL.h5 DECODED.h5 CORPUS
     /usr/bin/python3 scripts/heldout_loss_study.py scale-std MODEL.h5 OUT.h5 --from-row R --factor F
+    /usr/bin/python3 scripts/heldout_loss_study.py columns MODEL.h5
 
 `where`: DECODED.h5 is `vbq decompress` of a .vbq of MODEL.h5 (both tensors). For the
 decoded means, then with the exact means put back into one tensor or one band of rows
@@ -11,6 +12,9 @@ decoded means, then with the exact means put back into one tensor or one band of
 tokens of CORPUS.
 `scale-std`: writes a copy of MODEL.h5 whose stds from row R on are multiplied by F, so that
 `vbq rd` on it spends more (F < 1) or fewer bits on those rows: lambda x F^2 there.
+`columns`: how much of the rows is their common vector (the mean of all rows), per band of
+rows: the norm of the band's mean row, the median norm of its rows and the cosine between the
+band's mean row and the common vector (what `vbq compress --center-columns` subtracts).
 Env: VBQ (the vbq binary, default build/vbq).
 """
 import argparse
@@ -59,6 +63,20 @@ def scale_std(args):
     print(f"wrote {args.out}: stds of rows >= {args.from_row} x {args.factor}")
 
 
+def columns(args):
+    with h5py.File(args.model, "r") as f:
+        for t in ("word", "context"):
+            mu = f[t + "/mean"][:].astype(np.float64)
+            common = mu.mean(0)
+            print(f"{t}: common vector norm {np.linalg.norm(common):.3f}, "
+                  f"median row norm {np.median(np.linalg.norm(mu, axis=1)):.3f}")
+            for lo, hi in BANDS:
+                band = mu[lo:hi].mean(0)
+                cos = band @ common / (np.linalg.norm(band) * np.linalg.norm(common))
+                print(f"  rows {lo}-{hi}: mean row norm {np.linalg.norm(band):.3f}, "
+                      f"median row norm {np.median(np.linalg.norm(mu[lo:hi], axis=1)):.3f}, cosine {cos:.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -72,11 +90,15 @@ def main():
     s.add_argument("out")
     s.add_argument("--from-row", type=int, required=True)
     s.add_argument("--factor", type=float, required=True)
+    c = sub.add_parser("columns")
+    c.add_argument("model")
     args = ap.parse_args()
     if args.command == "where":
         where(args, os.environ.get("VBQ", "build/vbq"))
-    else:
+    elif args.command == "scale-std":
         scale_std(args)
+    else:
+        columns(args)
 
 
 if __name__ == "__main__":

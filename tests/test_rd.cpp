@@ -123,6 +123,9 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   CHECK(parse_vbq_variant("vbq+wcentroid", 2).levels == LevelRule::precision_centroid);
   CHECK(parse_vbq_variant("vbq+auto+refine+ctx+gain", 2).row_gains);
   CHECK_FALSE(parse_vbq_variant("vbq+auto+refine+ctx", 2).row_gains);
+  CHECK(parse_vbq_variant("vbq+auto+refine+ctx+gain+center", 2).center_columns);
+  CHECK(parse_vbq_variant("vbq+auto+refine+ctx+gain+center", 2).row_gains);
+  CHECK_FALSE(parse_vbq_variant("vbq+auto+refine+ctx+gain", 2).center_columns);
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
