@@ -328,8 +328,7 @@ EncodedTensor read_tensor_body(Reader& r, uint8_t major, std::vector<std::string
     }
   }
   if (column_means) {  // 4.3: one per position within a row
-    uint64_t columns = 1;
-    for (size_t i = 1; i < t.shape.size(); ++i) columns *= t.shape[i];
+    const uint64_t columns = row_length(t);
     r.need(columns * value_bytes);
     t.column_means.resize(columns);
     for (uint64_t j = 0; j < columns; ++j) {
