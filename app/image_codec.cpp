@@ -18,7 +18,7 @@ namespace vbq {
 namespace {
 
 constexpr char kMagic[4] = {'V', 'B', 'Q', 'I'};
-constexpr uint8_t kMajor = 1, kMinor = 0;
+constexpr uint8_t kMajor = 1, kMinor = 1;
 
 uint64_t zigzag(int64_t v) { return (uint64_t(v) << 1) ^ uint64_t(v >> 63); }
 int64_t unzigzag(uint64_t u) { return int64_t(u >> 1) ^ -int64_t(u & 1); }
@@ -26,19 +26,20 @@ int64_t unzigzag(uint64_t u) { return int64_t(u >> 1) ^ -int64_t(u & 1); }
 // The grid index of mu (uniform), clamped far inside int64.
 int64_t grid_index(double mu, double delta) { return int64_t(std::llround(std::clamp(mu / delta, -1e15, 1e15))); }
 
-const GaussianPrior& standard_normal() {
-  static const GaussianPrior prior(0.0, 1.0);
-  return prior;
-}
-const CodePointTable& standard_table() {
-  static const CodePointTable table(standard_normal());
-  return table;
+bool refined(LatentMethod m) { return m == LatentMethod::vbq_refine || m == LatentMethod::vbq_wide_refine; }
+
+// The code points of a VBQ method: the quantiles of N(0, 1), the VAE's prior, or of
+// N(0, kWideGridStd^2) for vbq+wide+refine.
+const CodePointTable& code_points(LatentMethod m) {
+  static const GaussianPrior standard(0.0, 1.0), wide(0.0, kWideGridStd);
+  static const CodePointTable standard_table(standard), wide_table(wide);
+  return m == LatentMethod::vbq_wide_refine ? wide_table : standard_table;
 }
 
 // The unrestricted code point of one coordinate (Algorithm 1 or the grid).
 uint64_t code_point(LatentMethod method, double parameter, double mu, double sigma) {
   if (method == LatentMethod::uniform) return zigzag(grid_index(mu, parameter));
-  return quantize_one(standard_table(), mu, sigma, parameter);
+  return quantize_one(code_points(method), mu, sigma, parameter);
 }
 
 std::string_view as_chars(std::span<const uint8_t> bytes) {
@@ -48,7 +49,13 @@ std::string_view as_chars(std::span<const uint8_t> bytes) {
 }  // namespace
 
 const char* latent_method_name(LatentMethod m) {
-  return m == LatentMethod::vbq ? "vbq" : m == LatentMethod::uniform ? "uniform" : "vbq+refine";
+  switch (m) {
+    case LatentMethod::vbq: return "vbq";
+    case LatentMethod::uniform: return "uniform";
+    case LatentMethod::vbq_refine: return "vbq+refine";
+    case LatentMethod::vbq_wide_refine: return "vbq+wide+refine";
+  }
+  return "?";
 }
 
 LatentTables latent_tables(LatentMethod method, double parameter, std::span<const double> mu,
@@ -61,13 +68,14 @@ LatentTables latent_tables(LatentMethod method, double parameter, std::span<cons
   LatentTables t;
   t.method = method, t.parameter = parameter, t.dims = dims;
   std::vector<std::map<uint64_t, uint64_t>> counts(dims);
-  if (method == LatentMethod::vbq_refine) {
+  if (refined(method)) {
+    const Prior& prior = code_points(method).prior();
     const size_t m = mu.size() / dims;
     std::vector<double> mu_d(m), sigma_d(m);
     for (size_t d = 0; d < dims; ++d) {
       for (size_t i = 0; i < m; ++i) mu_d[i] = mu[i * dims + d], sigma_d[i] = sigma[i * dims + d];
-      CodeKeys keys = quantize(standard_normal(), mu_d, sigma_d, parameter, 1);
-      keys = refine_code_points(standard_normal(), mu_d, sigma_d, parameter, std::move(keys), kLatentRefinePasses, 1);
+      CodeKeys keys = quantize(prior, mu_d, sigma_d, parameter, 1);
+      keys = refine_code_points(prior, mu_d, sigma_d, parameter, std::move(keys), kLatentRefinePasses, 1);
       for (size_t i = 0; i < m; ++i) ++counts[d][keys[i]];
     }
   } else {
@@ -79,7 +87,7 @@ LatentTables latent_tables(LatentMethod method, double parameter, std::span<cons
     for (const auto& [k, n] : counts[d]) {
       keys.push_back(k), c.push_back(n);
       values.push_back(method == LatentMethod::uniform ? double(unzigzag(k)) * parameter
-                                                       : standard_table().reconstruct(k));
+                                                       : code_points(method).reconstruct(k));
     }
     t.tables.push_back(FrequencyTable::from_counts(c, default_precision_bits(c.size())));
     t.keys.push_back(std::move(keys));
@@ -93,7 +101,7 @@ std::vector<uint32_t> quantize_latents(const LatentTables& t, std::span<const do
   if (mu.size() % t.dims || sigma.size() != mu.size())
     throw Error(ErrorKind::argument, "posteriors must hold [n, " + std::to_string(t.dims) + "] values");
   std::vector<uint32_t> out(mu.size());
-  if (t.method == LatentMethod::vbq_refine) {
+  if (refined(t.method)) {
     // Eq. 9 over the table with the coder's code lengths -log2(freq / 2^precision).
     std::vector<std::vector<double>> code_bits(t.dims);
     for (size_t d = 0; d < t.dims; ++d)
@@ -188,7 +196,7 @@ VbqiHeader parse_header(ByteReader& r) {
   if (major != kMajor)
     throw Error(ErrorKind::format, r.source + ": .vbqi major version " + std::to_string(major) + " is not supported (1)");
   VbqiHeader h;
-  if (method < uint8_t(LatentMethod::vbq) || method > uint8_t(LatentMethod::vbq_refine))
+  if (method < uint8_t(LatentMethod::vbq) || method > uint8_t(LatentMethod::vbq_wide_refine))
     throw Error(ErrorKind::corrupt, r.source + ": unknown method " + std::to_string(method) + " at byte 6");
   if (reserved != 0) throw Error(ErrorKind::corrupt, r.source + ": reserved byte 7 is not 0");
   h.method = LatentMethod(method);

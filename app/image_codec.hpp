@@ -16,6 +16,10 @@
 //    chosen for their real code length; an image's coordinate takes the table's code
 //    point of least (F^{-1}(xi) - mu)^2 + 2 lambda sigma^2 (-log2 p_d(xi)), p_d the
 //    coder's quantized frequency: Eq. 9 with the bits the file pays.
+//  - vbq+wide+refine: vbq+refine with the code points of the wider prior N(0, 2^2)
+//    (kWideGridStd) in place of N(0, 1). Its dyadic grid is nearly evenly spaced
+//    over the latents' range (|z| < 2), which entropy coding favours at high rates,
+//    while Algorithm 1 still sets each coordinate's depth by its sigma.
 //  - uniform: the paper's baseline, mu rounded to the grid delta * Z (delta =
 //    `parameter`), reconstruction q delta; a grid point outside the table is
 //    replaced by the nearest one in it.
@@ -33,8 +37,12 @@
 
 namespace vbq {
 
-enum class LatentMethod : uint8_t { vbq = 1, uniform = 2, vbq_refine = 3 };
-const char* latent_method_name(LatentMethod m);  // "vbq" / "uniform" / "vbq+refine"
+enum class LatentMethod : uint8_t { vbq = 1, uniform = 2, vbq_refine = 3, vbq_wide_refine = 4 };
+// "vbq" / "uniform" / "vbq+refine" / "vbq+wide+refine"
+const char* latent_method_name(LatentMethod m);
+
+// Std of the prior whose quantiles give vbq+wide+refine its code points.
+inline constexpr double kWideGridStd = 2.0;
 
 // Refinement passes of vbq+refine over the training posteriors.
 inline constexpr int kLatentRefinePasses = 4;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <numbers>
 #include <sstream>
@@ -107,7 +108,8 @@ VaeRdResult run_vae_rd(const VaeCoder& coder, const Dataset& test, const VaeRdOp
   r.reference_psnr = psnr_db(test.x, recon);
   r.reference_ms_ssim = mean_ms_ssim_parallel(test.x, recon, test.rows, o.threads);
 
-  const double planned = double(2 * o.lambdas.size() + o.spacings.size() + o.qualities.size());
+  const LatentMethod vbq_methods[] = {LatentMethod::vbq, LatentMethod::vbq_refine, LatentMethod::vbq_wide_refine};
+  const double planned = double(std::size(vbq_methods) * o.lambdas.size() + o.spacings.size() + o.qualities.size());
   double done = 0;
   auto report = [&](const std::string& status) {
     if (o.on_progress) o.on_progress(++done, planned, status);
@@ -116,16 +118,12 @@ VaeRdResult run_vae_rd(const VaeCoder& coder, const Dataset& test, const VaeRdOp
     r.rows.push_back({method, std::move(setting), bytes, double(bytes) * 8.0 / pixels, psnr_db(test.x, px),
                       mean_ms_ssim_parallel(test.x, px, test.rows, o.threads)});
   };
-  for (double lambda : o.lambdas) {
-    Coded c = code(coder, mu, sigma, test.rows, LatentMethod::vbq, lambda);
-    add("vbq", setting_text("lambda", lambda), c.bytes.size(), c.decoded.pixels);
-    report("vbq " + setting_text("lambda", lambda));
-  }
-  for (double lambda : o.lambdas) {
-    Coded c = code(coder, mu, sigma, test.rows, LatentMethod::vbq_refine, lambda);
-    add("vbq+refine", setting_text("lambda", lambda), c.bytes.size(), c.decoded.pixels);
-    report("vbq+refine " + setting_text("lambda", lambda));
-  }
+  for (LatentMethod method : vbq_methods)
+    for (double lambda : o.lambdas) {
+      Coded c = code(coder, mu, sigma, test.rows, method, lambda);
+      add(latent_method_name(method), setting_text("lambda", lambda), c.bytes.size(), c.decoded.pixels);
+      report(std::string(latent_method_name(method)) + " " + setting_text("lambda", lambda));
+    }
   for (double delta : o.spacings) {
     Coded c = code(coder, mu, sigma, test.rows, LatentMethod::uniform, delta);
     add("uniform", setting_text("spacing", delta), c.bytes.size(), c.decoded.pixels);

@@ -3,6 +3,7 @@
 // and scored.
 //  - vbq:      .vbqi files, Algorithm 1 with the prior N(0, 1), one lambda per point;
 //  - vbq+refine: the same with entropy-aware refinement (app/image_codec.hpp);
+//  - vbq+wide+refine: vbq+refine on the code points of N(0, 2^2) (app/image_codec.hpp);
 //  - uniform:  .vbqi files, the posterior means rounded to a grid of spacing delta,
 //              entropy-coded with the same coder and tables from the same training
 //              posteriors (the paper's baseline);

@@ -316,6 +316,8 @@ std::vector<Row> bad_input_table() {
                   "encode-images in.h5 --lambda 1 -o out.vbqi", 3, {"in.h5: not a VAE model", "latent_dim"}});
   rows.push_back({"encode-images with lambda and a grid", [](const CliDir& d) { good_model(d.file("in.h5")); },
                   "encode-images in.h5 --lambda 1 --uniform 0.5 -o out.vbqi", 1, {"exactly one of --lambda"}});
+  rows.push_back({"encode-images --wide without --refine", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "encode-images in.h5 --lambda 1 --wide -o out.vbqi", 1, {"--wide needs --refine"}});
   rows.push_back({"decode-images with a model that is no VAE",
                   [](const CliDir& d) { good_model(d.file("in.h5")), put(d.file("in.vbqi"), "VBQI"); },
                   "decode-images in.vbqi in.h5 -o out.png", 3, {"not a VAE model"}});

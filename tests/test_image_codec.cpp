@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <bit>
+#include <cmath>
 #include <random>
 
 #include "app/image_codec.hpp"
@@ -57,9 +58,10 @@ vbq::Dataset images(size_t n, uint32_t seed) {
 
 }  // namespace
 
-TEST_CASE("vbqi round trip restores every symbol for vbq, vbq+refine and uniform") {
+TEST_CASE("vbqi round trip restores every symbol for vbq, vbq+refine, vbq+wide+refine and uniform") {
   const Posteriors train = posteriors(500, 5, 1), test = posteriors(64, 5, 2);
   for (auto [method, parameter] : {std::pair{vbq::LatentMethod::vbq, 0.5}, std::pair{vbq::LatentMethod::vbq_refine, 0.5},
+                                   std::pair{vbq::LatentMethod::vbq_wide_refine, 0.5},
                                    std::pair{vbq::LatentMethod::uniform, 0.1}}) {
     const vbq::LatentTables t = vbq::latent_tables(method, parameter, train.mu, train.sigma, 5);
     const std::vector<uint32_t> sym = vbq::quantize_latents(t, test.mu, test.sigma);
@@ -97,15 +99,45 @@ TEST_CASE("vbq latents of the shared table are Algorithm 1's code points where t
   for (size_t d = 0; d < 3; ++d) CHECK(far[d] < t.keys[d].size());
 }
 
+TEST_CASE("vbq+wide+refine reconstructs at the quantiles of N(0, 4) and refines on them") {
+  const Posteriors train = posteriors(2000, 3, 1);
+  const vbq::LatentTables wide = vbq::latent_tables(vbq::LatentMethod::vbq_wide_refine, 0.5, train.mu, train.sigma, 3);
+  const vbq::LatentTables standard = vbq::latent_tables(vbq::LatentMethod::vbq_refine, 0.5, train.mu, train.sigma, 3);
+  const vbq::GaussianPrior unit(0, 1), four(0, 2);
+  CHECK(vbq::kWideGridStd == 2.0);
+  for (size_t d = 0; d < 3; ++d) {
+    REQUIRE(wide.keys[d].size() >= 4);
+    for (size_t j = 0; j < wide.keys[d].size(); ++j) {
+      const vbq::CodeKey k = wide.keys[d][j];
+      CHECK(wide.values[d][j] == vbq::reconstruct(four, k));
+      CHECK(wide.values[d][j] == doctest::Approx(2 * vbq::reconstruct(unit, k)).epsilon(1e-12));
+    }
+  }
+  // The same training posteriors give other code points on the wider grid.
+  CHECK(wide.keys != standard.keys);
+  // An image's coordinate takes the table point of least (z - mu)^2 + 2 lambda sigma^2 (code bits).
+  const Posteriors test = posteriors(50, 3, 2);
+  const std::vector<uint32_t> sym = vbq::quantize_latents(wide, test.mu, test.sigma);
+  for (size_t i = 0; i < sym.size(); ++i) {
+    const auto& t = wide.tables[i % 3];
+    auto loss = [&](uint32_t j) {
+      const double e = wide.values[i % 3][j] - test.mu[i];
+      return e * e + 2 * 0.5 * test.sigma[i] * test.sigma[i] * (double(t.precision_bits) - std::log2(double(t.freq[j])));
+    };
+    for (uint32_t j = 0; j < wide.keys[i % 3].size(); ++j) CHECK(loss(sym[i]) <= loss(j));
+  }
+}
+
 TEST_CASE("encode_images and decode_images: decoded latents are bit for bit the encoder's") {
   const vbq::VaeCoder& c = tiny_coder();
   const vbq::Dataset x = images(30, 9);
-  for (double lambda : {0.01, 1.0, 100.0}) {
-    const std::vector<uint8_t> file = vbq::encode_images(c, x, vbq::LatentMethod::vbq, lambda);
+  for (auto [method, lambda] : {std::pair{vbq::LatentMethod::vbq, 0.01}, std::pair{vbq::LatentMethod::vbq, 1.0},
+                                std::pair{vbq::LatentMethod::vbq, 100.0}, std::pair{vbq::LatentMethod::vbq_wide_refine, 1.0}}) {
+    const std::vector<uint8_t> file = vbq::encode_images(c, x, method, lambda);
     const vbq::DecodedImages d = vbq::decode_images(c, file, "x.vbqi");
     std::vector<double> mu, sigma;
     vbq::vae_encode(c.net, x.x.data(), x.rows, mu, sigma);
-    const vbq::LatentTables t = c.tables(vbq::LatentMethod::vbq, lambda);
+    const vbq::LatentTables t = c.tables(method, lambda);
     const std::vector<double> z = vbq::latent_values(t, vbq::quantize_latents(t, mu, sigma));
     REQUIRE(d.latents.size() == z.size());
     for (size_t i = 0; i < z.size(); ++i) CHECK(std::bit_cast<uint64_t>(d.latents[i]) == std::bit_cast<uint64_t>(z[i]));

@@ -22,6 +22,7 @@ int run(const std::vector<std::string>& args) {
       ("count", po::value(&limit)->default_value(0), "code only the first N images (0 = all)")
       ("lambda", po::value(&lambda), "VBQ rate penalty lambda (Algorithm 1, prior N(0, 1))")
       ("refine", "vbq+refine: code points re-picked for their real code length (entropy-aware refinement)")
+      ("wide", "with --refine, vbq+wide+refine: code points from the quantiles of N(0, 4) instead of N(0, 1)")
       ("uniform", po::value(&spacing), "instead of VBQ: round the posterior means to this grid spacing")
       ("output,o", po::value(&out)->required(), "output .vbqi file")
       ("force,f", "overwrite the output file");
@@ -32,6 +33,7 @@ int run(const std::vector<std::string>& args) {
     return 0;
   if (vm.count("lambda") == vm.count("uniform"))
     throw vbq::Error(vbq::ErrorKind::argument, "give exactly one of --lambda and --uniform");
+  if (vm.count("wide") && !vm.count("refine")) throw vbq::Error(vbq::ErrorKind::argument, "--wide needs --refine");
   const bool force = vm.count("force") > 0;
   vbq::check_can_overwrite(out, force);
   const vbq::VaeCoder coder = vbq::vae_coder(vbq::read_model(model_path, vbq::ReadOptions{{}, {}, false}), model_path);
@@ -42,7 +44,9 @@ int run(const std::vector<std::string>& args) {
   }
   const bool vbq_method = vm.count("lambda") > 0;
   const auto method = !vbq_method ? vbq::LatentMethod::uniform
-                      : vm.count("refine") ? vbq::LatentMethod::vbq_refine : vbq::LatentMethod::vbq;
+                      : !vm.count("refine")  ? vbq::LatentMethod::vbq
+                      : vm.count("wide")     ? vbq::LatentMethod::vbq_wide_refine
+                                             : vbq::LatentMethod::vbq_refine;
   const std::vector<uint8_t> bytes = vbq::encode_images(coder, images, method, vbq_method ? lambda : spacing);
   vbq::AtomicOutput file(out, force);
   file.write_all(bytes.data(), bytes.size());
