@@ -13,7 +13,7 @@
 namespace {
 
 // Fig. 4's columns: lambdas from near-lossless to the prior's median (bitrate 0).
-const std::vector<double> kFigureLambdas{0.01, 3, 10, 25, 40, 63, 100, 160, 1e9};
+const std::vector<double> kFigureLambdas{0.01, 0.3, 1, 2, 4, 6.3, 10, 25, 1e9};
 
 int run(const std::vector<std::string>& args) {
   namespace po = vbq::cli::po;
@@ -31,7 +31,7 @@ int run(const std::vector<std::string>& args) {
       ("figure", po::value(&figure), "Fig. 4-style PNG: test images by decreasing VBQ bitrate")
       ("bits", po::value(&bits), "Fig. 7 CSV: bits per latent dimension vs its collapse (a plot .svg beside it)")
       ("bits-lambda", po::value(&bits_lambda)->default_value(1), "lambda of --bits (uniform: the same file size)")
-      ("lambdas", po::value(&lambdas), "VBQ lambdas: a,b,c or lo:hi:n (default 1e-5:1e4:46)")
+      ("lambdas", po::value(&lambdas), "VBQ lambdas: a,b,c or lo:hi:n (default 1e-3:1e4:36)")
       ("spacings", po::value(&spacings), "uniform grid spacings: a,b,c or lo:hi:n (default 0.02:4:30)")
       ("count", po::value(&count)->default_value(0), "use the first N test images (0 = all)")
       ("threads,T", po::value(&threads)->default_value(0), "threads (0 = all cores)")
