@@ -88,7 +88,7 @@ double interpolate(const std::vector<std::pair<double, double>>& f, double x, bo
 VaeRdOptions default_vae_rd_options() {
   VaeRdOptions o;
   o.lambdas = log_spaced(1e-3, 1e4, 36);
-  o.spacings = log_spaced(0.02, 4, 30);
+  o.spacings = log_spaced(0.02, 7, 33);
   for (int q = 1; q <= 30; ++q) o.qualities.push_back(q);
   for (int q = 35; q <= 95; q += 5) o.qualities.push_back(q);
   return o;

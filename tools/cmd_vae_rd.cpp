@@ -32,7 +32,7 @@ int run(const std::vector<std::string>& args) {
       ("bits", po::value(&bits), "Fig. 7 CSV: bits per latent dimension vs its collapse (a plot .svg beside it)")
       ("bits-lambda", po::value(&bits_lambda)->default_value(1), "lambda of --bits (uniform: the same file size)")
       ("lambdas", po::value(&lambdas), "VBQ lambdas: a,b,c or lo:hi:n (default 1e-3:1e4:36)")
-      ("spacings", po::value(&spacings), "uniform grid spacings: a,b,c or lo:hi:n (default 0.02:4:30)")
+      ("spacings", po::value(&spacings), "uniform grid spacings: a,b,c or lo:hi:n (default 0.02:7:33)")
       ("count", po::value(&count)->default_value(0), "use the first N test images (0 = all)")
       ("threads,T", po::value(&threads)->default_value(0), "threads (0 = all cores)")
       ("force,f", "overwrite outputs")
