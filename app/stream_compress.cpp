@@ -12,7 +12,7 @@ namespace vbq {
 
 bool can_stream(const CompressSettings& settings) {
   const std::string& prior = settings.vbq.prior;
-  return (prior == "gauss" || prior == "gauss-fit" || prior_fit_sample_cap(prior) > 0) &&
+  return (prior == "gauss" || prior == "gauss-fit" || wide_prior_factor(prior) > 0 || prior_fit_sample_cap(prior) > 0) &&
          settings.vbq.refine_passes == 0 && settings.vbq.levels == LevelRule::inverse_cdf &&
          !settings.vbq.row_gains && !settings.vbq.center_columns;
 }
@@ -43,9 +43,9 @@ struct TensorSlices {
   }
 };
 
-// fit_prior(spec, the tensor's means), reading them slice by slice: the paper's
-// N(0, mean mu^2) and gauss-fit's N(mean, variance) by fit_gaussian_prior's folds
-// in element order, so that the prior is the same double; the other streamable
+// fit_prior(spec, the tensor's means), reading them slice by slice: the Gaussians
+// (gauss, wide:K, gauss-fit) by fit_gaussian_prior's folds in element order, so
+// that the prior is the same double; the other streamable
 // specs from the very subsample fit_prior would take.
 std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
   if (const size_t cap = prior_fit_sample_cap(spec)) {
@@ -69,7 +69,9 @@ std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
   double squares = 0;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice)
     squares = gaussian_fold_squares(squares, std::span(s.mu).first(s.read(begin, false)), mean);
-  return std::make_unique<GaussianPrior>(gaussian_prior_from_sums(mean, squares, s.elements));
+  const GaussianPrior fitted = gaussian_prior_from_sums(mean, squares, s.elements);
+  const int wide = wide_prior_factor(spec);
+  return std::make_unique<GaussianPrior>(wide > 0 ? widen(fitted, wide) : fitted);
 }
 
 // Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).

@@ -294,7 +294,7 @@ RdOptions default_rd_options(RdTaskKind kind) {
   // refines where each curve crosses the summary fractions.
   o.lambdas = paper_lambdas(17, 1e-3, 10);
   o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+refine", 3), parse_vbq_variant("vbq+auto+refine", 3),
-                parse_vbq_variant("vbq+auto+refine+ctx", 3)};
+                parse_vbq_variant("vbq+auto+refine+ctx", 3), parse_vbq_variant("vbq+wide:8+refine+ctx", 3)};
   o.grid_q_max = paper_grid(24, 255);
   o.kmeans_k = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
   o.refine_fractions = default_rd_fractions(kind);

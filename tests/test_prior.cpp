@@ -371,20 +371,40 @@ TEST_CASE("prior families: fit_prior recovers the parameters of synthetic data")
 TEST_CASE("prior families: fit_prior rejects bad specs and inputs") {
   std::vector<double> mu = {1.0, 2.0, 4.0, -1.0};
   for (const char* spec : {"", "gaussian", "mixture", "mixture:", "mixture:0", "mixture:17", "mixture:2x",
-                           "empirical:1", "empirical:32", "student:3"}) {
+                           "empirical:1", "empirical:32", "student:3", "wide", "wide:1", "wide:1025", "wide:2.5"}) {
     CAPTURE(std::string(spec));
     CHECK(fit_error(spec, mu) == ErrorKind::argument);
   }
-  expect_error([&] { fit_prior("cauchy", mu); }, ErrorKind::argument, {"mixture:K", "empirical:K"});
-  for (const char* spec : {"gauss", "gauss-fit", "laplace", "student", "mixture:3", "empirical:3"}) {
+  expect_error([&] { fit_prior("cauchy", mu); }, ErrorKind::argument, {"mixture:K", "empirical:K", "wide:K"});
+  for (const char* spec : {"gauss", "gauss-fit", "wide:4", "laplace", "student", "mixture:3", "empirical:3"}) {
     CAPTURE(std::string(spec));
     CHECK(fit_error(spec, std::vector<double>{}) == ErrorKind::argument);
     CHECK(fit_error(spec, std::vector<double>{0.0, 0.0, 0.0}) == ErrorKind::argument);
-    // Equal nonzero means still define the paper's N(0, mean mu^2).
-    if (std::string(spec) != "gauss") CHECK(fit_error(spec, std::vector<double>{0.5, 0.5, 0.5}) == ErrorKind::argument);
+    // Equal nonzero means still define the paper's N(0, mean mu^2), and wide:K.
+    if (std::string(spec) != "gauss" && std::string(spec) != "wide:4") CHECK(fit_error(spec, std::vector<double>{0.5, 0.5, 0.5}) == ErrorKind::argument);
     CHECK(fit_error(spec, std::vector<double>{0.5, std::nan(""), 0.1}) == ErrorKind::argument);
     CHECK(fit_error(spec, mu) == ErrorKind::interrupted);  // fits fine, even on 4 values
   }
+}
+
+TEST_CASE("wide:K is the paper's N(0, mean mu^2) with K times its std") {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> z(0.3, 0.2);
+  std::vector<double> mu(1000);
+  for (double& m : mu) m = z(rng);
+  const GaussianPrior paper = fit_gaussian_prior(mu);
+  CHECK(paper.std() == doctest::Approx(std::sqrt(0.3 * 0.3 + 0.2 * 0.2)).epsilon(0.05));
+  for (int k : {2, 8, 1024}) {
+    CAPTURE(k);
+    CHECK(wide_prior_factor("wide:" + std::to_string(k)) == k);
+    const auto p = fit_prior("wide:" + std::to_string(k), mu);
+    REQUIRE(p->family() == PriorFamily::gaussian);
+    CHECK(p->parameters() == std::vector<double>{0.0, k * paper.std()});
+    // Its quantiles are K times the paper's, exactly up to rounding.
+    CHECK(p->quantile_lower(0.1) == doctest::Approx(k * paper.quantile_lower(0.1)).epsilon(1e-12));
+  }
+  CHECK(wide_prior_factor("gauss") == 0);
+  CHECK(wide_prior_factor("wide2") == 0);
 }
 
 TEST_CASE("prior families: fits survive a point mass (pruned zeros) with finite, usable priors") {
@@ -392,7 +412,7 @@ TEST_CASE("prior families: fits survive a point mass (pruned zeros) with finite,
   std::normal_distribution<double> z(0, 0.1);
   std::vector<double> mu(30000);
   for (size_t i = 0; i < mu.size(); ++i) mu[i] = i % 3 ? 0.0 : z(rng);
-  for (const char* spec : {"gauss", "gauss-fit", "laplace", "student", "mixture:3", "empirical:20"}) {
+  for (const char* spec : {"gauss", "gauss-fit", "wide:8", "laplace", "student", "mixture:3", "empirical:20"}) {
     CAPTURE(std::string(spec));
     auto p = fit_prior(spec, mu);
     auto q = make_prior(p->family(), p->parameters());  // valid stored parameters

@@ -141,7 +141,10 @@ TEST_CASE("rd: default sweeps, by task") {
   const RdOptions c = default_rd_options(RdTaskKind::classifier);
   std::vector<std::string> variants;
   for (const VbqVariant& v : c.variants) variants.push_back(v.method);
-  CHECK(variants == std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine", "vbq+auto+refine+ctx"});
+  CHECK(variants ==
+        std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine", "vbq+auto+refine+ctx", "vbq+wide:8+refine+ctx"});
+  CHECK(c.variants[4].prior == "wide:8");
+  CHECK(c.variants[4].coder == EntropyCoder::context);
   CHECK(c.variants[3].coder == EntropyCoder::context);
   CHECK(c.variants[2].coder == EntropyCoder::rans);
   CHECK(c.variants[0].prior == "gauss");

@@ -99,7 +99,7 @@ TEST_CASE("stream_compress: the other streamable priors fit the same prior, so t
   const std::string in = d.file("model.h5");
   write_model_file(in);  // every tensor is larger than the 2^20-mean subsample
   const Model model = read_model(in);
-  for (const char* prior : {"gauss-fit", "student", "empirical:8"}) {  // mixture: as empirical
+  for (const char* prior : {"gauss-fit", "wide:8", "student", "empirical:8"}) {  // mixture: as empirical
     CAPTURE(prior);
     CompressSettings settings;
     settings.vbq.lambda = 0.5;

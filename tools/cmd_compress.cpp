@@ -22,7 +22,8 @@ static int run_compress(const std::vector<std::string>& args) {
       ("lambda,l", po::value(&lambda)->default_value(1.0), "rate penalty: larger = smaller file (paper Eq. 9)")
       ("tensor,t", po::value<std::vector<std::string>>(), "compress only this tensor (repeatable)")
       ("prior", po::value<std::string>()->default_value("gauss"),
-       "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), gauss-fit, laplace, student, mixture:K, empirical:K, "
+       "prior fitted per tensor: gauss (paper: N(0, mean mu^2)), wide:K (N(0, K^2 mean mu^2)), gauss-fit, laplace, "
+       "student, mixture:K, empirical:K, "
        "or auto (tries gauss, laplace, student, mixture:4, empirical:16; keeps the smallest file at equal distortion)")
       ("refine", po::value<int>()->default_value(0), "entropy-aware refinement passes after Algorithm 1 (0 = paper)")
       ("one-table", "one frequency table per tensor, as in the paper (default: runs of blocks get their own)")

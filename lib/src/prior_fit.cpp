@@ -276,7 +276,8 @@ std::unique_ptr<Prior> fit_empirical(std::span<const double> mu, int k) {
   return std::make_unique<EmpiricalPrior>(std::move(params));
 }
 
-const char* kValidSpecs = "gauss, gauss-fit, laplace, student, mixture:K (1 <= K <= 16), empirical:K (2 <= K <= 31)";
+const char* kValidSpecs =
+    "gauss, gauss-fit, wide:K (2 <= K <= 1024), laplace, student, mixture:K (1 <= K <= 16), empirical:K (2 <= K <= 31)";
 
 // "name:K" -> K, or -1 when spec does not start with "name:".
 int parse_count(const std::string& spec, const std::string& name, int lo, int hi) {
@@ -293,13 +294,19 @@ int parse_count(const std::string& spec, const std::string& name, int lo, int hi
 
 }  // namespace
 
+int wide_prior_factor(const std::string& spec) { return std::max(parse_count(spec, "wide", 2, 1024), 0); }
+
+GaussianPrior widen(const GaussianPrior& prior, int factor) { return GaussianPrior(prior.mean(), factor * prior.std()); }
+
 std::unique_ptr<Prior> fit_prior(const std::string& spec, std::span<const double> mu) {
   const bool known = spec == "gauss" || spec == "gauss-fit" || spec == "laplace" || spec == "student" ||
-                     spec.rfind("mixture:", 0) == 0 || spec.rfind("empirical:", 0) == 0;
+                     spec.rfind("wide:", 0) == 0 || spec.rfind("mixture:", 0) == 0 || spec.rfind("empirical:", 0) == 0;
   if (!known) throw Error(ErrorKind::argument, "unknown prior '" + spec + "' (valid: " + kValidSpecs + ")");
   int mixture_k = parse_count(spec, "mixture", 1, MixturePrior::kMaxMixtureComponents);
   int empirical_k = parse_count(spec, "empirical", 2, EmpiricalPrior::kMaxEmpiricalKnots);
+  const int wide_k = wide_prior_factor(spec);
   check_fit_input(mu);
+  if (wide_k > 0) return std::make_unique<GaussianPrior>(widen(fit_gaussian_prior(mu), wide_k));
   if (spec == "gauss" || spec == "gauss-fit") return std::make_unique<GaussianPrior>(fit_gaussian_prior(mu, spec == "gauss-fit"));
   if (spec == "laplace") return fit_laplace(mu);
   if (spec == "student") return fit_student(mu);

@@ -176,9 +176,19 @@ double gaussian_fold_sum(double carry, std::span<const double> mu);
 double gaussian_fold_squares(double carry, std::span<const double> mu, double mean);  // sum (mu - mean)^2
 GaussianPrior gaussian_prior_from_sums(double mean, double sum_squares, uint64_t count);
 
+// "wide:K": the paper's N(0, mean mu^2) made K times wider, N(0, K^2 mean mu^2).
+// On a sparse network the paper's prior fits the many near-zero weights, and the
+// few that matter lie in its far tails, where the dyadic grid of its quantiles is
+// coarse and uneven; K times wider, they lie where it is nearly even.
+// wide_prior_factor: K of a "wide:K" spec (2 <= K <= 1024), 0 for any other spec;
+// throws ErrorKind::argument for a malformed K. widen: N(mean, (K std)^2).
+int wide_prior_factor(const std::string& spec);
+GaussianPrior widen(const GaussianPrior& prior, int factor);
+
 // Fits a prior to the means of one tensor. spec is one of
 //   "gauss"        the paper's N(0, mean mu^2)          (fit_gaussian_prior)
 //   "gauss-fit"    N(sample mean, sample variance)
+//   "wide:K"       2 <= K <= 1024: N(0, K^2 mean mu^2)                 (wide_prior_factor)
 //   "laplace"      maximum likelihood: m = median, b = mean |mu - m|
 //   "student"      maximum likelihood: (m, s) by EM for each nu of a fixed log grid, best nu kept
 //   "mixture:K"    1 <= K <= 16 Gaussians by EM (on finely binned data) from a quantile initialisation

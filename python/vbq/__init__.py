@@ -102,7 +102,7 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
       control: the smallest lambda that fits, as --target-size /
       --target-bits-per-dim) may be given.
     prior, refine, block_tables, include_vocab, threads: as the CLI's --prior
-      (gauss, gauss-fit, laplace, student, mixture:K, empirical:K, auto),
+      (gauss, gauss-fit, wide:K, laplace, student, mixture:K, empirical:K, auto),
       --refine, --one-table (block_tables=False), --no-vocab, --threads (0 = all
       cores; the bytes never depend on it).
     coder, levels, row_gains, center_columns: as --coder (rans, ctx), --levels
