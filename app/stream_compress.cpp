@@ -14,7 +14,7 @@ bool can_stream(const CompressSettings& settings) {
   const std::string& prior = settings.vbq.prior;
   return (prior == "gauss" || prior == "gauss-fit" || wide_prior_factor(prior) > 0 || prior_fit_sample_cap(prior) > 0) &&
          settings.vbq.refine_passes == 0 && settings.vbq.levels == LevelRule::inverse_cdf &&
-         !settings.vbq.row_gains && !settings.vbq.center_columns;
+         !settings.vbq.row_gains && !settings.vbq.center_columns && settings.vbq.spread_power == 1;
 }
 
 namespace {

@@ -82,11 +82,18 @@ std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int
   return out;
 }
 
+static double parse_spread_power(const std::string& label, const std::string& text) {
+  const std::optional<double> a = parse_whole_double(text);
+  if (!a || !(*a >= 0 && *a <= 1))
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': +spread:A needs a power A in [0, 1], not '" + text + "'");
+  return *a;
+}
+
 VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
   std::vector<std::string> parts;
   for (std::stringstream ss(label); ss.good();) parts.emplace_back(), std::getline(ss, parts.back(), '+');
   if (parts.empty() || parts[0] != "vbq")
-    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain][+center]");
+    throw Error(ErrorKind::argument, "VBQ variant '" + label + "': expected vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain][+center][+spread:A]");
   VbqVariant v{label, "gauss", 0, false};
   for (size_t i = 1; i < parts.size(); ++i) {
     if (parts[i].empty()) throw Error(ErrorKind::argument, "VBQ variant '" + label + "': empty part");
@@ -97,6 +104,7 @@ VbqVariant parse_vbq_variant(const std::string& label, int refine_passes) {
     else if (parts[i] == "centroid" || parts[i] == "wcentroid") v.levels = parse_level_rule(parts[i]);
     else if (parts[i] == "gain") v.row_gains = true;
     else if (parts[i] == "center") v.center_columns = true;
+    else if (parts[i].rfind("spread:", 0) == 0) v.spread_power = parse_spread_power(label, parts[i].substr(7));
     else v.prior = parts[i];
   }
   return v;
@@ -228,6 +236,7 @@ MethodSpec vbq_method(const VbqVariant& v, const Model& model, const QualityTask
   cs.vbq.levels = v.levels;
   cs.vbq.row_gains = v.row_gains;
   cs.vbq.center_columns = v.center_columns;
+  cs.vbq.spread_power = v.spread_power;
   cs.include_vocab = false;
   std::shared_ptr<const LambdaAllocation> alloc;
   if (v.allocate) {
@@ -294,7 +303,8 @@ RdOptions default_rd_options(RdTaskKind kind) {
   // refines where each curve crosses the summary fractions.
   o.lambdas = paper_lambdas(17, 1e-3, 10);
   o.variants = {parse_vbq_variant("vbq", 3), parse_vbq_variant("vbq+refine", 3), parse_vbq_variant("vbq+auto+refine", 3),
-                parse_vbq_variant("vbq+auto+refine+ctx", 3), parse_vbq_variant("vbq+wide:8+refine+ctx", 3)};
+                parse_vbq_variant("vbq+auto+refine+ctx", 3), parse_vbq_variant("vbq+wide:8+refine+ctx", 3),
+                parse_vbq_variant("vbq+wide:8+refine+ctx+spread:0.6", 3)};
   o.grid_q_max = paper_grid(24, 255);
   o.kmeans_k = {2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 128, 256};
   o.refine_fractions = default_rd_fractions(kind);

@@ -40,6 +40,7 @@ struct VbqVariant {
   LevelRule levels = LevelRule::inverse_cdf;  // "+centroid", "+wcentroid" (codec.hpp)
   bool row_gains = false;                     // "+gain": row-group gains (codec.hpp)
   bool center_columns = false;                // "+center": column means (codec.hpp)
+  double spread_power = 1;                    // "+spread:A": VbqSettings::spread_power
 };
 
 // Variants for every prior x refinement x table combination: "vbq" for the
@@ -50,7 +51,7 @@ std::vector<VbqVariant> vbq_variants(const std::vector<std::string>& priors, int
 // The variant a label names: "vbq" followed by any of "+<prior>", "+refine"
 // (refine_passes passes), "+tables", "+ctx" (the context-adaptive coder), "+alloc"
 // (one lambda per tensor), "+centroid" / "+wcentroid" (levels at the code points'
-// centroids / precision-weighted centroids), e.g. "vbq+auto+refine+ctx". Throws
+// centroids / precision-weighted centroids), "+spread:A" (spread power A), e.g. "vbq+auto+refine+ctx". Throws
 // ErrorKind::argument on a label that does not start with "vbq".
 VbqVariant parse_vbq_variant(const std::string& label, int refine_passes);
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "eval/plot.hpp"
@@ -63,6 +64,18 @@ void write_rd_csv(const std::string& path, const RdResult& r, bool force) {
   out.commit();
 }
 
+std::optional<double> parse_whole_double(const std::string& text) {
+  size_t used = 0;
+  double v = NAN;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::logic_error&) {
+    return std::nullopt;
+  }
+  if (used != text.size()) return std::nullopt;
+  return v;
+}
+
 RdResult read_rd_csv(const std::string& path) {
   std::istringstream in(read_file_bytes(path));
   RdResult r;
@@ -71,15 +84,9 @@ RdResult read_rd_csv(const std::string& path) {
     return Error(ErrorKind::format, path + ": line " + std::to_string(n) + ": " + why);
   };
   auto number = [&](const std::string& text, size_t n) {
-    size_t used = 0;
-    double v = NAN;
-    try {
-      v = std::stod(text, &used);
-    } catch (const std::logic_error&) {
-      used = 0;
-    }
-    if (used == 0 || used != text.size()) throw bad(n, "'" + text + "' is not a number");
-    return v;
+    const std::optional<double> v = parse_whole_double(text);
+    if (!v) throw bad(n, "'" + text + "' is not a number");
+    return *v;
   };
   std::map<std::string, double> uncompressed;
   for (size_t n = 1; std::getline(in, line); ++n) {
@@ -151,6 +158,11 @@ double bits_for_level(const RdResult& r, const std::string& method, double level
   return bits_to_reach(std::move(c), -level_target(r, level), RdRate::file_bits, r.primary);
 }
 
+// What a bit is spent on: a network's weights, or an embedding's latent dimensions (the paper's unit).
+static const char* rate_unit(const RdResult& r) {
+  return r.metric_names[r.primary] == "accuracy" ? "weight" : "latent dimension";
+}
+
 static double bits_for(const RdResult& r, const std::string& method, double level) {
   return bits_for_level(r, method, level);
 }
@@ -160,7 +172,7 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   const std::string& metric = r.metric_names[r.primary];
   std::ostringstream s;
   char buf[256];
-  std::snprintf(buf, sizeof buf, "bits per latent dimension to %s uncompressed %s = %.4f (%llu dims)\n",
+  std::snprintf(buf, sizeof buf, "bits per %s to %s uncompressed %s = %.4f (%llu dims)\n", rate_unit(r),
                 r.lower_is_better ? "stay within an increase over" : "keep a fraction of", metric.c_str(), full,
                 (unsigned long long)r.dimensions);
   s << buf;
@@ -350,7 +362,7 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
 
   std::ostringstream gp;
   gp << "set datafile separator ','\nset grid\nset logscale x 2\nset format x '%.3g'\n"
-     << "set xlabel 'bits per latent dimension (real file bytes, log scale)'\n"
+     << "set xlabel 'bits per " << rate_unit(r) << " (real file bytes, log scale)'\n"
      << "set ylabel '" << r.metric_names[r.primary] << "' noenhanced\n"
      << "set multiplot title \"" << title << "\" noenhanced\n";
   // Left: the whole sweep. Right: the band where the methods differ, with the key.

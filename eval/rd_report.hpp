@@ -2,6 +2,7 @@
 // table (docs/PROTOCOL.md, "Summary ratios") and the Fig. 3-style plot.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ struct RdPoint {
                                   // gains each group has its own values, so it overstates)
   std::vector<double> metrics;    // parallel to QualityTask::metric_names()
 };
+
+// `text` as a double when all of it is one (std::stod with nothing left over).
+std::optional<double> parse_whole_double(const std::string& text);
 
 struct RdResult {
   std::vector<std::string> metric_names;

@@ -225,6 +225,8 @@ std::vector<Row> bad_input_table() {
                   [](const CliDir& d) { good_model(d.file("in.h5"), 100, 30); },
                   "compress in.h5 --lambda 0.01 -o out.vbq", 2, {"cannot write", "out.vbq", "File too large"},
                   "out.vbq", "trap '' XFSZ; ulimit -f 1"});
+  rows.push_back({"spread power out of range", [](const CliDir& d) { good_model(d.file("in.h5")); },
+                  "compress in.h5 -o out.vbq --spread-power 1.5", 1, {"spread power 1.5 is not in [0, 1]"}, "out.vbq"});
   rows.push_back({"existing output without -f",
                   [](const CliDir& d) {
                     good_model(d.file("in.h5"));

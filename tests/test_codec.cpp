@@ -313,6 +313,70 @@ TEST_CASE("codec: column means: the code points code mu minus its column's mean,
   CHECK(serialize_container(box2) == bytes);
 }
 
+TEST_CASE("codec: tempered spreads shrink the log range around the geometric mean") {
+  const Posterior p = random_posterior(5000, 23);
+  double log_g = 0;
+  for (double s : p.sigma) log_g += std::log(s);
+  log_g /= double(p.sigma.size());
+  CHECK(tempered_spreads(p.sigma, 1) == p.sigma);
+  for (double power : {0.0, 0.25, 0.6}) {
+    CAPTURE(power);
+    const std::vector<double> t = tempered_spreads(p.sigma, power);
+    REQUIRE(t.size() == p.sigma.size());
+    double log_t = 0;
+    size_t off = 0;
+    for (size_t i = 0; i < t.size(); ++i) {
+      log_t += std::log(t[i]);
+      off += std::fabs(std::log(t[i]) - log_g - power * (std::log(p.sigma[i]) - log_g)) > 1e-12;
+    }
+    CHECK(off == 0);
+    CHECK(log_t / double(t.size()) == doctest::Approx(log_g).epsilon(1e-12));  // g stays
+  }
+  // Power 0: one spread, g, for every element.
+  const std::vector<double> flat = tempered_spreads(p.sigma, 0);
+  CHECK(std::all_of(flat.begin(), flat.end(), [&](double s) { return std::fabs(s - std::exp(log_g)) < 1e-12; }));
+  for (double bad : {-0.1, 1.5, double(NAN)}) CHECK(kind_of([&] { tempered_spreads(p.sigma, bad); }) == ErrorKind::argument);
+  std::vector<double> zero = p.sigma;
+  zero[7] = 0;
+  CHECK(kind_of([&] { tempered_spreads(zero, 0.5); }) == ErrorKind::argument);
+}
+
+TEST_CASE("codec: spread_power is Algorithm 1 on the tempered spreads, and moves rate to the uncertain elements") {
+  const Posterior p = random_posterior(40000, 29);
+  const std::vector<uint64_t> shape = {400, 100};
+  VbqSettings s;
+  s.lambda = 0.05;
+  s.prior = "wide:8";
+  s.refine_passes = 1;
+  s.threads = 1;
+  s.spread_power = 0.5;
+  const EncodedTensor t = encode_vbq(p.mu, p.sigma, s, shape);
+  VbqSettings plain = s;
+  plain.spread_power = 1;
+  const std::vector<double> tempered = tempered_spreads(p.sigma, 0.5);
+  const EncodedTensor same = encode_vbq(p.mu, tempered, plain, shape);
+  CHECK(t.symbols.alphabet == same.symbols.alphabet);
+  CHECK(t.symbols.blocks == same.symbols.blocks);
+  CHECK(t.levels == same.levels);
+  CHECK(t.escapes == same.escapes);
+  // Against the posterior's own spreads: the most certain tenth gets fewer bits, the least certain tenth more.
+  const EncodedTensor untempered = encode_vbq(p.mu, p.sigma, plain, shape);
+  const std::vector<double> bits_t = element_code_lengths(t, 1), bits_u = element_code_lengths(untempered, 1);
+  std::vector<double> sorted = p.sigma;
+  std::sort(sorted.begin(), sorted.end());
+  const double low = sorted[sorted.size() / 10], high = sorted[sorted.size() * 9 / 10];
+  double certain_t = 0, certain_u = 0, uncertain_t = 0, uncertain_u = 0;
+  for (size_t i = 0; i < p.sigma.size(); ++i) {
+    if (p.sigma[i] < low) certain_t += bits_t[i], certain_u += bits_u[i];
+    if (p.sigma[i] > high) uncertain_t += bits_t[i], uncertain_u += bits_u[i];
+  }
+  CHECK(certain_t < certain_u);
+  CHECK(uncertain_t > uncertain_u);
+  // The same bytes on 2 threads.
+  s.threads = 2;
+  CHECK(encode_vbq(p.mu, p.sigma, s, shape).symbols.blocks == t.symbols.blocks);
+}
+
 TEST_CASE("codec: uniform grid follows the paper's baseline formula") {
   std::vector<double> mu = {-1.0, -0.26, 0.0, 0.24, 0.5, 1.0};
   double scale = 0;

@@ -126,6 +126,14 @@ TEST_CASE("rd: variant labels name prior, refinement and block tables") {
   CHECK(parse_vbq_variant("vbq+auto+refine+ctx+gain+center", 2).center_columns);
   CHECK(parse_vbq_variant("vbq+auto+refine+ctx+gain+center", 2).row_gains);
   CHECK_FALSE(parse_vbq_variant("vbq+auto+refine+ctx+gain", 2).center_columns);
+  CHECK(parse_vbq_variant("vbq+auto+refine+ctx", 2).spread_power == 1);
+  CHECK(parse_vbq_variant("vbq+wide:8+refine+ctx+spread:0.6", 2).spread_power == 0.6);
+  CHECK(parse_vbq_variant("vbq+wide:8+refine+ctx+spread:0.6", 2).prior == "wide:8");
+  CHECK(parse_vbq_variant("vbq+spread:0", 2).spread_power == 0);
+  for (const char* bad : {"vbq+spread:", "vbq+spread:x", "vbq+spread:1.5", "vbq+spread:-0.1", "vbq+spread:0.5x"}) {
+    CAPTURE(bad);
+    CHECK(kind_of([&] { parse_vbq_variant(bad, 2); }) == ErrorKind::argument);
+  }
   CHECK_THROWS_AS(parse_vbq_variant("uniform+rans", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbq++tables", 3), Error);
   CHECK_THROWS_AS(parse_vbq_variant("vbqx", 3), Error);
@@ -142,8 +150,10 @@ TEST_CASE("rd: default sweeps, by task") {
   std::vector<std::string> variants;
   for (const VbqVariant& v : c.variants) variants.push_back(v.method);
   CHECK(variants ==
-        std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine", "vbq+auto+refine+ctx", "vbq+wide:8+refine+ctx"});
+        std::vector<std::string>{"vbq", "vbq+refine", "vbq+auto+refine", "vbq+auto+refine+ctx", "vbq+wide:8+refine+ctx",
+                                 "vbq+wide:8+refine+ctx+spread:0.6"});
   CHECK(c.variants[4].prior == "wide:8");
+  CHECK(c.variants[5].spread_power == 0.6);
   CHECK(c.variants[4].coder == EntropyCoder::context);
   CHECK(c.variants[3].coder == EntropyCoder::context);
   CHECK(c.variants[2].coder == EntropyCoder::rans);

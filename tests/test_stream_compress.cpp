@@ -118,6 +118,9 @@ TEST_CASE("stream_compress: the other streamable priors fit the same prior, so t
   settings.vbq.prior = "gauss";
   settings.vbq.refine_passes = 1;
   CHECK_FALSE(can_stream(settings));
+  settings.vbq.refine_passes = 0;
+  settings.vbq.spread_power = 0.6;  // needs the geometric mean of a tensor's spreads first
+  CHECK_FALSE(can_stream(settings));
 }
 
 TEST_CASE("stream_compress: a bad mean in a later slice gets read_model's error and leaves no output") {

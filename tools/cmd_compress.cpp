@@ -37,6 +37,9 @@ static int run_compress(const std::vector<std::string>& args) {
        "Algorithm 1's shrinkage towards the prior's median (about 0.008 bits per element; container 4.2)")
       ("center-columns", "code each mean minus the mean of its column (position within a row) and store the column "
        "means: uncertain coordinates move towards their column's mean, not the prior's median (container 4.3)")
+      ("spread-power", po::value<double>()->default_value(1.0),
+       "Algorithm 1 sees each sigma as g (sigma/g)^A, g the tensor's geometric mean of sigma: A in [0, 1], 1 = the "
+       "posterior's own (paper); 0.6 suits sparse networks (docs/RESULTS.md)")
       ("no-vocab", "do not store the vocabulary")
       ("target-size", po::value<std::string>(), "choose lambda so the file fits in SIZE (e.g. 12MB, 800KiB, 123456)")
       ("target-bits-per-dim", po::value<std::string>(), "choose lambda so the file has at most B bits per dimension")
@@ -69,6 +72,7 @@ static int run_compress(const std::vector<std::string>& args) {
                                    .levels = parse_level_rule(vm["levels"].as<std::string>()),
                                    .row_gains = vm.count("row-gains") > 0,
                                    .center_columns = vm.count("center-columns") > 0,
+                                   .spread_power = vm["spread-power"].as<double>(),
                                    .threads = thread_count(threads)}, !vm.count("no-vocab"), {}};
   SpreadSource spread{vm.count("sigma") ? std::optional(vm["sigma"].as<double>()) : std::nullopt, ""};
   if (vm.count("sigma-from-counts")) spread.counts = vm["sigma-from-counts"].as<std::string>();

@@ -145,11 +145,12 @@ void add_rd_options(po::options_description& o, RdOptionText& text) {
       ("kmeans", po::value(&text.kmeans)->default_value("default"),
        "k-means codebook sizes: default (analogies: none; classifiers: 2..256), none, a,b,c or lo:hi:n")
       ("variants", po::value<std::string>()->notifier(set(text.variants)), "VBQ variants, comma-separated labels "
-       "vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain][+center] (default: analogies vbq; classifiers vbq,vbq+refine,"
-       "vbq+auto+refine,vbq+auto+refine+ctx), e.g. vbq,vbq+tables,vbq+auto+refine+ctx+alloc (+refine: --refine "
+       "vbq[+PRIOR][+refine][+tables][+ctx][+alloc][+centroid][+gain][+center][+spread:A] (default: analogies vbq; classifiers vbq,vbq+refine,"
+       "vbq+auto+refine,vbq+auto+refine+ctx,vbq+wide:8+refine+ctx,vbq+wide:8+refine+ctx+spread:0.6), e.g. vbq,vbq+tables,vbq+auto+refine+ctx+alloc (+refine: --refine "
        "passes, default 3; +ctx: the context-adaptive coder; +alloc: one lambda per tensor; +centroid: levels at the "
        "means coded to each code point, +wcentroid: the same weighted by 1/sigma^2; +gain: row-group gains, "
-       "vbq compress --row-gains; +center: column means, vbq compress --center-columns)")
+       "vbq compress --row-gains; +center: column means, vbq compress --center-columns; +spread:A: vbq compress "
+       "--spread-power A)")
       ("priors", po::value<std::string>()->notifier(set(text.priors)), "instead of --variants: VBQ priors to sweep, "
        "comma-separated (gauss = paper)")
       ("refine", po::value<int>()->notifier(set(text.refine)), "with --priors: also sweep VBQ with N entropy-aware "

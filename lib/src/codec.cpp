@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "vbq/buffer.hpp"
@@ -94,8 +95,33 @@ static std::vector<double> column_means(std::span<const double> mu, std::span<co
   return sum;
 }
 
+std::vector<double> tempered_spreads(std::span<const double> sigma, double power) {
+  if (!(power >= 0 && power <= 1)) {
+    char text[64];
+    std::snprintf(text, sizeof text, "spread power %g is not in [0, 1]", power);
+    throw Error(ErrorKind::argument, text);
+  }
+  double log_sum = 0;
+  for (size_t i = 0; i < sigma.size(); ++i) {
+    if (!(sigma[i] > 0 && std::isfinite(sigma[i])))
+      throw Error(ErrorKind::argument, "tempered_spreads: sigma[" + std::to_string(i) + "] is not finite and > 0");
+    log_sum += std::log(sigma[i]);
+  }
+  const double log_g = sigma.empty() ? 0.0 : log_sum / double(sigma.size());
+  std::vector<double> out(sigma.size());
+  for (size_t i = 0; i < sigma.size(); ++i)
+    out[i] = power == 1 ? sigma[i] : std::exp(log_g + power * (std::log(sigma[i]) - log_g));
+  return out;
+}
+
 EncodedTensor encode_vbq(std::span<const double> mu, std::span<const double> sigma, const VbqSettings& settings,
                          std::span<const uint64_t> shape) {
+  if (settings.spread_power != 1) {
+    const std::vector<double> tempered = tempered_spreads(sigma, settings.spread_power);
+    VbqSettings inner = settings;
+    inner.spread_power = 1;
+    return encode_vbq(mu, tempered, inner, shape);
+  }
   if (settings.center_columns && !mu.empty()) {
     const std::vector<double> means = column_means(mu, shape);
     std::vector<double> centered(mu.size());
