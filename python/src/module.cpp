@@ -133,7 +133,7 @@ py::object emit(const Container& c, const std::string& path, bool force) {
 // The settings of `vbq compress` (coder and levels by their command-line names).
 CompressSettings make_settings(double lambda, const std::string& prior, int refine, bool block_tables, int threads,
                                bool include_vocab, const std::string& coder, const std::string& levels,
-                               bool row_gains, bool center_columns) {
+                               bool row_gains, bool center_columns, double spread_power) {
   CompressSettings s;
   s.vbq.lambda = lambda;
   s.vbq.prior = prior;
@@ -143,6 +143,7 @@ CompressSettings make_settings(double lambda, const std::string& prior, int refi
   s.vbq.levels = parse_level_rule(levels);
   s.vbq.row_gains = row_gains;
   s.vbq.center_columns = center_columns;
+  s.vbq.spread_power = spread_power;
   s.vbq.threads = threads;
   s.include_vocab = include_vocab;
   return s;
@@ -189,11 +190,11 @@ py::tuple compress_arrays(const py::list& items, const std::vector<std::string>&
                           double target_bits_per_dim, double spread_scale, const std::string& spread_rule,
                           const std::string& counts_file, const std::string& path, bool force,
                           const std::string& coder, const std::string& levels, bool row_gains,
-                          bool center_columns) {
+                          bool center_columns, double spread_power) {
   std::vector<InTensor> tensors = take_tensors(items);
   const CompressSettings settings =
       make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains,
-                    center_columns);
+                    center_columns, spread_power);
   const Targets targets{target_bytes, target_bits_per_dim};
   Container c;
   double chosen = lambda;
@@ -240,10 +241,10 @@ py::tuple compress_hdf5(const std::string& file, const std::vector<std::string>&
                         const std::string& prior, int refine, bool block_tables, int threads, bool include_vocab,
                         uint64_t target_bytes, double target_bits_per_dim, const std::string& path, bool force,
                         const std::string& coder, const std::string& levels, bool row_gains,
-                        bool center_columns) {
+                        bool center_columns, double spread_power) {
   const CompressSettings settings =
       make_settings(lambda, prior, refine, block_tables, threads, include_vocab, coder, levels, row_gains,
-                    center_columns);
+                    center_columns, spread_power);
   Container c;
   double chosen = lambda;
   {
@@ -564,11 +565,13 @@ PYBIND11_MODULE(_vbq, m) {
         py::arg("lam"), py::arg("prior"), py::arg("refine"), py::arg("block_tables"), py::arg("threads"),
         py::arg("include_vocab"), py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("spread_scale"),
         py::arg("spread_rule"), py::arg("counts_file"), py::arg("path"), py::arg("force"), py::arg("coder"),
-        py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"), "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
+        py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"),
+        py::arg("spread_power") = 1.0, "(bytes or None, lambda): tensors = [(name, mean_path, mu, sigma or None, float32)]");
   m.def("compress_hdf5", &compress_hdf5, py::arg("file"), py::arg("select"), py::arg("lam"), py::arg("prior"),
         py::arg("refine"), py::arg("block_tables"), py::arg("threads"), py::arg("include_vocab"),
         py::arg("target_bytes"), py::arg("target_bits_per_dim"), py::arg("path"), py::arg("force"),
-        py::arg("coder"), py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"), "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
+        py::arg("coder"), py::arg("levels"), py::arg("row_gains"), py::arg("center_columns"),
+        py::arg("spread_power") = 1.0, "(bytes or None, lambda) for an HDF5 model file, read as `vbq compress` reads it");
 
   py::class_<PyContainer>(m, "Container")
       .def_static("from_bytes", &open_bytes, py::arg("data"), py::arg("source"))

@@ -19,6 +19,8 @@ SETTINGS = [  # (CLI flags, vbq.compress keywords)
     (["--target-bits-per-dim", "1.5"], {"target_bits_per_dim": 1.5}),
     (["--coder", "ctx", "--levels", "wcentroid", "--row-gains"], {"coder": "ctx", "levels": "wcentroid", "row_gains": True}),
     (["--center-columns", "--row-gains", "--prior", "auto"], {"center_columns": True, "row_gains": True, "prior": "auto"}),
+    (["--spread-power", "0.6", "--prior", "wide:8", "--refine", "1", "--coder", "ctx"],
+     {"spread_power": 0.6, "prior": "wide:8", "refine": 1, "coder": "ctx"}),
 ]
 
 

@@ -85,7 +85,7 @@ def _hdf5_file_for(group, workdir):
 
 def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, target_bits_per_dim=None, path=None,
              threads=0, block_tables=True, vocab=None, include_vocab=True, force=False, select=None, coder="rans",
-             levels="inverse-cdf", row_gains=False, center_columns=False):
+             levels="inverse-cdf", row_gains=False, center_columns=False, spread_power=1.0):
     """Compresses posteriors to a .vbq container; returns its bytes, or writes
     `path` atomically (refusing an existing file unless force) and returns path.
 
@@ -105,8 +105,9 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
       (gauss, gauss-fit, wide:K, laplace, student, mixture:K, empirical:K, auto),
       --refine, --one-table (block_tables=False), --no-vocab, --threads (0 = all
       cores; the bytes never depend on it).
-    coder, levels, row_gains, center_columns: as --coder (rans, ctx), --levels
-      (inverse-cdf, centroid, wcentroid), --row-gains and --center-columns.
+    coder, levels, row_gains, center_columns, spread_power: as --coder (rans,
+      ctx), --levels (inverse-cdf, centroid, wcentroid), --row-gains,
+      --center-columns and --spread-power.
     select: tensor names to keep (HDF5 input only; --tensor).
 
     Arrays: C-contiguous float64 arrays are encoded in place; float32 (or
@@ -118,7 +119,7 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
                   threads=int(threads), include_vocab=bool(include_vocab), target_bytes=target_bytes,
                   target_bits_per_dim=target_bpd, path="" if path is None else _os.fspath(path), force=bool(force),
                   coder=str(coder), levels=str(levels), row_gains=bool(row_gains),
-                  center_columns=bool(center_columns))
+                  center_columns=bool(center_columns), spread_power=float(spread_power))
     if isinstance(tensors, (str, _os.PathLike)) or _is_h5py(tensors):
         if vocab is not None:
             raise ArgumentError("vocab is read from the HDF5 file; do not pass it")
