@@ -252,9 +252,10 @@ std::string rd_summary(const RdResult& r, const std::vector<double>& fractions) 
   return s.str();
 }
 
-// The baseline (method not named vbq...) that needs the fewest bits to keep the
-// middle summary fraction (falling back to lower ones when none reaches it); "" if none.
-static std::string best_baseline(const RdResult& r, const std::vector<double>& fractions) {
+// The baseline (method not named vbq...), or with `variant` the VBQ variant other
+// than the paper's "vbq", that needs the fewest bits to keep the middle summary
+// fraction (falling back to lower ones when none reaches it); "" if none.
+static std::string best_method(const RdResult& r, const std::vector<double>& fractions, bool variant) {
   std::vector<double> order(fractions.begin(), fractions.end());
   std::sort(order.begin(), order.end());
   if (r.lower_is_better) std::reverse(order.begin(), order.end());  // loosest first, as fractions ascending
@@ -262,7 +263,7 @@ static std::string best_baseline(const RdResult& r, const std::vector<double>& f
     std::string best;
     double best_bits = NAN;
     for (const std::string& m : method_order(r)) {
-      if (m.rfind("vbq", 0) == 0) continue;
+      if ((m.rfind("vbq", 0) == 0) != variant || m == "vbq") continue;
       const double b = bits_for(r, m, order[i]);
       if (!std::isnan(b) && (std::isnan(best_bits) || b < best_bits)) best = m, best_bits = b;
     }
@@ -276,12 +277,12 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
   ScratchDir dir("");
   const std::vector<std::string> methods = method_order(r);
   const double full = r.uncompressed[r.primary];
-  const std::string best = best_baseline(r, fractions);
+  const std::string best = best_method(r, fractions, false), best_variant = best_method(r, fractions, true);
 
-  // One data file per method, sorted by rate; styles: the paper's VBQ and the
-  // best baseline thick and solid, everything else thin with colour + dash.
-  // The emphasised two are drawn last, on top of any series they coincide with
-  // (they come last in the key too).
+  // One data file per method, sorted by rate; styles: the paper's VBQ, the best
+  // VBQ variant and the best baseline thick and solid, everything else thin with
+  // colour + dash. The emphasised three are drawn last, on top of any series they
+  // coincide with (they come last in the key too).
   std::string series, emphasised;
   size_t styled = 0;
   for (size_t i = 0; i < methods.size(); ++i) {
@@ -295,8 +296,9 @@ void plot_rd(const std::string& svg_path, const RdResult& r, const std::string& 
     std::string style, label = m;
     if (m == "vbq") style = "lc rgb '#d62728' dt 1 lw 4 pt 7 ps 0.7", label += " (paper)";
     else if (m == best) style = "lc rgb '#000000' dt 1 lw 4 pt 5 ps 0.6", label += " (best baseline)";
+    else if (m == best_variant) style = "lc rgb '#0050ff' dt 1 lw 4 pt 9 ps 0.7", label += " (best VBQ variant)";
     else style = series_style(styled++) + " lw 2 pt " + std::to_string(1 + int(i % 12)) + " ps 0.5";
-    std::string& to = m == "vbq" || m == best ? emphasised : series;
+    std::string& to = m == "vbq" || m == best || m == best_variant ? emphasised : series;
     to += (to.empty() ? "" : ", ") + std::string("'") + data + "' using 1:2 with linespoints " + style + " title '" +
           label + "'";
   }

@@ -97,6 +97,11 @@ TEST_CASE("rd: one sweep, every method, real files, summary and CSV") {
   plot_rd(dir + "/rd.svg", r, "test");
   CHECK(fs::file_size(dir + "/rd.svg") > 1000);
   CHECK(fs::file_size(dir + "/rd.png") > 1000);
+  const std::string svg = read_file_bytes(dir + "/rd.svg");  // the three emphasised series are labelled
+  CHECK(svg.find("vbq (paper)") != std::string::npos);
+  CHECK(svg.find("vbq+refine (best VBQ variant)") != std::string::npos);
+  CHECK(svg.find("(best baseline)") != std::string::npos);
+  CHECK(svg.find("bits per latent dimension") != std::string::npos);  // a fidelity metric: not a classifier
 }
 
 TEST_CASE("rd: variant labels name prior, refinement and block tables") {
