@@ -70,7 +70,7 @@ def test_same_bytes_whatever_the_chunks(client, blocks, chunks):
 def test_gauss_fit_and_one_table_and_where_the_work_runs(client, blocks):
     blocks, _ = blocks
     mu, sigma = (da.from_array(a, chunks=(6000, 70)) for a in blocks["word"])
-    for kwargs in [dict(prior="gauss-fit", lam=0.3), dict(block_tables=False)]:
+    for kwargs in [dict(prior="gauss-fit", lam=0.3), dict(prior="wide:8", lam=0.3), dict(block_tables=False)]:
         with get_task_stream(client) as stream:
             assert vbq.dask.compress({"word": (mu, sigma)}, **kwargs) == vbq.compress({"word": blocks["word"]}, **kwargs)
         # Both passes ran on the workers: the prior's folds, Algorithm 1 and the
@@ -90,7 +90,8 @@ def test_small_tensors(client, data):
 
 def test_unsupported_settings(client, data):
     mu, sigma = (da.from_array(a, chunks=(400, 20)) for a in data["word"])
-    for kwargs in [dict(prior="laplace"), dict(prior="auto"), dict(refine=1), dict(target_size=10000),
+    for kwargs in [dict(prior="laplace"), dict(prior="auto"), dict(prior="wide:1"), dict(prior="wide:x"), dict(refine=1),
+                   dict(target_size=10000),
                    dict(target_bits_per_dim=2.0)]:
         with pytest.raises(vbq.UnsupportedError):
             vbq.dask.compress({"word": (mu, sigma)}, **kwargs)

@@ -23,7 +23,7 @@ anything), then:
                     container.
 
 Supported settings: lam (a fixed lambda), prior "gauss" (the paper's, the
-default) or "gauss-fit", block_tables, include_vocab/vocab. Not supported
+default), "gauss-fit" or "wide:K", block_tables, include_vocab/vocab. Not supported
 (UnsupportedError; use vbq.compress on arrays that fit in memory): other priors
 and "auto" (they fit on the whole tensor), refine > 0 (refinement needs the
 whole tensor's code statistics at every pass), target_size /
@@ -46,7 +46,18 @@ from dask.highlevelgraph import HighLevelGraph
 from . import (DEFAULTS, ArgumentError, Container, UnsupportedError, _float32, _hdf5_order, _mean_path,
                _rate_settings, _vbq)
 
-SUPPORTED_PRIORS = ("gauss", "gauss-fit")
+SUPPORTED_PRIORS = ("gauss", "gauss-fit", "wide:K")
+
+
+def _wide_factor(prior):
+    """K of "wide:K", 1 for gauss and gauss-fit, None for priors fitted on the whole tensor."""
+    if prior in ("gauss", "gauss-fit"):
+        return 1
+    try:
+        k = _vbq.wide_prior_factor(str(prior))
+    except ArgumentError:  # a malformed K: as unsupported as any other spec here
+        return None
+    return k if k > 0 else None
 
 
 def _fold_sum(carry, block):
@@ -57,8 +68,8 @@ def _fold_squares(carry, block, mean):
     return _vbq.fold_squares(carry, block, mean)
 
 
-def _gaussian_prior(mean, squares, count):
-    return _vbq.gaussian_prior(mean, squares, count)
+def _gaussian_prior(mean, squares, count, factor):
+    return _vbq.gaussian_prior(mean, squares, count, factor)
 
 
 def _storage_order_blocks(x, block_symbols):
@@ -91,7 +102,7 @@ def _prior_graph(x, prior):
         dsk[("vbq-squares-" + token, i)] = (_fold_squares, carry, block, mean)
         carry = ("vbq-squares-" + token, i)
     out = "vbq-prior-" + token
-    dsk[out] = (_gaussian_prior, mean, carry, x.size)
+    dsk[out] = (_gaussian_prior, mean, carry, x.size, _wide_factor(prior))
     return dsk, out
 
 
@@ -158,7 +169,7 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
     if target_size is not None or target_bits_per_dim is not None:
         raise UnsupportedError("vbq.dask.compress does not do rate control (target_size, target_bits_per_dim): "
                                "give lam, or use vbq.compress")
-    if prior not in SUPPORTED_PRIORS:
+    if _wide_factor(prior) is None:
         raise UnsupportedError(f"vbq.dask.compress supports the priors {', '.join(SUPPORTED_PRIORS)}, not {prior!r}: "
                                "the others fit on the whole tensor; use vbq.compress")
     if refine:
