@@ -69,9 +69,7 @@ std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
   double squares = 0;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice)
     squares = gaussian_fold_squares(squares, std::span(s.mu).first(s.read(begin, false)), mean);
-  const GaussianPrior fitted = gaussian_prior_from_sums(mean, squares, s.elements);
-  const int wide = wide_prior_factor(spec);
-  return std::make_unique<GaussianPrior>(wide > 0 ? widen(fitted, wide) : fitted);
+  return std::make_unique<GaussianPrior>(widen(gaussian_prior_from_sums(mean, squares, s.elements), spec));
 }
 
 // Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).

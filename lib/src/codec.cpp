@@ -107,10 +107,10 @@ std::vector<double> tempered_spreads(std::span<const double> sigma, double power
       throw Error(ErrorKind::argument, "tempered_spreads: sigma[" + std::to_string(i) + "] is not finite and > 0");
     log_sum += std::log(sigma[i]);
   }
+  if (power == 1) return std::vector<double>(sigma.begin(), sigma.end());
   const double log_g = sigma.empty() ? 0.0 : log_sum / double(sigma.size());
   std::vector<double> out(sigma.size());
-  for (size_t i = 0; i < sigma.size(); ++i)
-    out[i] = power == 1 ? sigma[i] : std::exp(log_g + power * (std::log(sigma[i]) - log_g));
+  for (size_t i = 0; i < sigma.size(); ++i) out[i] = std::exp(log_g + power * (std::log(sigma[i]) - log_g));
   return out;
 }
 

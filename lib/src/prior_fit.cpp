@@ -296,7 +296,10 @@ int parse_count(const std::string& spec, const std::string& name, int lo, int hi
 
 int wide_prior_factor(const std::string& spec) { return std::max(parse_count(spec, "wide", 2, 1024), 0); }
 
-GaussianPrior widen(const GaussianPrior& prior, int factor) { return GaussianPrior(prior.mean(), factor * prior.std()); }
+GaussianPrior widen(const GaussianPrior& fitted, const std::string& spec) {
+  const int k = wide_prior_factor(spec);
+  return k > 0 ? GaussianPrior(fitted.mean(), k * fitted.std()) : fitted;
+}
 
 std::unique_ptr<Prior> fit_prior(const std::string& spec, std::span<const double> mu) {
   const bool known = spec == "gauss" || spec == "gauss-fit" || spec == "laplace" || spec == "student" ||
@@ -306,8 +309,8 @@ std::unique_ptr<Prior> fit_prior(const std::string& spec, std::span<const double
   int empirical_k = parse_count(spec, "empirical", 2, EmpiricalPrior::kMaxEmpiricalKnots);
   const int wide_k = wide_prior_factor(spec);
   check_fit_input(mu);
-  if (wide_k > 0) return std::make_unique<GaussianPrior>(widen(fit_gaussian_prior(mu), wide_k));
-  if (spec == "gauss" || spec == "gauss-fit") return std::make_unique<GaussianPrior>(fit_gaussian_prior(mu, spec == "gauss-fit"));
+  if (wide_k > 0 || spec == "gauss" || spec == "gauss-fit")
+    return std::make_unique<GaussianPrior>(widen(fit_gaussian_prior(mu, spec == "gauss-fit"), spec));
   if (spec == "laplace") return fit_laplace(mu);
   if (spec == "student") return fit_student(mu);
   if (mixture_k > 0) return fit_mixture(mu, mixture_k);

@@ -181,9 +181,11 @@ GaussianPrior gaussian_prior_from_sums(double mean, double sum_squares, uint64_t
 // few that matter lie in its far tails, where the dyadic grid of its quantiles is
 // coarse and uneven; K times wider, they lie where it is nearly even.
 // wide_prior_factor: K of a "wide:K" spec (2 <= K <= 1024), 0 for any other spec;
-// throws ErrorKind::argument for a malformed K. widen: N(mean, (K std)^2).
+// throws ErrorKind::argument for a malformed K. widen: the Gaussian fitted for
+// `spec` (gauss, gauss-fit or wide:K) as the spec asks, N(mean, (K std)^2) for
+// wide:K and unchanged otherwise.
 int wide_prior_factor(const std::string& spec);
-GaussianPrior widen(const GaussianPrior& prior, int factor);
+GaussianPrior widen(const GaussianPrior& fitted, const std::string& spec);
 
 // Fits a prior to the means of one tensor. spec is one of
 //   "gauss"        the paper's N(0, mean mu^2)          (fit_gaussian_prior)

@@ -386,10 +386,9 @@ double fold_squares(double carry, const InArray& chunk, double mean) {
 }
 
 // The prior fit_prior(spec) returns for these sums, spec gauss, gauss-fit or
-// wide:K (the widening factor, 1 for the first two): (family, parameters).
-py::tuple gaussian_prior(double mean, double sum_squares, uint64_t count, int factor) {
-  GaussianPrior prior = gaussian_prior_from_sums(mean, sum_squares, count);
-  if (factor != 1) prior = widen(prior, factor);
+// wide:K: (family, parameters).
+py::tuple gaussian_prior(double mean, double sum_squares, uint64_t count, const std::string& spec) {
+  const GaussianPrior prior = widen(gaussian_prior_from_sums(mean, sum_squares, count), spec);
   return py::make_tuple(int(prior.family()), prior.parameters());
 }
 
@@ -609,7 +608,7 @@ PYBIND11_MODULE(_vbq, m) {
   m.def("fold_sum", &fold_sum, py::arg("carry"), py::arg("chunk"));
   m.def("fold_squares", &fold_squares, py::arg("carry"), py::arg("chunk"), py::arg("mean"));
   m.def("gaussian_prior", &gaussian_prior, py::arg("mean"), py::arg("sum_squares"), py::arg("count"),
-        py::arg("factor") = 1);
+        py::arg("spec") = "gauss");
   m.def("wide_prior_factor", &wide_prior_factor, py::arg("spec"), "K of a prior spec wide:K, else 0");
   m.def("quantize_chunk", &quantize_chunk, py::arg("name"), py::arg("mu"), py::arg("sigma"), py::arg("family"),
         py::arg("parameters"), py::arg("lam"), py::arg("max_rate_bits"), py::arg("threads"), py::arg("offset"),

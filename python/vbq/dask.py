@@ -49,15 +49,14 @@ from . import (DEFAULTS, ArgumentError, Container, UnsupportedError, _float32, _
 SUPPORTED_PRIORS = ("gauss", "gauss-fit", "wide:K")
 
 
-def _wide_factor(prior):
-    """K of "wide:K", 1 for gauss and gauss-fit, None for priors fitted on the whole tensor."""
+def _fitted_from_sums(prior):
+    """Whether the prior spec is fitted from the sums of the means (gauss, gauss-fit, wide:K)."""
     if prior in ("gauss", "gauss-fit"):
-        return 1
+        return True
     try:
-        k = _vbq.wide_prior_factor(str(prior))
+        return _vbq.wide_prior_factor(str(prior)) > 0
     except ArgumentError:  # a malformed K: as unsupported as any other spec here
-        return None
-    return k if k > 0 else None
+        return False
 
 
 def _fold_sum(carry, block):
@@ -68,8 +67,8 @@ def _fold_squares(carry, block, mean):
     return _vbq.fold_squares(carry, block, mean)
 
 
-def _gaussian_prior(mean, squares, count, factor):
-    return _vbq.gaussian_prior(mean, squares, count, factor)
+def _gaussian_prior(mean, squares, count, spec):
+    return _vbq.gaussian_prior(mean, squares, count, spec)
 
 
 def _storage_order_blocks(x, block_symbols):
@@ -102,7 +101,7 @@ def _prior_graph(x, prior):
         dsk[("vbq-squares-" + token, i)] = (_fold_squares, carry, block, mean)
         carry = ("vbq-squares-" + token, i)
     out = "vbq-prior-" + token
-    dsk[out] = (_gaussian_prior, mean, carry, x.size, _wide_factor(prior))
+    dsk[out] = (_gaussian_prior, mean, carry, x.size, str(prior))
     return dsk, out
 
 
@@ -169,7 +168,7 @@ def compress(tensors, lam=None, prior="gauss", refine=0, target_size=None, targe
     if target_size is not None or target_bits_per_dim is not None:
         raise UnsupportedError("vbq.dask.compress does not do rate control (target_size, target_bits_per_dim): "
                                "give lam, or use vbq.compress")
-    if _wide_factor(prior) is None:
+    if not _fitted_from_sums(prior):
         raise UnsupportedError(f"vbq.dask.compress supports the priors {', '.join(SUPPORTED_PRIORS)}, not {prior!r}: "
                                "the others fit on the whole tensor; use vbq.compress")
     if refine:
