@@ -72,13 +72,13 @@ std::unique_ptr<Prior> stream_prior(TensorSlices& s, const std::string& spec) {
   return std::make_unique<GaussianPrior>(widen(gaussian_prior_from_sums(mean, squares, s.elements), spec));
 }
 
-// Algorithm 1 and the escapes of the slice at `begin` (encode_vbq's first steps).
-CodeKeys slice_keys(TensorSlices& s, uint64_t begin, const Prior& prior, const VbqSettings& vbq) {
+// Algorithm 1 with the escape as a candidate (encode_vbq's quantize and
+// mark_escapes) for the slice at `begin`, into keys.
+void slice_keys(TensorSlices& s, uint64_t begin, const Quantizer& quantizer, const VbqSettings& vbq, CodeKeys& keys) {
   const size_t n = s.read(begin, true);
-  const std::span<const double> mu = std::span(s.mu).first(n), sigma = std::span(s.sigma).first(n);
-  CodeKeys keys = quantize(prior, mu, sigma, vbq.lambda, vbq.threads, vbq.max_rate_bits);
-  mark_escapes(prior, mu, sigma, vbq.lambda, keys, vbq.threads);
-  return keys;
+  keys.resize(n);
+  quantizer.quantize(std::span(s.mu).first(n), std::span(s.sigma).first(n), vbq.lambda, keys, vbq.threads,
+                     vbq.max_rate_bits, kEscapeBits);
 }
 
 // Block b's histogram indices as the scratch file holds them: 2 bytes each when
@@ -92,8 +92,10 @@ EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettin
   keys_spill.clear();
   UninitializedVector<uint32_t> indices;
   std::vector<uint16_t> narrow;
+  const Quantizer quantizer(prior, s.elements >= kMinFastCoordinates, vbq.threads);
+  CodeKeys keys;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
-    CodeKeys keys = slice_keys(s, begin, prior, vbq);
+    slice_keys(s, begin, quantizer, vbq, keys);
     indices.resize(keys.size());
     for (SymbolCounts& h : block_histograms(keys, s.block, vbq.threads, indices)) {
       const uint64_t from = histograms.size() * s.block - begin, n = std::min<uint64_t>(s.block, keys.size() - from);
@@ -109,23 +111,28 @@ EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettin
   const Tensor& t = s.in.layout().tensors[s.index];
   EncodedTensor plan = labelled(plan_vbq_tensor(prior, histograms, vbq, t.shape), t);
   const bool escape = has_escape(plan);
-  std::vector<uint64_t> lengths, keys;
+  std::vector<uint64_t> lengths;
   spill.clear();
   uint64_t key_offset = 0;  // in keys_spill
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
     const size_t n = s.read(begin, false);  // the means, for the escapes
-    keys.resize(n);
-    for (uint64_t from = 0; from < n; from += s.block) {  // the keys of pass 2, back from their indices
-      const SymbolCounts& h = histograms[(begin + from) / s.block];
-      const uint64_t m = std::min<uint64_t>(s.block, n - from), width = index_bytes(h);
-      indices.resize(m);
-      if (width == 4) keys_spill.read(key_offset, indices.data(), m * 4);
-      else narrow.resize(m), keys_spill.read(key_offset, narrow.data(), m * 2);
-      key_offset += m * width;
-      for (uint64_t i = 0; i < m; ++i) keys[from + i] = h.symbols[width == 4 ? indices[i] : narrow[i]];
+    indices.resize(n);
+    for (uint64_t from = 0; from < n; from += s.block) {  // pass 2's histogram indices
+      const uint64_t m = std::min<uint64_t>(s.block, n - from);
+      if (index_bytes(histograms[(begin + from) / s.block]) == 4) {
+        keys_spill.read(key_offset, indices.data() + from, m * 4);
+        key_offset += m * 4;
+      } else {
+        narrow.resize(m);
+        keys_spill.read(key_offset, narrow.data(), m * 2);
+        key_offset += m * 2;
+        std::copy(narrow.begin(), narrow.end(), indices.begin() + std::ptrdiff_t(from));
+      }
     }
-    const std::span<const double> mu = std::span(s.mu).first(n);
-    for (EncodedBlock& b : encode_vbq_blocks(plan, begin / s.block, keys, mu, vbq.threads)) {
+    const std::span<const SymbolCounts> slice_histograms =
+        std::span(histograms).subspan(begin / s.block, (n + s.block - 1) / s.block);
+    for (EncodedBlock& b : encode_vbq_blocks(plan, begin / s.block, slice_histograms, std::span(indices).first(n),
+                                             std::span(s.mu).first(n), vbq.threads)) {
       spill.append(b.bytes.data(), b.bytes.size());
       lengths.push_back(b.bytes.size());
       if (!escape) continue;

@@ -9,20 +9,20 @@
 //     as fit_gaussian_prior does; for student, mixture:K and empirical:K the
 //     fixed subsample of at most 2^18 or 2^20 means that fit_prior fits anyway
 //     (subsample_positions), so the prior is the in-memory encoder's;
-//  2. means and stds: Algorithm 1 and the escapes per slice (mark_escapes);
-//     each block's histogram of code keys (block_histograms), from which
-//     plan_vbq_tensor builds the tensor's alphabet, rare-code-point escapes and
-//     (block) frequency tables. Each key goes to an unnamed scratch file as its
-//     index in its block's histogram (2 bytes, 4 for blocks of > 2^16 distinct
-//     keys), so that Algorithm 1 runs once;
-//  3. the means again (for the escaped values) and the keys back from the
-//     scratch file: each block encoded under the plan (encode_vbq_blocks) and
-//     appended to a second scratch file; the tensor's section is then written
-//     with the payload copied from it.
+//  2. means and stds: Algorithm 1 with the escape as a candidate, per slice,
+//     with one Quantizer (tables) per tensor; each block's histogram of code
+//     keys (block_histograms), from which plan_vbq_tensor builds the tensor's
+//     alphabet, rare-code-point escapes and (block) frequency tables. Each key
+//     goes to an unnamed scratch file as its index in its block's histogram
+//     (2 bytes, 4 for blocks of > 2^16 distinct keys), so that Algorithm 1 runs once;
+//  3. the means again (for the escaped values) and the indices back from the
+//     scratch file: each block encoded under the plan from its histogram and
+//     indices (encode_vbq_blocks) and appended to a second scratch file; the
+//     tensor's section is then written with the payload copied from it.
 // The container's bytes are those of compress_model + write_container for the
 // same settings (tests/test_stream_compress.cpp), so the format is unchanged.
 // Memory: 16 bytes per element of a slice (means and stds as doubles) plus 12
-// for its keys and indices, the per-block histograms (16 bytes per distinct key
+// for its keys and indices (buffers kept from slice to slice), the per-block histograms (16 bytes per distinct key
 // and block), the escaped means (8 bytes each), and O(1) per block for the jump
 // table. Disk: ~2 bytes per element of the largest tensor, beside the output.
 #pragma once

@@ -13,6 +13,7 @@
 #include "vbq/quantizer.hpp"
 
 using namespace vbq;
+using vbq::testing::expect_error;
 using vbq::testing::kind_of;
 
 namespace {
@@ -589,6 +590,12 @@ TEST_CASE("codec: plan_vbq_tensor and encode_vbq_block give encode_vbq_keys' ten
     s.block_tables = block_tables;
     CodeKeys keys = quantize(prior, p.mu, p.sigma, s.lambda);
     mark_escapes(prior, p.mu, p.sigma, s.lambda, keys);
+    // The escape as Algorithm 1's extra candidate gives mark_escapes' keys, on any thread count.
+    for (int threads : {1, 2}) {
+      CodeKeys fused(n);
+      Quantizer(prior, true, threads).quantize(p.mu, p.sigma, s.lambda, fused, threads, kMaxRateBits, kEscapeBits);
+      CHECK(fused == keys);
+    }
     std::vector<uint64_t> whole(keys.begin(), keys.end());
     const EncodedTensor expected = encode_vbq_keys(prior, whole, p.mu, s, shape);
     REQUIRE(expected.symbols.blocks.size() == 3);
@@ -621,6 +628,26 @@ TEST_CASE("codec: plan_vbq_tensor and encode_vbq_block give encode_vbq_keys' ten
     CHECK(t.escapes == expected.escapes);
     CHECK(t.block_escapes == expected.block_escapes);
     CHECK(t.levels == expected.levels);
+    // From the histograms and each key's index in its block's histogram (the streaming encoder's form).
+    std::vector<uint32_t> indices(n);
+    const std::vector<SymbolCounts> indexed = block_histograms(keys, bs, 2, indices);
+    REQUIRE(indexed.size() == histograms.size());
+    const std::vector<EncodedBlock> blocks = encode_vbq_blocks(t, 0, indexed, indices, p.mu, 2);
+    REQUIRE(blocks.size() == t.symbols.blocks.size());
+    std::vector<double> escapes;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      CHECK(blocks[b].bytes == t.symbols.blocks[b]);
+      CHECK(blocks[b].escapes.size() == t.block_escapes[b]);
+      escapes.insert(escapes.end(), blocks[b].escapes.begin(), blocks[b].escapes.end());
+    }
+    CHECK(escapes == t.escapes);
+    // Too few histograms, or an index beyond its histogram, is an argument error.
+    expect_error([&] { encode_vbq_blocks(t, 0, std::span(indexed).first(2), indices, p.mu); }, ErrorKind::argument,
+                 {"2 histograms for 3 blocks"});
+    std::vector<uint32_t> bad(indices.begin(), indices.begin() + std::ptrdiff_t(bs));
+    bad[7] = uint32_t(indexed[0].symbols.size());
+    expect_error([&] { encode_vbq_block(t, 0, indexed[0], bad, std::span(p.mu).first(bs)); }, ErrorKind::argument,
+                 {"block 0, element 7", "beyond its"});
     // A block whose symbol count is off, or a plan without the block's code point, is an argument error.
     CHECK(kind_of([&] { encode_vbq_block(t, 0, std::span<const uint64_t>(keys).first(10), std::span(p.mu).first(10)); }) ==
           ErrorKind::argument);

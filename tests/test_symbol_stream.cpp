@@ -123,6 +123,13 @@ TEST_CASE("symbol stream: plan_symbol_stream and encode_block give encode_symbol
       for (size_t begin = 0; begin < msg.size(); begin += n)
         s.blocks.push_back(encode_block(s, begin / n, std::span(msg).subspan(begin, std::min(n, msg.size() - begin))));
       CHECK(s.blocks == expected.blocks);
+      // The same blocks from their distinct symbols and each symbol's index into them.
+      for (size_t begin = 0; begin < msg.size(); begin += n) {
+        const std::span<const uint64_t> block = std::span(msg).subspan(begin, std::min(n, msg.size() - begin));
+        std::vector<uint32_t> indices(block.size());
+        const SymbolCounts h = symbol_counts(block, indices);
+        CHECK(encode_block(s, begin / n, h.symbols, indices) == expected.blocks[begin / n]);
+      }
       std::vector<uint64_t> unknown(n, 5);  // symbol 5 is not in the alphabet
       CHECK(vbq::testing::kind_of([&] { encode_block(s, 0, unknown); }) == ErrorKind::argument);
     }

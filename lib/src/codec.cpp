@@ -153,8 +153,8 @@ void mark_escapes(const Prior& prior, std::span<const double> mu, std::span<cons
 VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < n; ++i) {
     const double penalty = 2.0 * lambda * sigma[i] * sigma[i];
-    const double d = table.reconstruct(keys[i]) - mu[i], e = double(float(mu[i])) - mu[i];
-    if (e * e + penalty * kEscapeBits < d * d + penalty * rate_bits(keys[i])) keys[i] = kEscapeSymbol;
+    const double d = table.reconstruct(keys[i]) - mu[i];
+    if (escape_wins(mu[i], penalty, kEscapeBits, d * d + penalty * rate_bits(keys[i]))) keys[i] = kEscapeSymbol;
   }
 }
 
@@ -366,20 +366,30 @@ EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> 
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<const uint64_t> keys,
                               std::span<const double> mu) {
   if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
+  UninitializedVector<uint32_t> indices(keys.size());
+  return encode_vbq_block(plan, b, symbol_counts(keys, indices), indices, mu);
+}
+
+EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, const SymbolCounts& histogram,
+                              std::span<const uint32_t> indices, std::span<const double> mu) {
+  if (indices.size() != mu.size())
+    throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
   const std::vector<uint64_t>& alphabet = plan.symbols.alphabet;
   // Keys outside the alphabet are the rare code points that the plan escaped.
-  std::vector<uint64_t> rare;
-  for (uint64_t key : symbol_counts(keys).symbols)
-    if (!std::binary_search(alphabet.begin(), alphabet.end(), key)) rare.push_back(key);
-  if (!rare.empty() && !has_escape(plan))
-    throw Error(ErrorKind::argument, "tensor '" + plan.name + "': block " + std::to_string(b) + " holds code point " +
-                                         std::to_string(rare.front()) + ", which the plan does not know");
-  std::vector<uint64_t> symbols(keys.begin(), keys.end());
-  escape_keys(symbols, rare, 1);
+  std::vector<uint64_t> distinct = histogram.symbols;
+  for (uint64_t& key : distinct) {
+    if (std::binary_search(alphabet.begin(), alphabet.end(), key)) continue;
+    if (!has_escape(plan))
+      throw Error(ErrorKind::argument, "tensor '" + plan.name + "': block " + std::to_string(b) +
+                                           " holds code point " + std::to_string(key) +
+                                           ", which the plan does not know");
+    key = kEscapeSymbol;
+  }
   EncodedBlock out;
-  for (size_t i = 0; i < symbols.size() && has_escape(plan); ++i)
-    if (symbols[i] == kEscapeSymbol) out.escapes.push_back(mu[i]);
-  out.bytes = encode_block(plan.symbols, b, symbols);
+  out.bytes = encode_block(plan.symbols, b, distinct, indices);
+  if (has_escape(plan))
+    for (size_t i = 0; i < indices.size(); ++i)
+      if (distinct[indices[i]] == kEscapeSymbol) out.escapes.push_back(mu[i]);
   return out;
 }
 
@@ -400,19 +410,22 @@ VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
 }
 
 std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
-                                            std::span<const uint64_t> keys, std::span<const double> mu,
-                                            [[maybe_unused]] int threads) {
-  if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_blocks: keys and means differ in size");
+                                            std::span<const SymbolCounts> histograms, std::span<const uint32_t> indices,
+                                            std::span<const double> mu, [[maybe_unused]] int threads) {
+  if (indices.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_blocks: keys and means differ in size");
   const uint64_t per = plan.symbols.block_symbols;
-  const int64_t blocks = int64_t((keys.size() + per - 1) / per);
+  const int64_t blocks = int64_t((indices.size() + per - 1) / per);
+  if (histograms.size() != size_t(blocks))
+    throw Error(ErrorKind::argument, "encode_vbq_blocks: " + std::to_string(histograms.size()) + " histograms for " +
+                                         std::to_string(blocks) + " blocks");
   std::vector<EncodedBlock> out(static_cast<size_t>(blocks));
   std::string first_error;
 VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
   for (int64_t b = 0; b < blocks; ++b) {
-    const uint64_t begin = uint64_t(b) * per, end = std::min<uint64_t>(begin + per, keys.size());
+    const uint64_t begin = uint64_t(b) * per, end = std::min<uint64_t>(begin + per, indices.size());
     try {
-      out[size_t(b)] = encode_vbq_block(plan, first_block + uint64_t(b), keys.subspan(begin, end - begin),
-                                        mu.subspan(begin, end - begin));
+      out[size_t(b)] = encode_vbq_block(plan, first_block + uint64_t(b), histograms[size_t(b)],
+                                        indices.subspan(begin, end - begin), mu.subspan(begin, end - begin));
     } catch (const Error& e) {
 VBQ_OMP(critical)
       if (first_error.empty()) first_error = e.what();

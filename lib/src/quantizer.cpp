@@ -77,6 +77,8 @@ double band_width(const CodePointTable& table) {
   return kBandRel * (std::max(std::fabs(lo), std::fabs(hi)) + (hi - lo));
 }
 
+}  // namespace
+
 // The CodePointTable's points of rate <= 16 again (the same doubles), stored
 // level by level: rate r, k odd at index 2^r / 4 + k / 2, the upper side negated.
 // The first ten levels, which Algorithm 1 visits most, then share 8 KiB per side
@@ -108,6 +110,14 @@ class LevelTable {
   std::vector<double> levels_[2];
 };
 
+namespace {
+
+// The key of the tail point k / 2^r (k odd): xi = k / 2^r, or 1 - k / 2^r if upper.
+inline CodeKey key_of(uint64_t k, int r, bool upper) {
+  const uint64_t n = upper ? (uint64_t(1) << r) - k : k;
+  return (uint64_t(1) << r) | n;
+}
+
 // Eq. 9's distortion (q - mu)^2 overflows once |q - mu| passes ~1e154, and then no
 // candidate has a finite loss. Minimising (q - mu)^2 - mu^2 = q (q - 2 mu) instead
 // gives the same minimiser; scaled by s^2, s = 2^-ilogb(mu) (exact: a power of two),
@@ -129,9 +139,10 @@ double offset_loss(double q, double mu, double s) { return (s * q) * (s * q - 2.
 // levels: this side's LevelTable::side() (signed: no case for the side), or null.
 // kOffset: Eq. 9 minus the constant mu^2, scaled by s^2 (see offset_loss), for a mu
 // so far out that (F^{-1}(xi) - mu)^2 overflows for every candidate.
+// loss: set to the best code point's Eq. 9 (+inf in the offset form).
 template <bool kOffset = false, class Quantile>
 inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
-                      int max_rate_bits, const double* levels, double width, double scale = 1.0) {
+                      int max_rate_bits, const double* levels, double width, double& loss, double scale = 1.0) {
   constexpr int kTableBits = CodePointTable::kTableRateBits;
   double t = 0.0;
   bool have_t = false;
@@ -202,12 +213,11 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
   if constexpr (!kOffset) {
     if (best_r == 0) {  // no candidate had a finite Eq. 9: |mu - F^{-1}(xi)| beyond ~1e154
       const double s = offset_scale(mu);
-      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, nullptr, 0.0, s);
+      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, nullptr, 0.0, loss, s);
     }
   }
-  // Back from the tail coordinate to xi = n / 2^R.
-  uint64_t n = upper ? (uint64_t(1) << best_r) - best_k : best_k;
-  return (uint64_t(1) << best_r) | n;
+  loss = kOffset ? std::numeric_limits<double>::infinity() : best_loss;
+  return key_of(best_k, best_r, upper);
 }
 
 // Whether descent is exact for this table: for every boundary b = j / 2^16 on both
@@ -233,41 +243,51 @@ VBQ_OMP(parallel for schedule(static) num_threads(threads) reduction(+ : bad))
   return bad == 0;
 }
 
-// Below this many coordinates the bands_hold() check does not pay for itself.
-constexpr size_t kMinDescendCoordinates = size_t(1) << 18;
-
 }  // namespace
 
 CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda, int max_rate_bits) {
   const Prior& prior = table.prior();
   // Work on the tail coordinate t = xi (lower side) or 1 - xi (upper side), t <= 1/2.
   const bool upper = mu > prior.median();
+  double loss;
   return search([&](uint64_t k, int r) { return table.tail_quantile(k, r, upper); }, prior, mu,
-                2.0 * lambda * sigma * sigma, upper, max_rate_bits, nullptr, 0.0);
+                2.0 * lambda * sigma * sigma, upper, max_rate_bits, nullptr, 0.0, loss);
+}
+
+Quantizer::Quantizer(const Prior& prior, bool fast, int threads)
+    : prior_(prior), table_(prior), levels_(std::make_unique<LevelTable>(table_)), width_(band_width(table_)) {
+  descend_ = fast && bands_hold(prior, table_, width_, resolve_threads(threads));
+}
+
+Quantizer::~Quantizer() = default;
+
+void Quantizer::quantize(std::span<const double> mu, std::span<const double> sigma, double lambda,
+                         std::span<CodeKey> keys, int threads, int max_rate_bits, double escape_bits) const {
+  if (!(lambda > 0) || !std::isfinite(lambda))
+    throw Error(ErrorKind::argument, "lambda must be a finite number > 0, got " + std::to_string(lambda));
+  if (mu.size() != sigma.size() || keys.size() != mu.size())
+    throw Error(ErrorKind::argument, "quantize: mu, sigma and keys differ in size");
+  if (max_rate_bits < 1 || max_rate_bits > kMaxRateBits)
+    throw Error(ErrorKind::argument, "max rate must be in 1.." + std::to_string(kMaxRateBits) + " bits");
+  const int64_t n = int64_t(mu.size());
+  const double median = prior_.median();
+  const LevelTable& levels = *levels_;
+VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
+  for (int64_t i = 0; i < n; ++i) {
+    const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
+    const bool upper = m > median;
+    double loss;
+    const CodeKey key = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior_, m, penalty, upper,
+                               max_rate_bits, descend_ ? levels.side(upper) : nullptr, width_, loss);
+    keys[i] = escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
+  }
 }
 
 CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
                   int threads, int max_rate_bits) {
-  if (!(lambda > 0) || !std::isfinite(lambda))
-    throw Error(ErrorKind::argument, "lambda must be a finite number > 0, got " + std::to_string(lambda));
-  if (mu.size() != sigma.size()) throw Error(ErrorKind::argument, "quantize: mu and sigma differ in size");
-  if (max_rate_bits < 1 || max_rate_bits > kMaxRateBits)
-    throw Error(ErrorKind::argument, "max rate must be in 1.." + std::to_string(kMaxRateBits) + " bits");
-  CodePointTable table(prior);
-  CodeKeys keys(mu.size());  // uninitialized: the loop below writes every element
-  const int64_t n = int64_t(mu.size());
-  const int nthreads = resolve_threads(threads);
-  const double width = band_width(table);
-  const bool descend = mu.size() >= kMinDescendCoordinates && bands_hold(prior, table, width, nthreads);
-  const double median = prior.median();
-  const LevelTable levels(table);
-VBQ_OMP(parallel for schedule(static, 4096) num_threads(nthreads))
-  for (int64_t i = 0; i < n; ++i) {
-    const double m = mu[i], s = sigma[i];
-    const bool upper = m > median;
-    keys[i] = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior, m, 2.0 * lambda * s * s, upper,
-                     max_rate_bits, descend ? levels.side(upper) : nullptr, width);
-  }
+  CodeKeys keys(mu.size());  // uninitialized: quantize() writes every element
+  Quantizer(prior, mu.size() >= kMinFastCoordinates, threads)
+      .quantize(mu, sigma, lambda, keys, threads, max_rate_bits);
   return keys;
 }
 

@@ -259,25 +259,37 @@ SymbolStream plan_symbol_stream(std::vector<uint64_t> alphabet, std::vector<std:
 }
 
 std::vector<uint8_t> encode_block(const SymbolStream& s, uint64_t b, std::span<const uint64_t> symbols) {
-  const uint64_t nblocks = (s.count + s.block_symbols - 1) / s.block_symbols;
-  if (b >= nblocks || symbols.size() != std::min(s.block_symbols, s.count - b * s.block_symbols))
-    throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + " of " + std::to_string(nblocks) +
-                                         " cannot hold " + std::to_string(symbols.size()) + " symbols");
-  // The block's own alphabet maps its symbols; its (few) distinct symbols are
-  // then found in the stream's.
   const Alphabet local(symbols);
-  std::vector<uint32_t> to_stream(local.symbols().size());
+  UninitializedVector<uint32_t> indices(symbols.size());
+  for (size_t i = 0; i < symbols.size(); ++i) indices[i] = local.index(symbols[i]);
+  return encode_block(s, b, local.symbols(), indices);
+}
+
+std::vector<uint8_t> encode_block(const SymbolStream& s, uint64_t b, std::span<const uint64_t> distinct,
+                                  std::span<const uint32_t> indices) {
+  const uint64_t nblocks = (s.count + s.block_symbols - 1) / s.block_symbols;
+  if (b >= nblocks || indices.size() != std::min(s.block_symbols, s.count - b * s.block_symbols))
+    throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + " of " + std::to_string(nblocks) +
+                                         " cannot hold " + std::to_string(indices.size()) + " symbols");
+  // The block's (few) distinct symbols are found in the stream's alphabet once.
+  std::vector<uint32_t> to_stream(distinct.size());
   for (size_t k = 0; k < to_stream.size(); ++k) {
-    const uint64_t x = local.symbols()[k];
+    const uint64_t x = distinct[k];
     const auto it = std::lower_bound(s.alphabet.begin(), s.alphabet.end(), x);
     if (it == s.alphabet.end() || *it != x)
       throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + " holds symbol " +
                                            std::to_string(x) + ", which is not in the alphabet");
     to_stream[k] = uint32_t(it - s.alphabet.begin());
   }
-  UninitializedVector<uint32_t> indices(symbols.size());
-  for (size_t i = 0; i < symbols.size(); ++i) indices[i] = to_stream[local.index(symbols[i])];
-  return code_block(s, b, indices);
+  UninitializedVector<uint32_t> mapped(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] >= to_stream.size())
+      throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + ", element " + std::to_string(i) +
+                                           ": index " + std::to_string(indices[i]) + " beyond its " +
+                                           std::to_string(to_stream.size()) + " distinct symbols");
+    mapped[i] = to_stream[indices[i]];
+  }
+  return code_block(s, b, mapped);
 }
 
 SymbolStream recode_with_context(const SymbolStream& stream, uint64_t row_length, int threads) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "vbq/prior.hpp"
+#include "vbq/quantizer.hpp"
 #include "vbq/symbol_stream.hpp"
 
 namespace vbq {
@@ -29,7 +30,7 @@ enum class QuantizerKind : uint8_t { vbq = 1, grid = 2, codebook = 3 };
 
 // The vbq escape symbol (never a code point: those are >= 3). An escaped element
 // reconstructs to its own mean, listed in EncodedTensor::escapes.
-inline constexpr uint64_t kEscapeSymbol = 0;
+inline constexpr uint64_t kEscapeSymbol = kEscapeKey;
 
 // What an escape costs in Algorithm 1's objective, in bits: a float32 value plus
 // about 16 bits for the escape symbol in the rANS payload. The encoder escapes an
@@ -188,7 +189,8 @@ void set_row_gains(EncodedTensor& tensor, std::span<const uint64_t> symbols, std
 // alphabet with the rare code points escaped, frequency tables, levels.
 // encode_vbq_block: block b of a plan from its keys and means: its bytes and
 // its escaped means (keys missing from the alphabet are escaped rare code
-// points). The caller sets symbols.blocks, escapes and, if has_escape,
+// points); or from the histogram of its keys (symbol_counts) and each key's
+// index in it, which is how the streaming encoder holds them. The caller sets symbols.blocks, escapes and, if has_escape,
 // block_escapes (one count per block).
 EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> block_histograms,
                               const VbqSettings& settings, std::span<const uint64_t> shape = {});
@@ -198,18 +200,20 @@ struct EncodedBlock {
 };
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::span<const uint64_t> keys,
                               std::span<const double> mu);
+EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, const SymbolCounts& histogram,
+                              std::span<const uint32_t> indices, std::span<const double> mu);
 // The same for consecutive whole blocks at once, in parallel over the blocks:
 // block_histograms gives symbol_counts of each block of `keys` (cut every
-// block_symbols), encode_vbq_blocks encodes blocks first_block, first_block + 1,
-// ... of a plan from their keys and means (keys.size() covers whole blocks, the
-// tensor's last block possibly short). For streaming encoders that hold a few
-// blocks at a time (app/stream_compress.hpp).
-// indices, if given (one per key): each key's index in its block's histogram.
+// block_symbols) and, if `indices` is given (one per key), each key's index in
+// its block's histogram; encode_vbq_blocks encodes blocks first_block,
+// first_block + 1, ... of a plan from those histograms, indices and the means
+// (indices.size() covers whole blocks, the tensor's last block possibly short).
+// For streaming encoders that hold a few blocks at a time (app/stream_compress.hpp).
 std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0,
                                            std::span<uint32_t> indices = {});
 std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
-                                            std::span<const uint64_t> keys, std::span<const double> mu,
-                                            int threads = 0);
+                                            std::span<const SymbolCounts> histograms, std::span<const uint32_t> indices,
+                                            std::span<const double> mu, int threads = 0);
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.

@@ -17,6 +17,7 @@
 // longer code point costs at least that much. r is capped at kMaxRateBits.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -62,13 +63,52 @@ class CodePointTable {
   std::vector<double> lower_, upper_;  // index j: F^{-1}(j / 2^16), F^{-1}(1 - j / 2^16)
 };
 
+// The escape, a candidate beside the code points: the mean itself, sent as a
+// float32 at `bits` bits (the codec's kEscapeBits). Its key is kEscapeKey, which
+// no code point has. It wins where its Eq. 9, (fl32(mu) - mu)^2 + penalty bits,
+// is below the best code point's (penalty = 2 lambda sigma^2).
+inline constexpr CodeKey kEscapeKey = 0;
+inline bool escape_wins(double mu, double penalty, double bits, double code_point_loss) {
+  const double e = double(float(mu)) - mu;
+  return e * e + penalty * bits < code_point_loss;
+}
+
+class LevelTable;
+
+// Below this many coordinates a Quantizer's fast tables do not pay for their check.
+inline constexpr size_t kMinFastCoordinates = size_t(1) << 18;
+
+// Algorithm 1's tables for one prior, built once for any number of calls: the
+// CodePointTable and, where they are exact for this prior (checked once, ~10 ms),
+// the tables by which quantize() finds most code points without F(mu).
+class Quantizer {
+ public:
+  // fast: build and check the descent tables (worth it from ~2^18 coordinates on).
+  Quantizer(const Prior& prior, bool fast = true, int threads = 0);
+  ~Quantizer();
+  // Algorithm 1 for every coordinate into keys (same size), on `threads` threads
+  // (0 = all cores); the result does not depend on the thread count. With
+  // escape_bits > 0 the escape is a candidate too (key kEscapeKey where it wins).
+  // Throws ErrorKind::argument if lambda <= 0, the sizes differ or max_rate_bits
+  // is outside 1..kMaxRateBits.
+  void quantize(std::span<const double> mu, std::span<const double> sigma, double lambda, std::span<CodeKey> keys,
+                int threads = 0, int max_rate_bits = kMaxRateBits, double escape_bits = 0) const;
+  const CodePointTable& table() const { return table_; }
+
+ private:
+  const Prior& prior_;
+  CodePointTable table_;
+  std::unique_ptr<const LevelTable> levels_;  // CodePointTable's points, level by level
+  double width_ = 0;  // of the bands around the table's points
+  bool descend_ = false;  // levels_ may be descended; otherwise F(mu) for every coordinate
+};
+
 // Algorithm 1 for one coordinate. Requires sigma > 0, lambda > 0, finite mu.
 CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, double lambda,
                      int max_rate_bits = kMaxRateBits);
 
-// Algorithm 1 for every coordinate, on `threads` threads (0 = all cores). The result
-// does not depend on the thread count. Throws ErrorKind::argument if lambda <= 0 or
-// the sizes differ.
+// Algorithm 1 for every coordinate: Quantizer(prior, fast from
+// kMinFastCoordinates on).quantize(...) into new storage.
 CodeKeys quantize(const Prior& prior, std::span<const double> mu, std::span<const double> sigma, double lambda,
                   int threads = 0, int max_rate_bits = kMaxRateBits);
 

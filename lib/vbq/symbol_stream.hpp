@@ -76,11 +76,15 @@ SymbolStream encode_symbols(std::span<const uint64_t> symbols, int threads = 0,
 // distinct symbols of the message and block_counts[b][i], the count of
 // alphabet[i] in block b (every block but the last holds block_symbols).
 // encode_block: the bytes of block b of a planned stream from its symbols
-// (each in the alphabet). Both throw ErrorKind::argument on inconsistent input.
+// (each in the alphabet), or from the block's distinct symbols and each
+// element's index into them (symbol_counts). All throw ErrorKind::argument on
+// inconsistent input.
 SymbolStream plan_symbol_stream(std::vector<uint64_t> alphabet, std::vector<std::vector<uint64_t>> block_counts,
                                 uint64_t block_symbols, bool block_tables = true,
                                 EntropyCoder coder = EntropyCoder::rans, uint64_t row_length = 1);
 std::vector<uint8_t> encode_block(const SymbolStream& stream, uint64_t block, std::span<const uint64_t> symbols);
+std::vector<uint8_t> encode_block(const SymbolStream& stream, uint64_t block, std::span<const uint64_t> distinct,
+                                  std::span<const uint32_t> indices);
 
 // The same message with the context coder, from a rANS stream (same alphabet and
 // blocks): decodes and re-encodes. Throws as decode_symbol_indices.
