@@ -125,32 +125,17 @@ inline CodeKey key_of(uint64_t k, int r, bool upper) {
 double offset_scale(double mu) { return std::fabs(mu) > 1.0 ? std::ldexp(1.0, -std::ilogb(mu)) : 1.0; }
 double offset_loss(double q, double mu, double s) { return (s * q) * (s * q - 2.0 * (s * mu)); }
 
-// Algorithm 1 in tail coordinates (see the header), the one implementation.
-// Without levels it computes t = F(mu) (or 1 - F(mu)) up front: one prior CDF
-// call, the dearest step. With levels (only once bands_hold() said yes for this
-// table) it descends instead for r <= 16: t lies above the midpoint
-// mid / 2^r = (2 floor(2^(r-1) t) + 1) / 2^r iff mu lies beyond that midpoint's
-// tabulated quantile, certain outside its band. Of the two candidates floor and
-// ceil of 2^r t, one is a point of rate < r seen before, so the midpoint (rate
-// exactly r) is the only new one, and one table load serves both the descent and
-// its loss. t is computed only past 16 bits or when mu falls in a band. Both
-// ways visit the same candidates in the same order: the same key, bit for bit.
+// Algorithm 1 in tail coordinates (see the header), from t = F(mu) (or 1 - F(mu)):
+// one prior CDF call, the dearest step, then the floor and ceil of 2^r t for each
+// rate r. Of the two, one is a point of rate < r seen before (same loss: skipped).
 // quantile(k, r): F^{-1} of the tail point k / 2^r on this side (k odd, k / 2^r <= 1/2).
-// levels: this side's LevelTable::side() (signed: no case for the side), or null.
 // kOffset: Eq. 9 minus the constant mu^2, scaled by s^2 (see offset_loss), for a mu
 // so far out that (F^{-1}(xi) - mu)^2 overflows for every candidate.
 // loss: set to the best code point's Eq. 9 (+inf in the offset form).
 template <bool kOffset = false, class Quantile>
 inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double penalty, bool upper,
-                      int max_rate_bits, const double* levels, double width, double& loss, double scale = 1.0) {
-  constexpr int kTableBits = CodePointTable::kTableRateBits;
-  double t = 0.0;
-  bool have_t = false;
-  auto need_t = [&] {
-    if (!have_t) t = upper ? prior.upper(mu) : prior.lower(mu), have_t = true;
-  };
-  if (!levels) need_t();
-  const double smu = upper ? -mu : mu;  // signed like levels: t grows with smu
+                      int max_rate_bits, double& loss, double scale = 1.0) {
+  const double t = upper ? prior.upper(mu) : prior.lower(mu);
   uint64_t best_k = 0;
   int best_r = 0;
   double best_loss = std::numeric_limits<double>::infinity();
@@ -171,35 +156,9 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
     if constexpr (kOffset) return best_loss + (scale * mu) * (scale * mu);
     else return best_loss;
   };
-  double next[2] = {0, 0};  // descent: the two possible entries of the next level
   double pow2 = 1.0;  // 2^r; t * 2^r is exact (t <= 1/2, r <= 62), like ldexp but cheaper
   for (int r = 1; r <= max_rate_bits; ++r) {
     pow2 *= 2.0;
-    if (!have_t && r <= kTableBits) {
-      // Descent. Negation is exact, so the signed comparisons and difference
-      // decide and compute exactly what mu and the quantile would.
-      const uint64_t mid = 2 * prev_left + 1;
-      // this level's entry was loaded with its sibling one level up (r = 1: load it)
-      const double sq = r == 1 ? levels[0] : (mid & 2 ? next[1] : next[0]);
-      if (r < kTableBits) {  // both children of mid at r + 1: adjacent, off the critical path
-        const double* child = levels + LevelTable::index(2 * mid - 1, r + 1);
-        next[0] = child[0], next[1] = child[1];
-      }
-      const bool beyond = smu >= sq + width, before = smu <= sq - width;
-      if (beyond || before) [[likely]] {
-        const double d = sq - smu;
-        const double loss = d * d + penalty * r;
-        const bool better = loss < best_loss;
-        best_loss = better ? loss : best_loss;
-        best_k = better ? mid : best_k;
-        best_r = better ? r : best_r;
-        prev_left = mid - before;
-        prev_right = prev_left + 1;
-        if (best_loss < penalty * (r + 1)) break;
-        continue;
-      }
-    }
-    need_t();
     double scaled = t * pow2;
     uint64_t left = uint64_t(scaled);
     uint64_t right = double(left) == scaled && left != 0 ? left : left + 1;  // t underflowed to 0: 2^-r
@@ -213,11 +172,37 @@ inline CodeKey search(Quantile&& quantile, const Prior& prior, double mu, double
   if constexpr (!kOffset) {
     if (best_r == 0) {  // no candidate had a finite Eq. 9: |mu - F^{-1}(xi)| beyond ~1e154
       const double s = offset_scale(mu);
-      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, nullptr, 0.0, loss, s);
+      return search<true>(quantile, prior, mu, penalty * s * s, upper, max_rate_bits, loss, s);
     }
   }
   loss = kOffset ? std::numeric_limits<double>::infinity() : best_loss;
   return key_of(best_k, best_r, upper);
+}
+
+// search() without F(mu), for rates up to 16 (only once bands_hold() said yes for
+// this table): t lies above the midpoint mid / 2^r = (2 floor(2^(r-1) t) + 1) / 2^r
+// iff mu lies beyond that midpoint's tabulated quantile, certain outside its band.
+// The midpoint (rate exactly r) is the one new candidate of rate r, so one table
+// load serves both the descent and its loss. Negation is exact, so the signed
+// comparisons and difference (levels: LevelTable::side(); smu: mu, negated on the
+// upper side) decide and compute exactly what mu and the quantile would: where it
+// returns true, k / 2^r, the loss and the visits are search()'s. It returns false,
+// for search() to decide, where mu falls in a band, no rate up to max_r stops, or
+// no loss is finite.
+inline bool descend(const double* levels, double smu, double penalty, double width, int max_r, bool last,
+                    uint64_t& best_k, int& best_r, double& best_loss) {
+  best_k = 0, best_r = 0, best_loss = std::numeric_limits<double>::infinity();
+  uint64_t left = 0;  // floor(2^(r-1) t)
+  for (int r = 1; r <= max_r; ++r) {
+    const uint64_t mid = 2 * left + 1;
+    const double sq = levels[LevelTable::index(mid, r)];
+    if (!(smu >= sq + width || smu <= sq - width)) [[unlikely]] return false;
+    const double d = sq - smu, loss = d * d + penalty * r;
+    if (loss < best_loss) best_loss = loss, best_k = mid, best_r = r;
+    left = mid - (smu < sq);
+    if (best_loss < penalty * (r + 1)) return true;
+  }
+  return last && best_r != 0;  // max_r is the longest rate allowed
 }
 
 // Whether descent is exact for this table: for every boundary b = j / 2^16 on both
@@ -251,7 +236,7 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
   const bool upper = mu > prior.median();
   double loss;
   return search([&](uint64_t k, int r) { return table.tail_quantile(k, r, upper); }, prior, mu,
-                2.0 * lambda * sigma * sigma, upper, max_rate_bits, nullptr, 0.0, loss);
+                2.0 * lambda * sigma * sigma, upper, max_rate_bits, loss);
 }
 
 Quantizer::Quantizer(const Prior& prior, bool fast, int threads)
@@ -272,13 +257,25 @@ void Quantizer::quantize(std::span<const double> mu, std::span<const double> sig
   const int64_t n = int64_t(mu.size());
   const double median = prior_.median();
   const LevelTable& levels = *levels_;
+  constexpr int kTableBits = CodePointTable::kTableRateBits;
+  // Locals, not members: the stores to keys could alias members, forcing reloads.
+  const int descent_bits = descend_ ? std::min(max_rate_bits, kTableBits) : 0;
+  const bool last = max_rate_bits <= kTableBits;
+  const double width = width_;
+  const double* const sides[2] = {levels.side(false), levels.side(true)};
 VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
   for (int64_t i = 0; i < n; ++i) {
     const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
     const bool upper = m > median;
+    uint64_t k;
+    int r;
     double loss;
-    const CodeKey key = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior_, m, penalty, upper,
-                               max_rate_bits, descend_ ? levels.side(upper) : nullptr, width_, loss);
+    CodeKey key;
+    if (descent_bits > 0 && descend(sides[upper], upper ? -m : m, penalty, width, descent_bits, last, k, r, loss))
+      key = key_of(k, r, upper);
+    else
+      key = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior_, m, penalty, upper, max_rate_bits,
+                   loss);
     keys[i] = escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
   }
 }
