@@ -263,20 +263,35 @@ void Quantizer::quantize(std::span<const double> mu, std::span<const double> sig
   const bool last = max_rate_bits <= kTableBits;
   const double width = width_;
   const double* const sides[2] = {levels.side(false), levels.side(true)};
-VBQ_OMP(parallel for schedule(static, 4096) num_threads(resolve_threads(threads)))
-  for (int64_t i = 0; i < n; ++i) {
-    const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
-    const bool upper = m > median;
-    uint64_t k;
-    int r;
-    double loss;
-    CodeKey key;
-    if (descent_bits > 0 && descend(sides[upper], upper ? -m : m, penalty, width, descent_bits, last, k, r, loss))
-      key = key_of(k, r, upper);
-    else
-      key = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior_, m, penalty, upper, max_rate_bits,
-                   loss);
-    keys[i] = escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
+  auto escaped = [&](double m, double penalty, CodeKey key, double loss) {
+    return escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
+  };
+  // Two loops: descent for every coordinate, then search() for the few it leaves,
+  // so that the first stays small and branch-light.
+  constexpr CodeKey kUndecided = 1;  // no code point's key
+VBQ_OMP(parallel num_threads(resolve_threads(threads)))
+  {
+VBQ_OMP(for schedule(static, 4096))
+    for (int64_t i = 0; i < n; ++i) {
+      const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
+      const bool upper = m > median;
+      uint64_t k;
+      int r;
+      double loss;
+      keys[i] = descend(sides[upper], upper ? -m : m, penalty, width, descent_bits, last, k, r, loss)
+                    ? escaped(m, penalty, key_of(k, r, upper), loss)
+                    : kUndecided;
+    }
+VBQ_OMP(for schedule(static, 4096))
+    for (int64_t i = 0; i < n; ++i) {
+      if (keys[i] != kUndecided) continue;
+      const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
+      const bool upper = m > median;
+      double loss;
+      const CodeKey key = search([&](uint64_t k, int r) { return levels(k, r, upper); }, prior_, m, penalty, upper,
+                                 max_rate_bits, loss);
+      keys[i] = escaped(m, penalty, key, loss);
+    }
   }
 }
 
