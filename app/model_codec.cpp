@@ -286,7 +286,7 @@ std::string describe_container(const Container& c, const ContainerLayout& lay) {
   std::snprintf(line, sizeof line, "vocabulary: %zu words, %llu bytes; header %llu bytes\n", c.vocab.size(),
                 (unsigned long long)lay.vocab_bytes, (unsigned long long)lay.header_bytes);
   out += line;
-  std::snprintf(line, sizeof line, "total: %llu bytes, %.4f bits per latent dimension over %llu dimensions\n",
+  std::snprintf(line, sizeof line, "total: %llu bytes, %.4f bits per coordinate over %llu coordinates\n",
                 (unsigned long long)lay.total_bytes, 8.0 * double(lay.total_bytes) / double(elements),
                 (unsigned long long)elements);
   out += line;

@@ -407,9 +407,9 @@ py::array_t<uint64_t> quantize_chunk(const std::string& name, const InArray& mu,
     py::gil_scoped_release nogil;
     check_posterior(name, span_of(mu), span_of(sigma), tensor_shape, offset);
     std::unique_ptr<Prior> prior = make_prior(PriorFamily(family), parameters);
-    CodeKeys keys = quantize(*prior, span_of(mu), span_of(sigma), lambda, threads, max_rate_bits);
-    std::copy(keys.begin(), keys.end(), dst);
-    mark_escapes(*prior, span_of(mu), span_of(sigma), lambda, std::span<uint64_t>(dst, keys.size()), threads);
+    Quantizer(*prior, size_t(mu.size()) >= kMinFastCoordinates, threads)
+        .quantize(span_of(mu), span_of(sigma), lambda, std::span<uint64_t>(dst, size_t(mu.size())), threads,
+                  max_rate_bits, kEscapeBits);
   }
   return out;
 }
