@@ -21,7 +21,8 @@
 //     tensor's section is then written with the payload copied from it.
 // The container's bytes are those of compress_model + write_container for the
 // same settings (tests/test_stream_compress.cpp), so the format is unchanged.
-// Memory: 16 bytes per element of a slice (means and stds as doubles) plus 12
+// Memory: 16 bytes per element of a slice (means and stds as doubles; 4 more
+// while float32 values are read and widened, on ReadOptions::threads) plus 12
 // for its keys and indices (buffers kept from slice to slice), the per-block histograms (16 bytes per distinct key
 // and block), the escaped means (8 bytes each), and O(1) per block for the jump
 // table. Disk: ~2 bytes per element of the largest tensor, beside the output.

@@ -39,6 +39,7 @@ struct ReadOptions {
   std::vector<TensorSpec> explicit_tensors;  // if nonempty, only these are read
   std::vector<std::string> select;           // tensor names to keep (empty = all detected)
   bool require_spread = true;                // false: means-only files are accepted (eval)
+  int threads = 0;                           // for widening float32 and checking values (0 = all cores)
 };
 
 // Reads and validates a model. Throws vbq::Error naming the file, dataset and flat

@@ -253,6 +253,28 @@ TEST_CASE("hdf5 validation errors name file, dataset and index") {
     });
     expect_error(read, ErrorKind::format, {"model.h5", "'t'", "mean[23] (at [1, 2, 3]) is infinite"});
   }
+  SUBCASE("several bad values in float32: the first is named, on any thread count") {
+    make([&](H5Fixture& f) {
+      std::vector<float> mu(4000 * 100, 0.5f), sd(4000 * 100, 0.1f);
+      mu[399990] = std::numeric_limits<float>::quiet_NaN(), mu[250017] = std::numeric_limits<float>::infinity();
+      sd[7] = -1.0f, sd[300000] = 0.0f;
+      f.f32("w/mean", {4000, 100}, mu);
+      f.f32("w/std", {4000, 100}, sd);
+    });
+    for (int threads : {1, 2, 3}) {
+      CAPTURE(threads);
+      vbq::ReadOptions o;
+      o.threads = threads;
+      expect_error([&] { vbq::read_model(path, o); }, ErrorKind::format, {"mean[250017] (row 2500, col 17) is infinite"});
+      // Slices read the spreads after their means: the std error comes from a slice without bad means.
+      const vbq::ModelSlices slices(path, o);
+      std::vector<double> m(1000), sg(1000);
+      expect_error([&] { slices.read(0, 0, m, sg); }, ErrorKind::format, {"std[7] (row 0, col 7) = -1 is not > 0"});
+      slices.read(0, 1000, m, sg);
+      CHECK(m[5] == 0.5);
+      CHECK(sg[5] == double(0.1f));
+    }
+  }
   SUBCASE("shape mismatch shows both shapes") {
     make([&](H5Fixture& f) {
       f.f64("w/mean", {2, 3}, std::vector<double>(6, 1));

@@ -66,6 +66,7 @@ static int run_compress(const std::vector<std::string>& args) {
   ReadOptions read;
   read.explicit_tensors = explicit_specs(vm);
   if (vm.count("tensor")) read.select = vm["tensor"].as<std::vector<std::string>>();
+  read.threads = thread_count(threads);
   const CompressSettings settings{{.lambda = lambda, .prior = vm["prior"].as<std::string>(), .refine_passes = vm["refine"].as<int>(),
                                    .block_tables = !vm.count("one-table"),
                                    .coder = parse_entropy_coder(vm["coder"].as<std::string>()),
