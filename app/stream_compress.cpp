@@ -19,14 +19,26 @@ bool can_stream(const CompressSettings& settings) {
 
 namespace {
 
+// A slice's buffers, kept from tensor to tensor: a fresh buffer is faulted in
+// page by page, each page zeroed by the kernel.
+struct SliceBuffers {
+  std::vector<double> mu, sigma;
+  CodeKeys keys;
+  UninitializedVector<uint32_t> indices;  // of each key in its block's histogram
+  std::vector<uint16_t> narrow;           // the same, 2 bytes wide, for the scratch file
+};
+
 // One tensor of an open model, read a slice of whole blocks at a time.
 struct TensorSlices {
   const ModelSlices& in;
   size_t index;
   uint64_t elements, block, slice;
-  std::vector<double> mu, sigma;
+  SliceBuffers& buffers;
+  std::vector<double>& mu = buffers.mu;
+  std::vector<double>& sigma = buffers.sigma;
 
-  TensorSlices(const ModelSlices& in, size_t index, uint64_t slice_elements) : in(in), index(index) {
+  TensorSlices(const ModelSlices& in, size_t index, uint64_t slice_elements, SliceBuffers& buffers)
+      : in(in), index(index), buffers(buffers) {
     const Tensor& t = in.layout().tensors[index];
     elements = 1;
     for (uint64_t d : t.shape) elements *= d;
@@ -90,10 +102,10 @@ EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettin
                             SpillFile& spill, ContainerFileWriter& out) {
   std::vector<SymbolCounts> histograms;
   keys_spill.clear();
-  UninitializedVector<uint32_t> indices;
-  std::vector<uint16_t> narrow;
+  UninitializedVector<uint32_t>& indices = s.buffers.indices;
+  std::vector<uint16_t>& narrow = s.buffers.narrow;
   const Quantizer quantizer(prior, s.elements >= kMinFastCoordinates, vbq.threads);
-  CodeKeys keys;
+  CodeKeys& keys = s.buffers.keys;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
     slice_keys(s, begin, quantizer, vbq, keys);
     indices.resize(keys.size());
@@ -165,10 +177,11 @@ StreamedFile compress_file_streaming(const std::string& input, const ReadOptions
   const std::string directory = std::filesystem::path(output).parent_path().string();
   SpillFile keys_spill(directory, output), spill(directory, output);
   StreamedFile file;
+  SliceBuffers buffers;
   VbqSettings vbq = settings.vbq;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     if (!settings.tensor_lambdas.empty()) vbq.lambda = settings.tensor_lambdas[i];
-    TensorSlices s(in, i, options.slice_elements);
+    TensorSlices s(in, i, options.slice_elements, buffers);
     const std::unique_ptr<Prior> prior = stream_prior(s, vbq.prior);
     file.headers.tensors.push_back(stream_tensor(s, *prior, vbq, keys_spill, spill, out));
   }
