@@ -197,9 +197,50 @@ TEST_CASE("quantizer: the bulk fast path equals quantize_reference on a million 
       }
       CHECK(differ == ties);
       if (ties) MESSAGE(ties << " exact ties broken the other way");
+      // The 8-lane AVX2 descent (where the CPU has it) and the portable one give the
+      // same keys, with and without the escape, and under a rate cap inside the table.
+      for (int max_rate : {kMaxRateBits, 5}) {
+        CodeKeys portable(n), wide(n);
+        Quantizer(prior, true, 2, false).quantize(mu, sigma, lambda, portable, 2, max_rate, 48);
+        Quantizer(prior, true, 2, true).quantize(mu, sigma, lambda, wide, 2, max_rate, 48);
+        CHECK(portable == wide);
+        if (max_rate == kMaxRateBits) {
+          CodeKeys plain(n);
+          Quantizer(prior, true, 2, false).quantize(mu, sigma, lambda, plain, 2);
+          CHECK(plain == bulk);
+        }
+      }
     }
   }
   MESSAGE(checked << " coordinates checked against the reference");
+}
+
+// Means on the median and an ulp either side sit in the band of the first level
+// (the descent hands them to search()); the 8-lane descent keeps such lanes' table
+// loads on their level and gives the portable descent's keys. 2^18 + 5 coordinates:
+// the fast path, and a group of fewer than 8 at the end.
+TEST_CASE("quantizer: means at the median, in both descents") {
+  const size_t n = (size_t(1) << 18) + 5;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  for (const auto& prior : test_priors()) {
+    CAPTURE(prior->describe());
+    const double median = prior->median(), scale = scale_of(*prior);
+    std::vector<double> mu(n), sigma(n);
+    for (size_t i = 0; i < n; ++i) {
+      const int kind = int(rng() % 4);
+      mu[i] = kind == 0 ? median
+              : kind == 1 ? std::nextafter(median, -HUGE_VAL)
+              : kind == 2 ? std::nextafter(median, HUGE_VAL)
+                          : median + scale * (u(rng) - 0.5);
+      sigma[i] = scale * std::pow(10.0, -6 + 6 * u(rng));
+    }
+    CodeKeys portable(n), wide(n);
+    Quantizer(*prior, true, 2, false).quantize(mu, sigma, 0.5, portable, 2);
+    Quantizer(*prior, true, 2, true).quantize(mu, sigma, 0.5, wide, 2);
+    CHECK(portable == wide);
+    for (size_t i = 0; i < n; i += 97) CHECK(wide[i] == quantize_reference(*prior, mu[i], sigma[i], 0.5));
+  }
 }
 
 // Paper Fig. 1: with prior median 0, both 7/8 = (0.111)_2 and 3/4 = (0.11)_2 lie

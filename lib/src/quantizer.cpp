@@ -4,6 +4,9 @@
 
 
 #include <algorithm>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <cmath>
 #include <limits>
 #include <string>
@@ -86,28 +89,28 @@ double band_width(const CodePointTable& table) {
 class LevelTable {
  public:
   static constexpr int kBits = CodePointTable::kTableRateBits;
-  explicit LevelTable(const CodePointTable& table) : table_(table) {
-    for (int side = 0; side < 2; ++side) {
-      levels_[side].resize(size_t(1) << (kBits - 1));
+  static constexpr size_t kSide = size_t(1) << (kBits - 1);  // entries per side
+  explicit LevelTable(const CodePointTable& table) : table_(table), levels_(2 * kSide) {
+    for (int side = 0; side < 2; ++side)
       for (int r = 1; r <= kBits; ++r)
         for (uint64_t k = 1; k <= (uint64_t(1) << (r - 1)); k += 2)
-          levels_[side][index(k, r)] =
+          levels_[side * kSide + index(k, r)] =
               side == 1 ? -table.tail_quantile(k, r, true) : table.tail_quantile(k, r, false);
-    }
   }
   static size_t index(uint64_t k, int r) { return ((size_t(1) << r) >> 2) + size_t(k >> 1); }
   // F^{-1}(k / 2^r) on the tail side, as CodePointTable::tail_quantile (k odd).
   double operator()(uint64_t k, int r, bool upper) const {
     if (r > kBits) return table_.tail_quantile(k, r, upper);
-    const double v = levels_[upper][index(k, r)];
+    const double v = side(upper)[index(k, r)];
     return upper ? -v : v;
   }
-  // The side's levels, negated on the upper side, so that they grow with t there too.
-  const double* side(bool upper) const { return levels_[upper].data(); }
+  // The side's levels, negated on the upper side, so that they grow with t there
+  // too; the upper side follows the lower one, kSide entries on.
+  const double* side(bool upper) const { return levels_.data() + (upper ? kSide : 0); }
 
  private:
   const CodePointTable& table_;
-  std::vector<double> levels_[2];
+  std::vector<double> levels_;
 };
 
 namespace {
@@ -205,6 +208,81 @@ inline bool descend(const double* levels, double smu, double penalty, double wid
   return last && best_r != 0;  // max_r is the longest rate allowed
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#define VBQ_DESCEND8 1
+// descend() for 8 coordinates at once, in two sets of 4 AVX2 lanes (one set's
+// gather overlaps the other's compares), level by level while any lane has not
+// stopped: no branch on a lane's data. The same IEEE operations as descend() and
+// quantize() (no FMA), so a lane that stops (decided) gets descend()'s k, r and
+// loss; a lane in a band, or not stopped by rate max_r, is left to descend().
+// It also returns each lane's side (upper) and penalty 2 lambda sigma^2.
+// lower: LevelTable::side(false) (the upper side kSide entries on).
+__attribute__((target("avx2"))) void descend8(const double* lower, const double* mu, const double* sigma,
+                                              double lambda, double median, double width, int max_r,
+                                              bool* upper_out, double* penalty_out, bool* decided,
+                                              uint64_t* best_k, int* best_r, double* best_loss) {
+  constexpr int G = 2;  // sets of 4 lanes
+  const __m256d w = _mm256_set1_pd(width);
+  const __m256i one = _mm256_set1_epi64x(1);
+  __m256d smu[G], penalty[G], loss_best[G], active[G], band_hit[G];
+  __m256i side[G], left[G], code[G];
+  const __m256d two_lambda = _mm256_set1_pd(2.0 * lambda), med = _mm256_set1_pd(median);
+  const __m256d sign = _mm256_set1_pd(-0.0);
+  for (int g = 0; g < G; ++g) {
+    const __m256d m = _mm256_loadu_pd(mu + 4 * g), s = _mm256_loadu_pd(sigma + 4 * g);
+    const __m256d up = _mm256_cmp_pd(m, med, _CMP_GT_OQ);
+    smu[g] = _mm256_xor_pd(m, _mm256_and_pd(up, sign));  // -m above the median
+    penalty[g] = _mm256_mul_pd(_mm256_mul_pd(two_lambda, s), s);  // 2 lambda sigma^2, in descend()'s order
+    _mm256_storeu_pd(penalty_out + 4 * g, penalty[g]);
+    const int up_bits = _mm256_movemask_pd(up);
+    for (int i = 0; i < 4; ++i) upper_out[4 * g + i] = up_bits >> i & 1;
+    side[g] = _mm256_and_si256(_mm256_castpd_si256(up), _mm256_set1_epi64x(int64_t(LevelTable::kSide)));
+    left[g] = _mm256_setzero_si256(), code[g] = _mm256_setzero_si256();
+    loss_best[g] = _mm256_set1_pd(std::numeric_limits<double>::infinity());
+    active[g] = _mm256_castsi256_pd(_mm256_set1_epi64x(-1)), band_hit[g] = _mm256_setzero_pd();
+  }
+  for (int r = 1; r <= max_r; ++r) {
+    const __m256d rate = _mm256_set1_pd(double(r)), next_rate = _mm256_set1_pd(double(r + 1));
+    const __m256i row = _mm256_set1_epi64x(int64_t((size_t(1) << r) >> 2)), rbits = _mm256_set1_epi64x(r);
+    int any = 0;
+    for (int g = 0; g < G; ++g) {
+      const __m256i mid = _mm256_add_epi64(_mm256_add_epi64(left[g], left[g]), one);
+      const __m256d sq = _mm256_i64gather_pd(lower, _mm256_add_epi64(_mm256_add_epi64(side[g], left[g]), row), 8);
+      const __m256d beyond = _mm256_cmp_pd(smu[g], _mm256_add_pd(sq, w), _CMP_GE_OQ);
+      const __m256d before = _mm256_cmp_pd(smu[g], _mm256_sub_pd(sq, w), _CMP_LE_OQ);
+      const __m256d band = _mm256_andnot_pd(_mm256_or_pd(beyond, before), active[g]);
+      const __m256d d = _mm256_sub_pd(sq, smu[g]);
+      const __m256d loss = _mm256_add_pd(_mm256_mul_pd(d, d), _mm256_mul_pd(penalty[g], rate));
+      const __m256d better = _mm256_and_pd(active[g], _mm256_cmp_pd(loss, loss_best[g], _CMP_LT_OQ));
+      loss_best[g] = _mm256_blendv_pd(loss_best[g], loss, better);
+      const __m256i this_code = _mm256_or_si256(_mm256_slli_epi64(mid, 8), rbits);
+      code[g] = _mm256_castpd_si256(
+          _mm256_blendv_pd(_mm256_castsi256_pd(code[g]), _mm256_castsi256_pd(this_code), better));
+      band_hit[g] = _mm256_or_pd(band_hit[g], band);
+      const __m256d stop = _mm256_cmp_pd(loss_best[g], _mm256_mul_pd(penalty[g], next_rate), _CMP_LT_OQ);
+      active[g] = _mm256_andnot_pd(_mm256_or_pd(band, stop), active[g]);
+      // mid - 1 before sq; kept where the lane is done, so that its loads stay on its level's side
+      const __m256i next = _mm256_add_epi64(mid, _mm256_castpd_si256(_mm256_cmp_pd(smu[g], sq, _CMP_LT_OQ)));
+      left[g] = _mm256_castpd_si256(
+          _mm256_blendv_pd(_mm256_castsi256_pd(left[g]), _mm256_castsi256_pd(next), active[g]));
+      any |= _mm256_movemask_pd(active[g]);
+    }
+    if (any == 0) break;
+  }
+  for (int g = 0; g < G; ++g) {
+    const int open = _mm256_movemask_pd(_mm256_or_pd(active[g], band_hit[g]));
+    alignas(32) int64_t c[4];
+    alignas(32) double l[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(c), code[g]);
+    _mm256_store_pd(l, loss_best[g]);
+    for (int i = 0; i < 4; ++i) {
+      decided[4 * g + i] = !(open >> i & 1);
+      best_k[4 * g + i] = uint64_t(c[i]) >> 8, best_r[4 * g + i] = int(c[i] & 255), best_loss[4 * g + i] = l[i];
+    }
+  }
+}
+#endif
+
 // Whether descent is exact for this table: for every boundary b = j / 2^16 on both
 // sides, the prior's own tail (lower or upper) is below b (1 - 1e-12) at the inner
 // edge of the band and above b (1 + 1e-12) at the outer one. As the tail is
@@ -239,8 +317,9 @@ CodeKey quantize_one(const CodePointTable& table, double mu, double sigma, doubl
                 2.0 * lambda * sigma * sigma, upper, max_rate_bits, loss);
 }
 
-Quantizer::Quantizer(const Prior& prior, bool fast, int threads)
-    : prior_(prior), table_(prior), levels_(std::make_unique<LevelTable>(table_)), width_(band_width(table_)) {
+Quantizer::Quantizer(const Prior& prior, bool fast, int threads, bool avx2)
+    : prior_(prior), table_(prior), levels_(std::make_unique<LevelTable>(table_)), width_(band_width(table_)),
+      avx2_(avx2) {
   descend_ = fast && bands_hold(prior, table_, width_, resolve_threads(threads));
 }
 
@@ -263,24 +342,41 @@ void Quantizer::quantize(std::span<const double> mu, std::span<const double> sig
   const bool last = max_rate_bits <= kTableBits;
   const double width = width_;
   const double* const sides[2] = {levels.side(false), levels.side(true)};
+#ifdef VBQ_DESCEND8
+  static const bool cpu_avx2 = __builtin_cpu_supports("avx2");
+  const bool wide = avx2_ && cpu_avx2 && descent_bits > 0;  // descend8 for whole groups of 8
+#endif
   auto escaped = [&](double m, double penalty, CodeKey key, double loss) {
     return escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
   };
-  // Two loops: descent for every coordinate, then search() for the few it leaves,
-  // so that the first stays small and branch-light.
+  // Two loops: descent for every coordinate (8 at a time), then search() for the
+  // few it leaves, so that the first stays small and branch-light.
   constexpr CodeKey kUndecided = 1;  // no code point's key
 VBQ_OMP(parallel num_threads(resolve_threads(threads)))
   {
-VBQ_OMP(for schedule(static, 4096))
-    for (int64_t i = 0; i < n; ++i) {
-      const double m = mu[i], penalty = 2.0 * lambda * sigma[i] * sigma[i];
-      const bool upper = m > median;
-      uint64_t k;
-      int r;
-      double loss;
-      keys[i] = descend(sides[upper], upper ? -m : m, penalty, width, descent_bits, last, k, r, loss)
-                    ? escaped(m, penalty, key_of(k, r, upper), loss)
-                    : kUndecided;
+VBQ_OMP(for schedule(static, 1024))
+    for (int64_t g = 0; g < (n + 7) / 8; ++g) {
+      const int64_t i0 = 8 * g, count = std::min<int64_t>(8, n - i0);
+      double penalty[8];
+      bool upper[8], decided[8] = {};
+      uint64_t k[8];
+      int r[8];
+      double loss[8];
+#ifdef VBQ_DESCEND8
+      if (wide && count == 8)
+        descend8(sides[0], &mu[i0], &sigma[i0], lambda, median, width, descent_bits, upper, penalty, decided, k, r, loss);
+      else
+#endif
+        for (int64_t l = 0; l < count; ++l) {
+          upper[l] = mu[i0 + l] > median;
+          penalty[l] = 2.0 * lambda * sigma[i0 + l] * sigma[i0 + l];
+        }
+      for (int64_t l = 0; l < count; ++l) {
+        if (!decided[l])
+          decided[l] = descend(sides[upper[l]], upper[l] ? -mu[i0 + l] : mu[i0 + l], penalty[l], width, descent_bits,
+                               last, k[l], r[l], loss[l]);
+        keys[i0 + l] = decided[l] ? escaped(mu[i0 + l], penalty[l], key_of(k[l], r[l], upper[l]), loss[l]) : kUndecided;
+      }
     }
 VBQ_OMP(for schedule(static, 4096))
     for (int64_t i = 0; i < n; ++i) {

@@ -84,7 +84,9 @@ inline constexpr size_t kMinFastCoordinates = size_t(1) << 18;
 class Quantizer {
  public:
   // fast: build and check the descent tables (worth it from ~2^18 coordinates on).
-  Quantizer(const Prior& prior, bool fast = true, int threads = 0);
+  // avx2: descend 8 coordinates at once where the CPU has AVX2 (false: the
+  // portable descent alone; both give the same keys, and the tests hold them to it).
+  Quantizer(const Prior& prior, bool fast = true, int threads = 0, bool avx2 = true);
   ~Quantizer();
   // Algorithm 1 for every coordinate into keys (same size), on `threads` threads
   // (0 = all cores); the result does not depend on the thread count. With
@@ -101,6 +103,7 @@ class Quantizer {
   std::unique_ptr<const LevelTable> levels_;  // CodePointTable's points, level by level
   double width_ = 0;  // of the bands around the table's points
   bool descend_ = false;  // levels_ may be descended; otherwise F(mu) for every coordinate
+  bool avx2_ = true;
 };
 
 // Algorithm 1 for one coordinate. Requires sigma > 0, lambda > 0, finite mu.
