@@ -35,8 +35,9 @@
 namespace vbq {
 
 struct StreamOptions {
-  // Elements read and quantized at once, rounded down to whole blocks (at least one).
-  uint64_t slice_elements = uint64_t(1) << 22;
+  // Elements read and quantized at once, rounded down to whole blocks (at least
+  // one): two default blocks, which two threads count and encode side by side.
+  uint64_t slice_elements = uint64_t(1) << 21;
 };
 
 // Whether compress_file_streaming supports these settings: the priors gauss,

@@ -327,14 +327,16 @@ class Reader {
     return f;
   }
 
-  // Elements [begin, begin + out.size()) of a dataset in row-major order, as
-  // doubles. Datasets of at most 4-byte floats are read as float32 (what HDF5
-  // does alone, a copy) and widened here, on the reader's threads.
-  void read_slice(const Floats& f, const std::string& tensor, uint64_t begin, std::span<double> out) const {
+  // Reads elements [begin, begin + out.size()) of a dataset in row-major order.
+  // Doubles go straight into `out`; datasets of at most 4-byte floats are read
+  // as float32 (what HDF5 does alone, a copy) into a buffer that is returned, for
+  // check_means or to_sigma to widen into `out` while they check each value.
+  // Returns null when `out` already holds the values.
+  const float* read_slice(const Floats& f, const std::string& tensor, uint64_t begin, std::span<double> out) const {
     if (begin > f.elements || out.size() > f.elements - begin)
       fail(ErrorKind::argument, "tensor '" + tensor + "': elements " + std::to_string(begin) + ".." +
                                     std::to_string(begin + out.size()) + " outside dataset '" + f.path + "'");
-    if (out.empty()) return;
+    if (out.empty()) return nullptr;
     Id file_space(H5Dget_space(f.dataset.get()), H5Sclose);
     Id mem_space(memory_space(f.shape, begin, out.size()), H5Sclose);
     bool ok = file_space.valid() && mem_space.valid();
@@ -345,28 +347,21 @@ class Reader {
                             file_space.get(), H5P_DEFAULT, f.float32 ? static_cast<void*>(narrow_.data()) : out.data())
                   : -1;
     if (r < 0) fail(ErrorKind::format, "tensor '" + tensor + "': cannot read dataset '" + f.path + "'" + hdf5_reason());
-    if (!f.float32) return;
-    const float* in = narrow_.data();
-    const int64_t n = int64_t(out.size());
-#pragma omp parallel for schedule(static) num_threads(threads())
-    for (int64_t k = 0; k < n; ++k) out[size_t(k)] = in[k];
+    return f.float32 ? narrow_.data() : nullptr;
   }
 
-  // Reads a float dataset whole into doubles.
-  std::vector<double> read_floats(const Floats& f, const std::string& tensor) const {
-    std::vector<double> out(f.elements);
-    read_slice(f, tensor, 0, out);
-    return out;
-  }
-
-  // Checks means [begin, begin + mu.size()) of tensor t: all finite. The error
-  // names the first bad one, whatever the thread count.
-  void check_means(const Tensor& t, uint64_t begin, std::span<const double> mu) const {
+  // Checks means [begin, begin + mu.size()) of tensor t, first widening them
+  // from `narrow` unless it is null: all finite. The error names the first bad
+  // one, whatever the thread count.
+  void check_means(const Tensor& t, uint64_t begin, std::span<double> mu, const float* narrow) const {
     const int64_t n = int64_t(mu.size());
     int64_t first = n;
 #pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
-    for (int64_t k = 0; k < n; ++k)
-      if (!std::isfinite(mu[size_t(k)])) first = std::min(first, k);
+    for (int64_t k = 0; k < n; ++k) {
+      const double x = narrow ? double(narrow[k]) : mu[size_t(k)];
+      mu[size_t(k)] = x;
+      if (!std::isfinite(x)) first = std::min(first, k);
+    }
     if (first == n) return;
     const double bad = mu[size_t(first)];
     const uint64_t i = begin + uint64_t(first);
@@ -374,11 +369,11 @@ class Reader {
                                 " is " + (std::isnan(bad) ? "NaN" : "infinite") + " (dataset '" + t.mean_path + "')");
   }
 
-  // Converts spreads [begin, begin + v.size()) of tensor t in place to posterior
-  // stds, each checked finite and > 0. The error names the first bad one (left
-  // unconverted), whatever the thread count.
+  // Converts spreads [begin, begin + v.size()) of tensor t, in place or from
+  // `narrow` unless it is null, to posterior stds, each checked finite and > 0.
+  // The error names the first bad one (left unconverted), whatever the thread count.
   void to_sigma(const Tensor& t, const TensorSpec& spec, const std::string& spath, uint64_t begin,
-                std::span<double> v) const {
+                std::span<double> v, const float* narrow) const {
     // Why a raw spread gives no std, or null; *sigma set when it does.
     auto convert = [&spec](double raw, double* sigma) -> const char* {
       if (!std::isfinite(raw)) return "is not finite";
@@ -397,6 +392,7 @@ class Reader {
 #pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
     for (int64_t k = 0; k < n; ++k) {
       double s;
+      if (narrow) v[size_t(k)] = narrow[k];
       if (convert(v[size_t(k)], &s)) first = std::min(first, k);
       else v[size_t(k)] = s;
     }
@@ -439,23 +435,21 @@ class Reader {
   // Elements [begin, begin + mu.size()) of an open tensor, checked; sigma empty
   // or of mu's size (then the tensor needs a spread).
   void read_tensor_slice(const OpenTensor& o, uint64_t begin, std::span<double> mu, std::span<double> sigma) const {
-    read_slice(o.mean, o.t.name, begin, mu);
-    check_means(o.t, begin, mu);
+    check_means(o.t, begin, mu, read_slice(o.mean, o.t.name, begin, mu));
     if (sigma.empty()) return;
     if (!o.spread || sigma.size() != mu.size())
       fail(ErrorKind::argument, "tensor '" + o.t.name + "': no spread to read, or not as many as means");
-    read_slice(*o.spread, o.t.name, begin, sigma);
-    to_sigma(o.t, o.spec, o.spread->path, begin, sigma);
+    to_sigma(o.t, o.spec, o.spread->path, begin, sigma, read_slice(*o.spread, o.t.name, begin, sigma));
   }
 
   Tensor read_tensor(const TensorSpec& spec, bool require_spread) const {
     OpenTensor o = open_tensor(spec, require_spread);
     Tensor t = o.t;
-    t.mu = read_floats(o.mean, t.name);
-    check_means(t, 0, t.mu);
+    t.mu.resize(o.mean.elements);
+    check_means(t, 0, t.mu, read_slice(o.mean, t.name, 0, t.mu));
     if (!o.spread) return t;
-    t.sigma = read_floats(*o.spread, t.name);
-    to_sigma(t, spec, o.spread->path, 0, t.sigma);
+    t.sigma.resize(o.spread->elements);
+    to_sigma(t, spec, o.spread->path, 0, t.sigma, read_slice(*o.spread, t.name, 0, t.sigma));
     return t;
   }
 
