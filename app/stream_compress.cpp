@@ -25,7 +25,7 @@ struct SliceBuffers {
   std::vector<double> mu, sigma;
   CodeKeys keys;
   UninitializedVector<uint32_t> indices;  // of each key in its block's histogram
-  std::vector<uint16_t> narrow;           // the same, 2 bytes wide, for the scratch file
+  UninitializedVector<uint8_t> packed;    // one block's indices as the scratch file holds them
 };
 
 // One tensor of an open model, read a slice of whole blocks at a time.
@@ -93,31 +93,66 @@ void slice_keys(TensorSlices& s, uint64_t begin, const Quantizer& quantizer, con
                      vbq.max_rate_bits, kEscapeBits);
 }
 
-// Block b's histogram indices as the scratch file holds them: 2 bytes each when
-// its histogram has at most 2^16 keys, else 4.
-size_t index_bytes(const SymbolCounts& h) { return h.symbols.size() <= 65536 ? 2 : 4; }
+// Block indices as the scratch file holds them: 1, 2 or 4 bytes each, the
+// fewest that index the block's histogram.
+size_t index_bytes(const SymbolCounts& h) { return h.symbols.size() <= 256 ? 1 : h.symbols.size() <= 65536 ? 2 : 4; }
+
+template <class T>
+void pack_as(std::span<const uint32_t> in, uint8_t* out) {
+  T* p = reinterpret_cast<T*>(out);
+  for (size_t i = 0; i < in.size(); ++i) p[i] = T(in[i]);
+}
+template <class T>
+void unpack_as(const uint8_t* in, std::span<uint32_t> out) {
+  const T* p = reinterpret_cast<const T*>(in);
+  for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
+}
+
+// Appends a block's indices, `bytes` wide, to the scratch file.
+void append_indices(SpillFile& spill, std::span<const uint32_t> indices, size_t bytes,
+                    UninitializedVector<uint8_t>& packed) {
+  if (bytes == 4) return spill.append(indices.data(), indices.size() * 4);
+  packed.resize(indices.size() * bytes);
+  if (bytes == 2) pack_as<uint16_t>(indices, packed.data());
+  else pack_as<uint8_t>(indices, packed.data());
+  spill.append(packed.data(), packed.size());
+}
+
+// Reads them back from `offset`; returns the offset after them.
+uint64_t read_indices(const SpillFile& spill, uint64_t offset, std::span<uint32_t> indices, size_t bytes,
+                      UninitializedVector<uint8_t>& packed) {
+  if (bytes == 4) {
+    spill.read(offset, indices.data(), indices.size() * 4);
+  } else {
+    packed.resize(indices.size() * bytes);
+    spill.read(offset, packed.data(), packed.size());
+    if (bytes == 2) unpack_as<uint16_t>(packed.data(), indices);
+    else unpack_as<uint8_t>(packed.data(), indices);
+  }
+  return offset + indices.size() * bytes;
+}
 
 // Passes 2 and 3 of one tensor (see stream_compress.hpp); returns its header.
 EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettings& vbq, SpillFile& keys_spill,
                             SpillFile& spill, ContainerFileWriter& out) {
   std::vector<SymbolCounts> histograms;
+  std::vector<uint64_t> candidate_counts;  // per block
   keys_spill.clear();
   UninitializedVector<uint32_t>& indices = s.buffers.indices;
-  std::vector<uint16_t>& narrow = s.buffers.narrow;
   const Quantizer quantizer(prior, s.elements >= kMinFastCoordinates, vbq.threads);
   CodeKeys& keys = s.buffers.keys;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
     slice_keys(s, begin, quantizer, vbq, keys);
     indices.resize(keys.size());
-    for (SymbolCounts& h : block_histograms(keys, s.block, vbq.threads, indices)) {
-      const uint64_t from = histograms.size() * s.block - begin, n = std::min<uint64_t>(s.block, keys.size() - from);
-      if (index_bytes(h) == 4) {
-        keys_spill.append(indices.data() + from, n * 4);
-      } else {
-        narrow.assign(indices.begin() + std::ptrdiff_t(from), indices.begin() + std::ptrdiff_t(from + n));
-        keys_spill.append(narrow.data(), n * 2);
-      }
-      histograms.push_back(std::move(h));
+    std::vector<SymbolCounts> slice_histograms = block_histograms(keys, s.block, vbq.threads, indices);
+    const std::vector<std::vector<double>> candidates = block_escape_candidates(
+        slice_histograms, indices, std::span(s.mu).first(keys.size()), s.block, s.elements, vbq.threads);
+    for (size_t k = 0; k < slice_histograms.size(); ++k) {
+      const uint64_t from = k * s.block, n = std::min<uint64_t>(s.block, keys.size() - from);
+      append_indices(keys_spill, std::span(indices).subspan(from, n), index_bytes(slice_histograms[k]), s.buffers.packed);
+      keys_spill.append(candidates[k].data(), candidates[k].size() * sizeof(double));
+      candidate_counts.push_back(candidates[k].size());
+      histograms.push_back(std::move(slice_histograms[k]));
     }
   }
   const Tensor& t = s.in.layout().tensors[s.index];
@@ -126,25 +161,23 @@ EncodedTensor stream_tensor(TensorSlices& s, const Prior& prior, const VbqSettin
   std::vector<uint64_t> lengths;
   spill.clear();
   uint64_t key_offset = 0;  // in keys_spill
+  std::vector<std::vector<double>> candidates;
   for (uint64_t begin = 0; begin < s.elements; begin += s.slice) {
-    const size_t n = s.read(begin, false);  // the means, for the escapes
+    const size_t n = size_t(std::min(s.slice, s.elements - begin));
     indices.resize(n);
-    for (uint64_t from = 0; from < n; from += s.block) {  // pass 2's histogram indices
-      const uint64_t m = std::min<uint64_t>(s.block, n - from);
-      if (index_bytes(histograms[(begin + from) / s.block]) == 4) {
-        keys_spill.read(key_offset, indices.data() + from, m * 4);
-        key_offset += m * 4;
-      } else {
-        narrow.resize(m);
-        keys_spill.read(key_offset, narrow.data(), m * 2);
-        key_offset += m * 2;
-        std::copy(narrow.begin(), narrow.end(), indices.begin() + std::ptrdiff_t(from));
-      }
+    candidates.clear();
+    for (uint64_t from = 0; from < n; from += s.block) {  // pass 2's indices and candidates
+      const uint64_t m = std::min<uint64_t>(s.block, n - from), b = (begin + from) / s.block;
+      key_offset = read_indices(keys_spill, key_offset, std::span(indices).subspan(from, m), index_bytes(histograms[b]),
+                                s.buffers.packed);
+      candidates.emplace_back(candidate_counts[b]);
+      keys_spill.read(key_offset, candidates.back().data(), candidate_counts[b] * sizeof(double));
+      key_offset += candidate_counts[b] * sizeof(double);
     }
     const std::span<const SymbolCounts> slice_histograms =
-        std::span(histograms).subspan(begin / s.block, (n + s.block - 1) / s.block);
-    for (EncodedBlock& b : encode_vbq_blocks(plan, begin / s.block, slice_histograms, std::span(indices).first(n),
-                                             std::span(s.mu).first(n), vbq.threads)) {
+        std::span(histograms).subspan(begin / s.block, candidates.size());
+    for (EncodedBlock& b :
+         encode_vbq_blocks(plan, begin / s.block, slice_histograms, std::span(indices).first(n), candidates, vbq.threads)) {
       spill.append(b.bytes.data(), b.bytes.size());
       lengths.push_back(b.bytes.size());
       if (!escape) continue;

@@ -3,7 +3,7 @@
 // paper, whose encoder holds the model).
 //
 // compress_file_streaming reads the model in slices of whole blocks
-// (row_block_symbols) and passes over each tensor three times:
+// (row_block_symbols) and passes over each tensor's data twice:
 //  1. the means alone, for the prior: sum mu^2 for the paper's N(0, mean mu^2)
 //     (gauss-fit: one more pass for the mean), summed in element order exactly
 //     as fit_gaussian_prior does; for student, mixture:K and empirical:K the
@@ -14,18 +14,20 @@
 //     keys (block_histograms), from which plan_vbq_tensor builds the tensor's
 //     alphabet, rare-code-point escapes and (block) frequency tables. Each key
 //     goes to an unnamed scratch file as its index in its block's histogram
-//     (2 bytes, 4 for blocks of > 2^16 distinct keys), so that Algorithm 1 runs once;
-//  3. the means again (for the escaped values) and the indices back from the
-//     scratch file: each block encoded under the plan from its histogram and
-//     indices (encode_vbq_blocks) and appended to a second scratch file; the
-//     tensor's section is then written with the payload copied from it.
+//     (1, 2 or 4 bytes, by the histogram's size), followed by the block's
+//     escape candidates (block_escape_candidates: the few means that an escape
+//     may need), so that Algorithm 1 runs once and the means are not read again.
+// Then, from the scratch file alone, each block is encoded under the plan
+// (encode_vbq_blocks) and appended to a second scratch file; the tensor's
+// section is then written with the payload copied from it.
 // The container's bytes are those of compress_model + write_container for the
 // same settings (tests/test_stream_compress.cpp), so the format is unchanged.
 // Memory: 16 bytes per element of a slice (means and stds as doubles; 4 more
 // while float32 values are read and widened, on ReadOptions::threads) plus 12
-// for its keys and indices (buffers kept from slice to slice), the per-block histograms (16 bytes per distinct key
-// and block), the escaped means (8 bytes each), and O(1) per block for the jump
-// table. Disk: ~2 bytes per element of the largest tensor, beside the output.
+// for its keys and indices (buffers kept from slice to slice), the per-block
+// histograms (16 bytes per distinct key and block), the escaped means (8 bytes
+// each), and O(1) per block for the jump table. Disk: 1-2 bytes per element of
+// the largest tensor (8 more per escape candidate), beside the output.
 #pragma once
 #include <cstdint>
 #include <string>

@@ -572,6 +572,34 @@ TEST_CASE("codec: a code point used once becomes an escape") {
   CHECK(decode_tensor(t)[1234] == double(float(0.123456)));
 }
 
+// max_rare_count bounds the counts of the code points that the plan escapes as
+// rare, even when nearly every element is escaped already (which makes escaping
+// cheapest): 32 code points counted 1..32 times in the last block, all else escaped.
+TEST_CASE("codec: no code point counted more than max_rare_count is escaped as rare") {
+  const GaussianPrior prior(0, 1);
+  for (uint64_t n : {uint64_t(1000), kDefaultBlockSymbols, uint64_t(100000000)}) {
+    CAPTURE(n);
+    const uint64_t full = (n - 1) / kDefaultBlockSymbols;
+    std::vector<SymbolCounts> blocks(full, SymbolCounts{{kEscapeSymbol}, {kDefaultBlockSymbols}});
+    SymbolCounts h;
+    h.symbols.push_back(kEscapeSymbol), h.counts.push_back(n - full * kDefaultBlockSymbols - 528);
+    for (uint64_t k = 0; k < 32; ++k) h.symbols.push_back(64 + 2 * k + 1), h.counts.push_back(k + 1);
+    blocks.push_back(h);
+    const EncodedTensor t = plan_vbq_tensor(prior, blocks, VbqSettings{});
+    const std::vector<uint64_t>& alphabet = t.symbols.alphabet;
+    uint64_t escaped = 0, most = 0;
+    for (size_t j = 1; j < h.symbols.size(); ++j)
+      if (!std::binary_search(alphabet.begin(), alphabet.end(), h.symbols[j]))
+        ++escaped, most = std::max(most, h.counts[j]);
+    CHECK(escaped > 0);
+    CHECK(most <= max_rare_count(n));
+    CHECK(max_rare_count(n) < 32);
+  }
+  // Beyond 2^32 elements a code point can cost more bits than a float: the bound grows.
+  CHECK(max_rare_count(uint64_t(1) << 40) > 256);
+  CHECK(max_rare_count(uint64_t(1) << 40) < 1024);
+}
+
 // The staged encoder of a cluster (plan from per-block histograms, then each
 // block alone) writes encode_vbq_keys' tensor field for field: several blocks
 // with drifting statistics (several frequency tables), outliers escaped by
@@ -632,7 +660,17 @@ TEST_CASE("codec: plan_vbq_tensor and encode_vbq_block give encode_vbq_keys' ten
     std::vector<uint32_t> indices(n);
     const std::vector<SymbolCounts> indexed = block_histograms(keys, bs, 2, indices);
     REQUIRE(indexed.size() == histograms.size());
-    const std::vector<EncodedBlock> blocks = encode_vbq_blocks(t, 0, indexed, indices, p.mu, 2);
+    std::vector<std::vector<double>> candidates;
+    size_t candidate_total = 0;
+    for (uint64_t b = 0; b < indexed.size(); ++b) {
+      const uint64_t begin = b * bs, len = std::min(bs, n - begin);
+      candidates.push_back(escape_candidates(indexed[b], std::span(indices).subspan(begin, len),
+                                             std::span(p.mu).subspan(begin, len), n));
+      candidate_total += candidates.back().size();
+    }
+    CHECK(candidate_total >= t.escapes.size());
+    CHECK(candidate_total < n / 100);  // the means kept are few
+    const std::vector<EncodedBlock> blocks = encode_vbq_blocks(t, 0, indexed, indices, candidates, 2);
     REQUIRE(blocks.size() == t.symbols.blocks.size());
     std::vector<double> escapes;
     for (size_t b = 0; b < blocks.size(); ++b) {
@@ -642,12 +680,18 @@ TEST_CASE("codec: plan_vbq_tensor and encode_vbq_block give encode_vbq_keys' ten
     }
     CHECK(escapes == t.escapes);
     // Too few histograms, or an index beyond its histogram, is an argument error.
-    expect_error([&] { encode_vbq_blocks(t, 0, std::span(indexed).first(2), indices, p.mu); }, ErrorKind::argument,
-                 {"2 histograms for 3 blocks"});
+    expect_error([&] { encode_vbq_blocks(t, 0, std::span(indexed).first(2), indices, candidates); },
+                 ErrorKind::argument, {"2 histograms and 3 candidate lists for 3 blocks"});
     std::vector<uint32_t> bad(indices.begin(), indices.begin() + std::ptrdiff_t(bs));
     bad[7] = uint32_t(indexed[0].symbols.size());
-    expect_error([&] { encode_vbq_block(t, 0, indexed[0], bad, std::span(p.mu).first(bs)); }, ErrorKind::argument,
+    expect_error([&] { encode_vbq_block(t, 0, indexed[0], bad, candidates[0]); }, ErrorKind::argument,
                  {"block 0, element 7", "beyond its"});
+    // One candidate too few or too many is an argument error.
+    std::vector<double> fewer(candidates[0].begin(), candidates[0].end() - 1), more = candidates[0];
+    more.push_back(0.5);
+    for (const std::vector<double>& wrong : {fewer, more})
+      expect_error([&] { encode_vbq_block(t, 0, indexed[0], std::span(indices).first(bs), wrong); },
+                   ErrorKind::argument, {"block 0", "escape candidates for " + std::to_string(candidates[0].size())});
     // A block whose symbol count is off, or a plan without the block's code point, is an argument error.
     CHECK(kind_of([&] { encode_vbq_block(t, 0, std::span<const uint64_t>(keys).first(10), std::span(p.mu).first(10)); }) ==
           ErrorKind::argument);

@@ -363,33 +363,76 @@ EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> 
   return t;
 }
 
+uint64_t max_rare_count(uint64_t elements) {
+  // rare_code_points escapes a code point of count c only when
+  // c (32 + log2(n / (E + c))) < 8 (varint + 5) + c log2(n / c), with E + c <= n
+  // and a varint of at most 10 bytes: only when c (32 - log2(n / c)) < 120,
+  // whose left side grows with c once it is positive. 121 leaves room for rounding.
+  const double n = double(elements);
+  uint64_t c = 1;
+  while (c <= elements && double(c) * (32 - std::log2(n / double(c))) < 121) ++c;
+  return c - 1;
+}
+
+// Which entries of a block's histogram are escape candidates (escape_candidates).
+static std::vector<char> candidate_entries(const SymbolCounts& histogram, uint64_t elements) {
+  const uint64_t rare = max_rare_count(elements);
+  std::vector<char> out(histogram.symbols.size());
+  for (size_t j = 0; j < out.size(); ++j)
+    out[j] = histogram.symbols[j] == kEscapeSymbol || histogram.counts[j] <= rare;
+  return out;
+}
+
+std::vector<double> escape_candidates(const SymbolCounts& histogram, std::span<const uint32_t> indices,
+                                      std::span<const double> mu, uint64_t elements) {
+  if (indices.size() != mu.size())
+    throw Error(ErrorKind::argument, "escape_candidates: keys and means differ in size");
+  const std::vector<char> candidate = candidate_entries(histogram, elements);
+  std::vector<double> out;
+  for (size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] < candidate.size() && candidate[indices[i]]) out.push_back(mu[i]);
+  return out;
+}
+
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, std::span<const uint64_t> keys,
                               std::span<const double> mu) {
   if (keys.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
   UninitializedVector<uint32_t> indices(keys.size());
-  return encode_vbq_block(plan, b, symbol_counts(keys, indices), indices, mu);
+  const SymbolCounts histogram = symbol_counts(keys, indices);
+  return encode_vbq_block(plan, b, histogram, indices, escape_candidates(histogram, indices, mu, plan.element_count()));
 }
 
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, const SymbolCounts& histogram,
-                              std::span<const uint32_t> indices, std::span<const double> mu) {
-  if (indices.size() != mu.size())
-    throw Error(ErrorKind::argument, "encode_vbq_block: keys and means differ in size");
+                              std::span<const uint32_t> indices, std::span<const double> candidates) {
   const std::vector<uint64_t>& alphabet = plan.symbols.alphabet;
+  const std::string where = "tensor '" + plan.name + "': block " + std::to_string(b);
   // Keys outside the alphabet are the rare code points that the plan escaped.
   std::vector<uint64_t> distinct = histogram.symbols;
   for (uint64_t& key : distinct) {
     if (std::binary_search(alphabet.begin(), alphabet.end(), key)) continue;
     if (!has_escape(plan))
-      throw Error(ErrorKind::argument, "tensor '" + plan.name + "': block " + std::to_string(b) +
-                                           " holds code point " + std::to_string(key) +
-                                           ", which the plan does not know");
+      throw Error(ErrorKind::argument, where + " holds code point " + std::to_string(key) + ", which the plan does not know");
     key = kEscapeSymbol;
   }
   EncodedBlock out;
-  out.bytes = encode_block(plan.symbols, b, distinct, indices);
-  if (has_escape(plan))
-    for (size_t i = 0; i < indices.size(); ++i)
-      if (distinct[indices[i]] == kEscapeSymbol) out.escapes.push_back(mu[i]);
+  out.bytes = encode_block(plan.symbols, b, distinct, indices);  // checks the indices
+  const std::vector<char> candidate = candidate_entries(histogram, plan.element_count());
+  size_t next = 0;
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const uint32_t j = indices[i];
+    if (distinct[j] == kEscapeSymbol && !candidate[j])
+      throw Error(ErrorKind::argument, where + " escapes code point " + std::to_string(histogram.symbols[j]) +
+                                           ", which is no escape candidate");
+    if (!candidate[j]) continue;
+    if (next == candidates.size()) break;
+    if (distinct[j] == kEscapeSymbol) out.escapes.push_back(candidates[next]);
+    ++next;
+  }
+  size_t expected = 0;
+  for (size_t j = 0; j < candidate.size(); ++j) expected += candidate[j] ? histogram.counts[j] : 0;
+  if (candidates.size() != expected)
+    throw Error(ErrorKind::argument, where + ": " + std::to_string(candidates.size()) + " escape candidates for " +
+                                         std::to_string(expected));
   return out;
 }
 
@@ -411,12 +454,12 @@ VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
 
 std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
                                             std::span<const SymbolCounts> histograms, std::span<const uint32_t> indices,
-                                            std::span<const double> mu, [[maybe_unused]] int threads) {
-  if (indices.size() != mu.size()) throw Error(ErrorKind::argument, "encode_vbq_blocks: keys and means differ in size");
+                                            std::span<const std::vector<double>> candidates, [[maybe_unused]] int threads) {
   const uint64_t per = plan.symbols.block_symbols;
   const int64_t blocks = int64_t((indices.size() + per - 1) / per);
-  if (histograms.size() != size_t(blocks))
-    throw Error(ErrorKind::argument, "encode_vbq_blocks: " + std::to_string(histograms.size()) + " histograms for " +
+  if (histograms.size() != size_t(blocks) || candidates.size() != size_t(blocks))
+    throw Error(ErrorKind::argument, "encode_vbq_blocks: " + std::to_string(histograms.size()) + " histograms and " +
+                                         std::to_string(candidates.size()) + " candidate lists for " +
                                          std::to_string(blocks) + " blocks");
   std::vector<EncodedBlock> out(static_cast<size_t>(blocks));
   std::string first_error;
@@ -425,13 +468,32 @@ VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
     const uint64_t begin = uint64_t(b) * per, end = std::min<uint64_t>(begin + per, indices.size());
     try {
       out[size_t(b)] = encode_vbq_block(plan, first_block + uint64_t(b), histograms[size_t(b)],
-                                        indices.subspan(begin, end - begin), mu.subspan(begin, end - begin));
+                                        indices.subspan(begin, end - begin), candidates[size_t(b)]);
     } catch (const Error& e) {
 VBQ_OMP(critical)
       if (first_error.empty()) first_error = e.what();
     }
   }
   if (!first_error.empty()) throw Error(ErrorKind::argument, first_error);
+  return out;
+}
+
+std::vector<std::vector<double>> block_escape_candidates(std::span<const SymbolCounts> histograms,
+                                                         std::span<const uint32_t> indices, std::span<const double> mu,
+                                                         uint64_t block_symbols, uint64_t elements,
+                                                         [[maybe_unused]] int threads) {
+  if (indices.size() != mu.size() || block_symbols == 0 ||
+      histograms.size() != (indices.size() + block_symbols - 1) / block_symbols)
+    throw Error(ErrorKind::argument, "block_escape_candidates: one histogram per block, one mean per index");
+  const uint64_t per = block_symbols;
+  std::vector<std::vector<double>> out(histograms.size());
+VBQ_OMP(parallel for schedule(dynamic, 1) num_threads(resolve_threads(threads)))
+  for (int64_t b = 0; b < int64_t(histograms.size()); ++b) {
+    const uint64_t begin = std::min<uint64_t>(uint64_t(b) * per, indices.size());
+    const uint64_t end = std::min<uint64_t>(begin + per, indices.size());
+    out[size_t(b)] = escape_candidates(histograms[size_t(b)], indices.subspan(begin, end - begin),
+                                       mu.subspan(begin, end - begin), elements);
+  }
   return out;
 }
 

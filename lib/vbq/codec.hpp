@@ -189,8 +189,9 @@ void set_row_gains(EncodedTensor& tensor, std::span<const uint64_t> symbols, std
 // alphabet with the rare code points escaped, frequency tables, levels.
 // encode_vbq_block: block b of a plan from its keys and means: its bytes and
 // its escaped means (keys missing from the alphabet are escaped rare code
-// points); or from the histogram of its keys (symbol_counts) and each key's
-// index in it, which is how the streaming encoder holds them. The caller sets symbols.blocks, escapes and, if has_escape,
+// points); or from the histogram of its keys (symbol_counts), each key's index
+// in it and the block's escape candidates (below), which is how the streaming
+// encoder holds them. The caller sets symbols.blocks, escapes and, if has_escape,
 // block_escapes (one count per block).
 EncodedTensor plan_vbq_tensor(const Prior& prior, std::span<const SymbolCounts> block_histograms,
                               const VbqSettings& settings, std::span<const uint64_t> shape = {});
@@ -201,19 +202,32 @@ struct EncodedBlock {
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, std::span<const uint64_t> keys,
                               std::span<const double> mu);
 EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t block, const SymbolCounts& histogram,
-                              std::span<const uint32_t> indices, std::span<const double> mu);
+                              std::span<const uint32_t> indices, std::span<const double> candidates);
+// A block's escape candidates: the means, in element order, of its elements
+// whose key is the escape or a code point counted at most
+// max_rare_count(elements) times in the block. Only those can be escaped in a
+// tensor of `elements` coordinates (a code point's count in the tensor is at
+// least its count in a block), so an encoder that keeps them needs the means
+// only once.
+uint64_t max_rare_count(uint64_t elements);
+std::vector<double> escape_candidates(const SymbolCounts& histogram, std::span<const uint32_t> indices,
+                                      std::span<const double> mu, uint64_t elements);
 // The same for consecutive whole blocks at once, in parallel over the blocks:
 // block_histograms gives symbol_counts of each block of `keys` (cut every
 // block_symbols) and, if `indices` is given (one per key), each key's index in
 // its block's histogram; encode_vbq_blocks encodes blocks first_block,
-// first_block + 1, ... of a plan from those histograms, indices and the means
-// (indices.size() covers whole blocks, the tensor's last block possibly short).
+// first_block + 1, ... of a plan from those histograms, indices (indices.size()
+// covers whole blocks, the tensor's last block possibly short) and each block's
+// escape candidates, which block_escape_candidates gives.
 // For streaming encoders that hold a few blocks at a time (app/stream_compress.hpp).
 std::vector<SymbolCounts> block_histograms(std::span<const uint64_t> keys, uint64_t block_symbols, int threads = 0,
                                            std::span<uint32_t> indices = {});
 std::vector<EncodedBlock> encode_vbq_blocks(const EncodedTensor& plan, uint64_t first_block,
                                             std::span<const SymbolCounts> histograms, std::span<const uint32_t> indices,
-                                            std::span<const double> mu, int threads = 0);
+                                            std::span<const std::vector<double>> candidates, int threads = 0);
+std::vector<std::vector<double>> block_escape_candidates(std::span<const SymbolCounts> histograms,
+                                                         std::span<const uint32_t> indices, std::span<const double> mu,
+                                                         uint64_t block_symbols, uint64_t elements, int threads = 0);
 
 // Uniform grid of the paper's baseline: scale = (q_max + 1/2) / max|mu|,
 // q = round(clip(scale mu, -q_max, q_max)). Requires q_max >= 1.
