@@ -1,6 +1,7 @@
 // Block tables: runs of blocks with their own frequency table (symbol_stream.hpp).
 #include <doctest/doctest.h>
 
+#include <map>
 #include <random>
 #include <vector>
 
@@ -133,4 +134,31 @@ TEST_CASE("symbol stream: plan_symbol_stream and encode_block give encode_symbol
       std::vector<uint64_t> unknown(n, 5);  // symbol 5 is not in the alphabet
       CHECK(vbq::testing::kind_of([&] { encode_block(s, 0, unknown); }) == ErrorKind::argument);
     }
+}
+
+// symbol_counts against a std::map, on messages whose symbols are small (a
+// direct table), large (a hash table beside it) or both, at sizes that change
+// the direct table's size.
+TEST_CASE("symbol stream: symbol_counts holds small and large symbols alike") {
+  std::mt19937_64 rng(7);
+  for (size_t n : {size_t(1), size_t(1000), size_t(1) << 21}) {
+    for (uint64_t large : {uint64_t(0), uint64_t(1) << 16, uint64_t(1) << 20, uint64_t(1) << 40}) {
+      CAPTURE(n);
+      CAPTURE(large);
+      std::vector<uint64_t> m(n);
+      for (uint64_t& x : m) x = rng() % 8 == 0 && large ? large + rng() % 5000 : rng() % 300;
+      std::vector<uint32_t> indices(n);
+      const SymbolCounts h = symbol_counts(m, indices);
+      std::map<uint64_t, uint64_t> want;
+      for (uint64_t x : m) ++want[x];
+      REQUIRE(h.symbols.size() == want.size());
+      size_t k = 0;
+      bool same = true;
+      for (const auto& [x, c] : want) same = same && h.symbols[k] == x && h.counts[k] == c, ++k;
+      CHECK(same);
+      bool mapped = true;
+      for (size_t i = 0; i < n; ++i) mapped = mapped && h.symbols[indices[i]] == m[i];
+      CHECK(mapped);
+    }
+  }
 }

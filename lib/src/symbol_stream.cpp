@@ -23,45 +23,49 @@ uint64_t SymbolStream::payload_bytes() const {
 
 // The alphabet of a message (its sorted distinct symbols with their counts)
 // and the map from a symbol to its index in it. Small symbols (code points of
-// up to 19 bits, grid levels, codebook indices) use a direct table; others an
-// open-addressing hash table. The message is read once; index() is read-only,
-// so blocks map their symbols in parallel.
+// up to 15 bits, or 19 in messages of 2^24 symbols, grid levels, codebook
+// indices) use a direct table; larger ones, such as the few long code points
+// of far-out means, an open-addressing hash table beside it. The message
+// is read once; index() is read-only, so blocks map their symbols in parallel.
 class Alphabet {
  public:
   explicit Alphabet(std::span<const uint64_t> symbols) {
-    const uint64_t max = symbols.empty() ? 0 : *std::max_element(symbols.begin(), symbols.end());
-    direct_ = max < kDirectLimit;
-    if (direct_) {
-      std::vector<uint64_t> count(max + 1, 0);
-      for (uint64_t x : symbols) ++count[x];
-      direct_index_.assign(max + 1, 0);
-      for (uint64_t x = 0; x <= max; ++x)
-        if (count[x]) direct_index_[x] = uint32_t(symbols_.size()), symbols_.push_back(x), counts_.push_back(count[x]);
-      return;
-    }
-    std::vector<uint64_t> count;
+    uint64_t max = 0;
+    for (uint64_t x : symbols) max = std::max(max, x);
+    // A table no larger than the message needs (a block of 2^20 keys gets 2^16 entries).
+    const uint64_t direct =
+        symbols.empty() ? 0 : std::min({max + 1, kDirectLimit, std::max<uint64_t>(65536, symbols.size() / 16)});
+    std::vector<uint64_t> count(direct, 0), large_count;
     for (uint64_t x : symbols) {
+      if (x < direct) {
+        ++count[x];
+        continue;
+      }
       size_t i = find(x);
-      if (slot_[i] == kEmpty) i = insert(x, i), count.push_back(0);
-      ++count[slot_[i]];
+      if (slot_[i] == kEmpty) i = insert(x, i), large_count.push_back(0);
+      ++large_count[slot_[i]];
     }
-    // Slots are in order of first appearance; index = rank of the symbol.
-    std::vector<uint32_t> order(symbols_.size());
+    direct_index_.assign(direct, 0);
+    for (uint64_t x = 0; x < direct; ++x)
+      if (count[x]) direct_index_[x] = uint32_t(symbols_.size()), symbols_.push_back(x), counts_.push_back(count[x]);
+    // Large symbols follow the direct ones; slots are in order of first appearance
+    // and become ranks.
+    const uint32_t first = uint32_t(symbols_.size());
+    std::vector<uint32_t> order(large_.size());
     for (uint32_t k = 0; k < order.size(); ++k) order[k] = k;
-    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return symbols_[a] < symbols_[b]; });
+    std::sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return large_[a] < large_[b]; });
     std::vector<uint32_t> rank(order.size());
-    for (uint32_t r = 0; r < order.size(); ++r) rank[order[r]] = r;
-    std::vector<uint64_t> sorted(order.size());
-    counts_.resize(order.size());
-    for (uint32_t r = 0; r < order.size(); ++r) sorted[r] = symbols_[order[r]], counts_[r] = count[order[r]];
+    for (uint32_t r = 0; r < order.size(); ++r) {
+      rank[order[r]] = first + r;
+      symbols_.push_back(large_[order[r]]), counts_.push_back(large_count[order[r]]);
+    }
     for (uint32_t& s : slot_)
       if (s != kEmpty) s = rank[s];
-    symbols_ = std::move(sorted);
   }
   const std::vector<uint64_t>& symbols() const { return symbols_; }  // ascending
   const std::vector<uint64_t>& counts() const { return counts_; }
   // Index of a symbol of the message.
-  uint32_t index(uint64_t x) const { return direct_ ? direct_index_[x] : slot_[find(x)]; }
+  uint32_t index(uint64_t x) const { return x < direct_index_.size() ? direct_index_[x] : slot_[find(x)]; }
 
  private:
   static constexpr uint64_t kDirectLimit = uint64_t(1) << 20;
@@ -72,27 +76,27 @@ class Alphabet {
     return i;
   }
   size_t insert(uint64_t x, size_t i) {
-    if (2 * (symbols_.size() + 1) > slot_.size()) {
+    if (2 * (large_.size() + 1) > slot_.size()) {
       rehash(slot_.size() * 2);
       i = find(x);
     }
-    key_[i] = x, slot_[i] = uint32_t(symbols_.size()), symbols_.push_back(x);
+    key_[i] = x, slot_[i] = uint32_t(large_.size()), large_.push_back(x);
     return i;
   }
   void rehash(size_t size) {
     shift_ = 64 - std::countr_zero(size), mask_ = size - 1;
     key_.assign(size, 0), slot_.assign(size, kEmpty);
-    for (uint32_t k = 0; k < symbols_.size(); ++k) {
-      size_t i = find(symbols_[k]);
-      key_[i] = symbols_[k], slot_[i] = k;
+    for (uint32_t k = 0; k < large_.size(); ++k) {
+      size_t i = find(large_[k]);
+      key_[i] = large_[k], slot_[i] = k;
     }
   }
-  bool direct_ = true;
   std::vector<uint32_t> direct_index_;
-  int shift_ = 64 - 10;
-  size_t mask_ = 1023;
-  std::vector<uint64_t> key_ = std::vector<uint64_t>(1024, 0);
-  std::vector<uint32_t> slot_ = std::vector<uint32_t>(1024, kEmpty);
+  int shift_ = 64 - 4;
+  size_t mask_ = 15;
+  std::vector<uint64_t> key_ = std::vector<uint64_t>(16, 0);
+  std::vector<uint32_t> slot_ = std::vector<uint32_t>(16, kEmpty);
+  std::vector<uint64_t> large_;  // symbols >= the direct table's size, in order of first appearance
   std::vector<uint64_t> symbols_, counts_;
 };
 
