@@ -416,23 +416,28 @@ EncodedBlock encode_vbq_block(const EncodedTensor& plan, uint64_t b, const Symbo
   }
   EncodedBlock out;
   out.bytes = encode_block(plan.symbols, b, distinct, indices);  // checks the indices
+  // Each histogram entry's role: 0 no candidate, 1 a candidate kept, 2 one escaped.
   const std::vector<char> candidate = candidate_entries(histogram, plan.element_count());
-  size_t next = 0;
-  for (size_t i = 0; i < indices.size(); ++i) {
-    const uint32_t j = indices[i];
+  std::vector<uint8_t> role(distinct.size());
+  size_t expected = 0;
+  bool escapes = false;
+  for (size_t j = 0; j < role.size(); ++j) {
     if (distinct[j] == kEscapeSymbol && !candidate[j])
       throw Error(ErrorKind::argument, where + " escapes code point " + std::to_string(histogram.symbols[j]) +
                                            ", which is no escape candidate");
-    if (!candidate[j]) continue;
-    if (next == candidates.size()) break;
-    if (distinct[j] == kEscapeSymbol) out.escapes.push_back(candidates[next]);
-    ++next;
+    role[j] = candidate[j] ? (distinct[j] == kEscapeSymbol ? 2 : 1) : 0;
+    expected += candidate[j] ? histogram.counts[j] : 0;
+    escapes = escapes || role[j] == 2;
   }
-  size_t expected = 0;
-  for (size_t j = 0; j < candidate.size(); ++j) expected += candidate[j] ? histogram.counts[j] : 0;
   if (candidates.size() != expected)
     throw Error(ErrorKind::argument, where + ": " + std::to_string(candidates.size()) + " escape candidates for " +
                                          std::to_string(expected));
+  size_t next = 0;
+  for (size_t i = 0; escapes && i < indices.size(); ++i) {
+    const uint8_t r = role[indices[i]];
+    if (r == 2) out.escapes.push_back(candidates[next]);
+    next += r != 0;
+  }
   return out;
 }
 
