@@ -57,12 +57,21 @@ std::vector<std::string> split_list(const std::string& text) { return vbq::split
 // orders). OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded, so vbq
 // re-executes itself once with Haswell's kernel (AVX2 + FMA) pinned, the kernel
 // every script and measurement uses. A kernel set in the environment is kept.
-static void pin_blas_kernel(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE")) return;
+// The same goes for OPENBLAS_NUM_THREADS: at load, OpenBLAS starts a worker per
+// core that spins for ~0.1 s, competing with the coder's own threads, so the
+// commands that do not multiply matrices (compress's --target-quality tasks
+// aside, which then run on one BLAS thread) start it with one; the trainers and
+// evaluators set their own count (set_blas_threads).
+static void configure_blas(int argc, char** argv) {
+  static const char* const kNoBlas[] = {"compress", "decompress", "info", "get"};
+  bool changed = false;
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
-  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
-  execv("/proc/self/exe", argv);  // returns only if that fails: go on with the CPU's kernel
+  if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    setenv("OPENBLAS_CORETYPE", "Haswell", 1), changed = true;
+  if (argc >= 2 && !std::getenv("OPENBLAS_NUM_THREADS") &&
+      std::any_of(std::begin(kNoBlas), std::end(kNoBlas), [&](const char* c) { return !std::strcmp(argv[1], c); }))
+    setenv("OPENBLAS_NUM_THREADS", "1", 1), changed = true;
+  if (changed) execv("/proc/self/exe", argv);  // returns only if that fails: go on as loaded
 }
 
 static void print_usage() {
@@ -76,7 +85,7 @@ static void print_usage() {
 }
 
 int main(int argc, char** argv) {
-  pin_blas_kernel(argv);
+  configure_blas(argc, argv);
   // A full disk or `ulimit -f` must surface as a write error (EFBIG), not a kill
   // that leaves a temporary file behind; and HDF5 must not run its cleanup at exit
   // after a failed close.
