@@ -197,7 +197,7 @@ TEST_CASE("quantizer: the bulk fast path equals quantize_reference on a million 
       }
       CHECK(differ == ties);
       if (ties) MESSAGE(ties << " exact ties broken the other way");
-      // The 8-lane AVX2 descent (where the CPU has it) and the portable one give the
+      // The AVX2 lane descent (where the CPU has it) and the portable one give the
       // same keys, with and without the escape, and under a rate cap inside the table.
       for (int max_rate : {kMaxRateBits, 5}) {
         CodeKeys portable(n), wide(n);
@@ -216,9 +216,9 @@ TEST_CASE("quantizer: the bulk fast path equals quantize_reference on a million 
 }
 
 // Means on the median and an ulp either side sit in the band of the first level
-// (the descent hands them to search()); the 8-lane descent keeps such lanes' table
+// (the descent hands them to search()); the lane descent keeps such lanes' table
 // loads on their level and gives the portable descent's keys. 2^18 + 5 coordinates:
-// the fast path, and a group of fewer than 8 at the end.
+// the fast path, and a run that ends with fewer coordinates than lanes.
 TEST_CASE("quantizer: means at the median, in both descents") {
   const size_t n = (size_t(1) << 18) + 5;
   std::mt19937_64 rng(5);

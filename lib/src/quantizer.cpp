@@ -4,6 +4,7 @@
 
 
 #include <algorithm>
+#include <bit>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #endif
@@ -209,75 +210,90 @@ inline bool descend(const double* levels, double smu, double penalty, double wid
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#define VBQ_DESCEND8 1
-// descend() for 8 coordinates at once, in two sets of 4 AVX2 lanes (one set's
-// gather overlaps the other's compares), level by level while any lane has not
-// stopped: no branch on a lane's data. The same IEEE operations as descend() and
-// quantize() (no FMA), so a lane that stops (decided) gets descend()'s k, r and
-// loss; a lane in a band, or not stopped by rate max_r, is left to descend().
-// It also returns each lane's side (upper) and penalty 2 lambda sigma^2.
+#define VBQ_DESCEND_LANES 1
+// descend() for coordinates [0, n) in 16 AVX2 lanes (four sets of 4: one set's
+// gather overlaps the others' compares), a level per step with no branch on a
+// lane's data. A lane that stops takes the next coordinate, so no lane waits for
+// the deepest of its neighbours. The same IEEE operations as descend() and
+// quantize() (no FMA), so a coordinate that stops (decided) gets descend()'s k,
+// r and loss; one in a band, or not stopped by rate max_r, is left to descend().
+// It also gives each coordinate's side (upper) and penalty 2 lambda sigma^2.
 // lower: LevelTable::side(false) (the upper side kSide entries on).
-__attribute__((target("avx2"))) void descend8(const double* lower, const double* mu, const double* sigma,
+__attribute__((target("avx2"))) void descend_lanes(const double* lower, const double* mu, const double* sigma, int64_t n,
                                               double lambda, double median, double width, int max_r,
                                               bool* upper_out, double* penalty_out, bool* decided,
                                               uint64_t* best_k, int* best_r, double* best_loss) {
-  constexpr int G = 2;  // sets of 4 lanes
-  const __m256d w = _mm256_set1_pd(width);
-  const __m256i one = _mm256_set1_epi64x(1);
-  __m256d smu[G], penalty[G], loss_best[G], active[G], band_hit[G];
-  __m256i side[G], left[G], code[G];
-  const __m256d two_lambda = _mm256_set1_pd(2.0 * lambda), med = _mm256_set1_pd(median);
-  const __m256d sign = _mm256_set1_pd(-0.0);
-  for (int g = 0; g < G; ++g) {
-    const __m256d m = _mm256_loadu_pd(mu + 4 * g), s = _mm256_loadu_pd(sigma + 4 * g);
-    const __m256d up = _mm256_cmp_pd(m, med, _CMP_GT_OQ);
-    smu[g] = _mm256_xor_pd(m, _mm256_and_pd(up, sign));  // -m above the median
-    penalty[g] = _mm256_mul_pd(_mm256_mul_pd(two_lambda, s), s);  // 2 lambda sigma^2, in descend()'s order
-    _mm256_storeu_pd(penalty_out + 4 * g, penalty[g]);
-    const int up_bits = _mm256_movemask_pd(up);
-    for (int i = 0; i < 4; ++i) upper_out[4 * g + i] = up_bits >> i & 1;
-    side[g] = _mm256_and_si256(_mm256_castpd_si256(up), _mm256_set1_epi64x(int64_t(LevelTable::kSide)));
-    left[g] = _mm256_setzero_si256(), code[g] = _mm256_setzero_si256();
-    loss_best[g] = _mm256_set1_pd(std::numeric_limits<double>::infinity());
-    active[g] = _mm256_castsi256_pd(_mm256_set1_epi64x(-1)), band_hit[g] = _mm256_setzero_pd();
-  }
-  for (int r = 1; r <= max_r; ++r) {
-    const __m256d rate = _mm256_set1_pd(double(r)), next_rate = _mm256_set1_pd(double(r + 1));
-    const __m256i row = _mm256_set1_epi64x(int64_t((size_t(1) << r) >> 2)), rbits = _mm256_set1_epi64x(r);
-    int any = 0;
+  constexpr int G = 4, L = 4 * G;  // sets of 4 lanes, lanes
+  // Each lane's state, loaded and stored around every step: smu is mu, negated
+  // on the upper side; active and band are masks (all bits set or none).
+  alignas(32) double smu[L], penalty[L], loss_best[L], active[L], band_hit[L], rate[L];
+  alignas(32) int64_t side[L], left[L], code[L], r[L];
+  int64_t at[L];  // the lane's coordinate, -1 once none is left
+  int64_t next = 0;
+  int busy = 0;
+  const double two_lambda = 2.0 * lambda, on = std::bit_cast<double>(int64_t(-1));
+  auto take = [&](int l) {
+    at[l] = next < n ? next++ : -1;
+    side[l] = 0, left[l] = 0, code[l] = 0, r[l] = 1, rate[l] = 1.0;
+    loss_best[l] = std::numeric_limits<double>::infinity(), band_hit[l] = 0.0, active[l] = 0.0;
+    if (at[l] < 0) return;  // idle: inactive, its loads stay at entry 0
+    const double m = mu[at[l]], s = sigma[at[l]];
+    const bool up = m > median;
+    upper_out[at[l]] = up, smu[l] = up ? -m : m;
+    penalty[l] = two_lambda * s * s, penalty_out[at[l]] = penalty[l];  // descend()'s order
+    side[l] = up ? int64_t(LevelTable::kSide) : 0, active[l] = on, ++busy;
+  };
+  for (int l = 0; l < L; ++l) take(l);
+  const __m256d w = _mm256_set1_pd(width), one_d = _mm256_set1_pd(1.0);
+  const __m256i one = _mm256_set1_epi64x(1), top = _mm256_set1_epi64x(max_r);
+  while (busy > 0) {
+    int finished = 0;
     for (int g = 0; g < G; ++g) {
-      const __m256i mid = _mm256_add_epi64(_mm256_add_epi64(left[g], left[g]), one);
-      const __m256d sq = _mm256_i64gather_pd(lower, _mm256_add_epi64(_mm256_add_epi64(side[g], left[g]), row), 8);
-      const __m256d beyond = _mm256_cmp_pd(smu[g], _mm256_add_pd(sq, w), _CMP_GE_OQ);
-      const __m256d before = _mm256_cmp_pd(smu[g], _mm256_sub_pd(sq, w), _CMP_LE_OQ);
-      const __m256d band = _mm256_andnot_pd(_mm256_or_pd(beyond, before), active[g]);
-      const __m256d d = _mm256_sub_pd(sq, smu[g]);
-      const __m256d loss = _mm256_add_pd(_mm256_mul_pd(d, d), _mm256_mul_pd(penalty[g], rate));
-      const __m256d better = _mm256_and_pd(active[g], _mm256_cmp_pd(loss, loss_best[g], _CMP_LT_OQ));
-      loss_best[g] = _mm256_blendv_pd(loss_best[g], loss, better);
-      const __m256i this_code = _mm256_or_si256(_mm256_slli_epi64(mid, 8), rbits);
-      code[g] = _mm256_castpd_si256(
-          _mm256_blendv_pd(_mm256_castsi256_pd(code[g]), _mm256_castsi256_pd(this_code), better));
-      band_hit[g] = _mm256_or_pd(band_hit[g], band);
-      const __m256d stop = _mm256_cmp_pd(loss_best[g], _mm256_mul_pd(penalty[g], next_rate), _CMP_LT_OQ);
-      active[g] = _mm256_andnot_pd(_mm256_or_pd(band, stop), active[g]);
-      // mid - 1 before sq; kept where the lane is done, so that its loads stay on its level's side
-      const __m256i next = _mm256_add_epi64(mid, _mm256_castpd_si256(_mm256_cmp_pd(smu[g], sq, _CMP_LT_OQ)));
-      left[g] = _mm256_castpd_si256(
-          _mm256_blendv_pd(_mm256_castsi256_pd(left[g]), _mm256_castsi256_pd(next), active[g]));
-      any |= _mm256_movemask_pd(active[g]);
+      const int o = 4 * g;
+      const __m256d sm = _mm256_load_pd(smu + o), pen = _mm256_load_pd(penalty + o), rt = _mm256_load_pd(rate + o);
+      const __m256d act = _mm256_load_pd(active + o);
+      __m256d best = _mm256_load_pd(loss_best + o);
+      const __m256i lf = _mm256_load_si256(reinterpret_cast<const __m256i*>(left + o));
+      const __m256i rv = _mm256_load_si256(reinterpret_cast<const __m256i*>(r + o));
+      const __m256i row = _mm256_srli_epi64(_mm256_sllv_epi64(one, rv), 2);  // (2^r) / 4
+      const __m256i mid = _mm256_add_epi64(_mm256_add_epi64(lf, lf), one);
+      const __m256i sd = _mm256_load_si256(reinterpret_cast<const __m256i*>(side + o));
+      const __m256d sq = _mm256_i64gather_pd(lower, _mm256_add_epi64(_mm256_add_epi64(sd, lf), row), 8);
+      const __m256d beyond = _mm256_cmp_pd(sm, _mm256_add_pd(sq, w), _CMP_GE_OQ);
+      const __m256d before = _mm256_cmp_pd(sm, _mm256_sub_pd(sq, w), _CMP_LE_OQ);
+      const __m256d band = _mm256_andnot_pd(_mm256_or_pd(beyond, before), act);
+      const __m256d d = _mm256_sub_pd(sq, sm);
+      const __m256d loss = _mm256_add_pd(_mm256_mul_pd(d, d), _mm256_mul_pd(pen, rt));
+      const __m256d better = _mm256_and_pd(act, _mm256_cmp_pd(loss, best, _CMP_LT_OQ));
+      best = _mm256_blendv_pd(best, loss, better);
+      const __m256i this_code = _mm256_or_si256(_mm256_slli_epi64(mid, 8), rv);
+      const __m256d cd = _mm256_blendv_pd(_mm256_load_pd(reinterpret_cast<const double*>(code + o)),
+                                          _mm256_castsi256_pd(this_code), better);
+      const __m256d hit = _mm256_or_pd(_mm256_load_pd(band_hit + o), band);
+      const __m256d stop = _mm256_cmp_pd(best, _mm256_mul_pd(pen, _mm256_add_pd(rt, one_d)), _CMP_LT_OQ);
+      const __m256d still = _mm256_andnot_pd(_mm256_or_pd(band, stop), act);
+      // mid - 1 before sq
+      const __m256i nl = _mm256_add_epi64(mid, _mm256_castpd_si256(_mm256_cmp_pd(sm, sq, _CMP_LT_OQ)));
+      const __m256d at_top = _mm256_castsi256_pd(_mm256_cmpeq_epi64(rv, top));
+      // Finished: active before this level and stopped by it, or at rate max_r.
+      finished |= _mm256_movemask_pd(_mm256_and_pd(act, _mm256_or_pd(_mm256_xor_pd(still, act), at_top))) << o;
+      _mm256_store_pd(loss_best + o, best);
+      _mm256_store_pd(reinterpret_cast<double*>(code + o), cd);
+      _mm256_store_pd(band_hit + o, hit);
+      _mm256_store_pd(active + o, still);
+      _mm256_store_pd(rate + o, _mm256_add_pd(rt, _mm256_and_pd(still, one_d)));
+      _mm256_store_si256(reinterpret_cast<__m256i*>(r + o), _mm256_sub_epi64(rv, _mm256_castpd_si256(still)));
+      _mm256_store_pd(reinterpret_cast<double*>(left + o),
+                      _mm256_blendv_pd(_mm256_castsi256_pd(lf), _mm256_castsi256_pd(nl), still));
     }
-    if (any == 0) break;
-  }
-  for (int g = 0; g < G; ++g) {
-    const int open = _mm256_movemask_pd(_mm256_or_pd(active[g], band_hit[g]));
-    alignas(32) int64_t c[4];
-    alignas(32) double l[4];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(c), code[g]);
-    _mm256_store_pd(l, loss_best[g]);
-    for (int i = 0; i < 4; ++i) {
-      decided[4 * g + i] = !(open >> i & 1);
-      best_k[4 * g + i] = uint64_t(c[i]) >> 8, best_r[4 * g + i] = int(c[i] & 255), best_loss[4 * g + i] = l[i];
+    for (; finished != 0; finished &= finished - 1) {
+      const int l = std::countr_zero(unsigned(finished));
+      const int64_t i = at[l];
+      const bool open = std::bit_cast<int64_t>(active[l]) != 0 || std::bit_cast<int64_t>(band_hit[l]) != 0;
+      decided[i] = !open;
+      best_k[i] = uint64_t(code[l]) >> 8, best_r[i] = int(code[l] & 255), best_loss[i] = loss_best[l];
+      --busy;
+      take(l);
     }
   }
 }
@@ -342,35 +358,38 @@ void Quantizer::quantize(std::span<const double> mu, std::span<const double> sig
   const bool last = max_rate_bits <= kTableBits;
   const double width = width_;
   const double* const sides[2] = {levels.side(false), levels.side(true)};
-#ifdef VBQ_DESCEND8
+#ifdef VBQ_DESCEND_LANES
   static const bool cpu_avx2 = __builtin_cpu_supports("avx2");
-  const bool wide = avx2_ && cpu_avx2 && descent_bits > 0;  // descend8 for whole groups of 8
+  const bool wide = avx2_ && cpu_avx2 && descent_bits > 0;  // descend_lanes
 #endif
   auto escaped = [&](double m, double penalty, CodeKey key, double loss) {
     return escape_bits > 0 && escape_wins(m, penalty, escape_bits, loss) ? kEscapeKey : key;
   };
-  // Two loops: descent for every coordinate (8 at a time), then search() for the
-  // few it leaves, so that the first stays small and branch-light.
+  // Two loops: descent for every coordinate (runs of kRun, 16 lanes at a time),
+  // then search() for the few it leaves, so that the first stays small and branch-light.
   constexpr CodeKey kUndecided = 1;  // no code point's key
+  constexpr int64_t kRun = 1024;
 VBQ_OMP(parallel num_threads(resolve_threads(threads)))
   {
-VBQ_OMP(for schedule(static, 1024))
-    for (int64_t g = 0; g < (n + 7) / 8; ++g) {
-      const int64_t i0 = 8 * g, count = std::min<int64_t>(8, n - i0);
-      double penalty[8];
-      bool upper[8], decided[8] = {};
-      uint64_t k[8];
-      int r[8];
-      double loss[8];
-#ifdef VBQ_DESCEND8
-      if (wide && count == 8)
-        descend8(sides[0], &mu[i0], &sigma[i0], lambda, median, width, descent_bits, upper, penalty, decided, k, r, loss);
-      else
+VBQ_OMP(for schedule(static, 8))
+    for (int64_t c = 0; c < (n + kRun - 1) / kRun; ++c) {
+      const int64_t i0 = c * kRun, count = std::min<int64_t>(kRun, n - i0);
+      double penalty[kRun], loss[kRun];
+      bool upper[kRun], decided[kRun];
+      uint64_t k[kRun];
+      int r[kRun];
+#ifdef VBQ_DESCEND_LANES
+      if (wide) {
+        descend_lanes(sides[0], &mu[i0], &sigma[i0], count, lambda, median, width, descent_bits, upper, penalty, decided, k,
+                 r, loss);
+      } else
 #endif
+      {
         for (int64_t l = 0; l < count; ++l) {
-          upper[l] = mu[i0 + l] > median;
+          upper[l] = mu[i0 + l] > median, decided[l] = false;
           penalty[l] = 2.0 * lambda * sigma[i0 + l] * sigma[i0 + l];
         }
+      }
       for (int64_t l = 0; l < count; ++l) {
         if (!decided[l])
           decided[l] = descend(sides[upper[l]], upper[l] ? -mu[i0 + l] : mu[i0 + l], penalty[l], width, descent_bits,

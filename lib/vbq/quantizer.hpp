@@ -84,7 +84,7 @@ inline constexpr size_t kMinFastCoordinates = size_t(1) << 18;
 class Quantizer {
  public:
   // fast: build and check the descent tables (worth it from ~2^18 coordinates on).
-  // avx2: descend 8 coordinates at once where the CPU has AVX2 (false: the
+  // avx2: descend 16 coordinates at once where the CPU has AVX2 (false: the
   // portable descent alone; both give the same keys, and the tests hold them to it).
   Quantizer(const Prior& prior, bool fast = true, int threads = 0, bool avx2 = true);
   ~Quantizer();
