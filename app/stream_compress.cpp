@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "formats/atomic_file.hpp"
@@ -99,13 +100,18 @@ size_t index_bytes(const SymbolCounts& h) { return h.symbols.size() <= 256 ? 1 :
 
 template <class T>
 void pack_as(std::span<const uint32_t> in, uint8_t* out) {
-  T* p = reinterpret_cast<T*>(out);
-  for (size_t i = 0; i < in.size(); ++i) p[i] = T(in[i]);
+  for (size_t i = 0; i < in.size(); ++i) {
+    const T v = T(in[i]);
+    std::memcpy(out + i * sizeof(T), &v, sizeof(T));
+  }
 }
 template <class T>
 void unpack_as(const uint8_t* in, std::span<uint32_t> out) {
-  const T* p = reinterpret_cast<const T*>(in);
-  for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
+  for (size_t i = 0; i < out.size(); ++i) {
+    T v;
+    std::memcpy(&v, in + i * sizeof(T), sizeof(T));
+    out[i] = v;
+  }
 }
 
 // Appends a block's indices, `bytes` wide, to the scratch file.
