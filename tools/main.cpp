@@ -11,6 +11,7 @@
 #include <cstring>
 #include <iostream>
 #include <sstream>
+#include <string>
 
 #include <unistd.h>
 
@@ -52,26 +53,41 @@ std::vector<std::string> split_list(const std::string& text) { return vbq::split
 
 }  // namespace vbq::cli
 
+// OpenBLAS' own call to stop its workers (as before a fork); a later BLAS call
+// starts them again. Weak, so that vbq still links against a BLAS without it.
+extern "C" __attribute__((weak)) int blas_thread_shutdown_(void);
+
+// Whether the command line multiplies no matrices: decompress, info, get, and
+// compress without a target or task option (all begin with --ta; any
+// abbreviation of them too).
+static bool multiplies_no_matrices(int argc, char** argv) {
+  if (argc < 2) return false;
+  const std::string command = argv[1];
+  if (command == "decompress" || command == "info" || command == "get") return true;
+  if (command != "compress") return false;
+  for (int i = 2; i < argc; ++i)
+    if (!std::strncmp(argv[i], "--ta", 4)) return false;
+  return true;
+}
+
 // Results of the trainers and of the MLP evaluation depend on the gemm kernel
 // OpenBLAS selects for the CPU (the AVX-512 and AVX2 kernels sum in different
 // orders). OpenBLAS reads OPENBLAS_CORETYPE once, when it is loaded, so vbq
 // re-executes itself once with Haswell's kernel (AVX2 + FMA) pinned, the kernel
 // every script and measurement uses. A kernel set in the environment is kept.
-// The same goes for OPENBLAS_NUM_THREADS: at load, OpenBLAS starts a worker per
-// core that spins for ~0.1 s, competing with the coder's own threads, so the
-// commands that do not multiply matrices (compress's --target-quality tasks
-// aside, which then run on one BLAS thread) start it with one; the trainers and
-// evaluators set their own count (set_blas_threads).
+// Commands that multiply no matrices skip that (~12 ms) and stop the worker
+// OpenBLAS starts per core at load, which would otherwise spin for ~0.1 s beside
+// the coder's own threads.
 static void configure_blas(int argc, char** argv) {
-  static const char* const kNoBlas[] = {"compress", "decompress", "info", "get"};
-  bool changed = false;
+  if (multiplies_no_matrices(argc, argv)) {
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+    return;
+  }
+  if (std::getenv("OPENBLAS_CORETYPE")) return;
   __builtin_cpu_init();
-  if (!std::getenv("OPENBLAS_CORETYPE") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    setenv("OPENBLAS_CORETYPE", "Haswell", 1), changed = true;
-  if (argc >= 2 && !std::getenv("OPENBLAS_NUM_THREADS") &&
-      std::any_of(std::begin(kNoBlas), std::end(kNoBlas), [&](const char* c) { return !std::strcmp(argv[1], c); }))
-    setenv("OPENBLAS_NUM_THREADS", "1", 1), changed = true;
-  if (changed) execv("/proc/self/exe", argv);  // returns only if that fails: go on as loaded
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return;
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  execv("/proc/self/exe", argv);  // returns only if that fails: go on with the CPU's kernel
 }
 
 static void print_usage() {
