@@ -408,18 +408,47 @@ class Reader {
     return f.float32 ? narrow_.data() : nullptr;
   }
 
+  // The smallest k in [0, n) for which bad(k) holds, or n: chunks of 4096 on the
+  // reader's threads, each first widened by widen(k0, k1) and checked whole by
+  // all_good(k0, k1) (branch-free loops), element by element only if that
+  // fails. The same index whatever the thread count.
+  static constexpr double kMaxDouble = std::numeric_limits<double>::max();
+  template <class Widen, class AllGood, class Bad>
+  int64_t first_bad(int64_t n, Widen widen, AllGood all_good, Bad bad) const {
+    constexpr int64_t kChunk = 4096;
+    int64_t first = n;
+#pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
+    for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c) {
+      const int64_t k0 = c * kChunk, k1 = std::min(n, k0 + kChunk);
+      widen(k0, k1);
+      if (all_good(k0, k1)) continue;
+      for (int64_t k = k0; k < k1; ++k)
+        if (bad(k)) {
+          first = std::min(first, k);
+          break;
+        }
+    }
+    return first;
+  }
+
   // Checks means [begin, begin + mu.size()) of tensor t, first widening them
   // from `narrow` unless it is null: all finite. The error names the first bad
   // one, whatever the thread count.
   void check_means(const Tensor& t, uint64_t begin, std::span<double> mu, const float* narrow) const {
+    double* m = mu.data();
     const int64_t n = int64_t(mu.size());
-    int64_t first = n;
-#pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
-    for (int64_t k = 0; k < n; ++k) {
-      const double x = narrow ? double(narrow[k]) : mu[size_t(k)];
-      mu[size_t(k)] = x;
-      if (!std::isfinite(x)) first = std::min(first, k);
-    }
+    const int64_t first = first_bad(
+        n,
+        [m, narrow](int64_t k0, int64_t k1) {
+          if (narrow)
+            for (int64_t k = k0; k < k1; ++k) m[k] = narrow[k];
+        },
+        [m](int64_t k0, int64_t k1) {
+          int64_t bad = 0;
+          for (int64_t k = k0; k < k1; ++k) bad |= !(std::fabs(m[k]) <= kMaxDouble);  // inf or NaN
+          return bad == 0;
+        },
+        [&](int64_t k) { return !std::isfinite(m[k]); });
     if (first == n) return;
     const double bad = mu[size_t(first)];
     const uint64_t i = begin + uint64_t(first);
@@ -445,15 +474,27 @@ class Reader {
       *sigma = s;
       return nullptr;
     };
+    double* x = v.data();
     const int64_t n = int64_t(v.size());
-    int64_t first = n;
-#pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
-    for (int64_t k = 0; k < n; ++k) {
-      double s;
-      if (narrow) v[size_t(k)] = narrow[k];
-      if (convert(v[size_t(k)], &s)) first = std::min(first, k);
-      else v[size_t(k)] = s;
-    }
+    const bool stds = spec.spread == Spread::std_dev;  // kept as they are: checked in bulk
+    const int64_t first = first_bad(
+        n,
+        [x, narrow](int64_t k0, int64_t k1) {
+          if (narrow)
+            for (int64_t k = k0; k < k1; ++k) x[k] = narrow[k];
+        },
+        [x, stds](int64_t k0, int64_t k1) {
+          if (!stds) return false;
+          int64_t bad = 0;
+          for (int64_t k = k0; k < k1; ++k) bad |= !(x[k] > 0) | !(x[k] <= kMaxDouble);  // <= 0, inf or NaN
+          return bad == 0;
+        },
+        [&](int64_t k) {  // converts in place up to the first bad one
+          double s;
+          if (convert(x[k], &s)) return true;
+          x[k] = s;
+          return false;
+        });
     if (first == n) return;
     const double raw = v[size_t(first)];
     double unused;
