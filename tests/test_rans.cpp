@@ -391,3 +391,19 @@ TEST_CASE("rans corrupt streams are rejected") {
     }
   }
 }
+
+// A block's own indices mapped through to_table code exactly as the table's
+// symbols would, and an index whose symbol cannot be coded is named as the
+// table sees it.
+TEST_CASE("rans encode through to_table equals encoding the mapped symbols") {
+  const auto t = FrequencyTable::from_frequencies({5, 0, 7, 3, 9, 8}, 5);
+  const std::vector<uint32_t> to_table = {4, 0, 2, 5};
+  std::mt19937 rng(3);
+  std::vector<uint32_t> local(10001), mapped(local.size());
+  for (size_t i = 0; i < local.size(); ++i) local[i] = rng() % 4, mapped[i] = to_table[local[i]];
+  CHECK(rans_encode(local, t, to_table) == rans_encode(mapped, t));
+  const std::vector<uint32_t> to_zero = {4, 1};  // table symbol 1 has frequency 0
+  expect_error([&] { rans_encode(std::vector<uint32_t>{0, 0, 1}, t, to_zero); }, ErrorKind::argument,
+               {"symbol 1 at index 2", "frequency 0"});
+  expect_error([&] { rans_encode(std::vector<uint32_t>{0, 7}, t, to_table); }, ErrorKind::argument, {"index 1"});
+}

@@ -331,11 +331,23 @@ uint32_t default_precision_bits(size_t alphabet_size) {
   return std::min<uint32_t>(std::max<uint32_t>(16, log2n + 8), kMaxPrecisionBits);
 }
 
-std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const FrequencyTable& table) {
+std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const FrequencyTable& table,
+                                 std::span<const uint32_t> to_table) {
   check_table(table, "rANS encode");
   const uint32_t prec = table.precision_bits;
-  std::vector<EncSymbol> enc(table.size());
-  for (size_t s = 0; s < table.size(); ++s) enc[s] = make_enc_symbol(table.freq[s], table.cumulative[s], prec);
+  std::vector<EncSymbol> enc(to_table.empty() ? table.size() : to_table.size());
+  for (size_t s = 0; s < enc.size(); ++s) {
+    const size_t t = to_table.empty() ? s : to_table[s];
+    if (t < table.size()) enc[s] = make_enc_symbol(table.freq[t], table.cumulative[t], prec);  // else frequency 0
+  }
+  // The first uncodable symbol, named as the table sees it.
+  auto fail = [&]() {
+    if (to_table.empty()) throw_bad_symbol(symbols, table);
+    std::vector<uint32_t> seen(symbols.size());
+    for (size_t i = 0; i < symbols.size(); ++i)
+      seen[i] = symbols[i] < to_table.size() ? to_table[symbols[i]] : uint32_t(table.size());
+    throw_bad_symbol(seen, table);
+  };
 
   // Words are written back to front from the end of the buffer: at most one per
   // symbol. The states go just before the first word, then everything is moved
@@ -371,7 +383,7 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
   size_t i = n;
   while (i % kRansStreams != 0) {
     --i;
-    if (!put(x[i % kRansStreams], symbols[i])) throw_bad_symbol(symbols, table);
+    if (!put(x[i % kRansStreams], symbols[i])) fail();
   }
   static_assert(kRansStreams == 4);
   uint64_t x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
@@ -383,7 +395,7 @@ std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const Freque
     ok &= put(x1, symbols[i + 1]);
     ok &= put(x0, symbols[i]);
     if (!ok) [[unlikely]]
-      throw_bad_symbol(symbols, table);
+      fail();
   }
   x[0] = x0, x[1] = x1, x[2] = x2, x[3] = x3;
   p -= kStateBytes;

@@ -285,14 +285,18 @@ std::vector<uint8_t> encode_block(const SymbolStream& s, uint64_t b, std::span<c
                                            std::to_string(x) + ", which is not in the alphabet");
     to_stream[k] = uint32_t(it - s.alphabet.begin());
   }
-  UninitializedVector<uint32_t> mapped(indices.size());
-  for (size_t i = 0; i < indices.size(); ++i) {
-    if (indices[i] >= to_stream.size())
-      throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + ", element " + std::to_string(i) +
-                                           ": index " + std::to_string(indices[i]) + " beyond its " +
-                                           std::to_string(to_stream.size()) + " distinct symbols");
-    mapped[i] = to_stream[indices[i]];
+  uint32_t most = 0;
+  for (uint32_t i : indices) most = std::max(most, i);
+  if (!indices.empty() && most >= to_stream.size()) {
+    const size_t i = size_t(std::find_if(indices.begin(), indices.end(), [&](uint32_t x) { return x >= to_stream.size(); }) -
+                            indices.begin());
+    throw Error(ErrorKind::argument, "encode_block: block " + std::to_string(b) + ", element " + std::to_string(i) +
+                                         ": index " + std::to_string(indices[i]) + " beyond its " +
+                                         std::to_string(to_stream.size()) + " distinct symbols");
   }
+  if (s.coder == EntropyCoder::rans) return rans_encode(indices, s.table_of(b), to_stream);  // mapped as coded
+  UninitializedVector<uint32_t> mapped(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) mapped[i] = to_stream[indices[i]];
   return code_block(s, b, mapped);
 }
 

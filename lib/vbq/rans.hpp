@@ -53,9 +53,12 @@ struct FrequencyTable {
 // capped at kMaxPrecisionBits.
 uint32_t default_precision_bits(size_t alphabet_size);
 
-// Encodes symbols (each < table.size() with freq > 0). Throws ErrorKind::argument
+// Encodes symbols (each < table.size() with freq > 0), or, given `to_table`,
+// the symbols to_table[symbols[i]] (a block's indices into its own few distinct
+// symbols, mapped to the table's as they are coded). Throws ErrorKind::argument
 // naming the index of the first symbol that cannot be coded.
-std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const FrequencyTable& table);
+std::vector<uint8_t> rans_encode(std::span<const uint32_t> symbols, const FrequencyTable& table,
+                                 std::span<const uint32_t> to_table = {});
 
 // Decodes exactly out.size() symbols. Throws ErrorKind::corrupt when the stream is
 // too short, has trailing bytes, or does not end in the initial states.
