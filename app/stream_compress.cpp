@@ -23,7 +23,7 @@ namespace {
 // A slice's buffers, kept from tensor to tensor: a fresh buffer is faulted in
 // page by page, each page zeroed by the kernel.
 struct SliceBuffers {
-  std::vector<double> mu, sigma;
+  UninitializedVector<double> mu, sigma;  // written first by the reader's threads
   CodeKeys keys;
   UninitializedVector<uint32_t> indices;  // of each key in its block's histogram
   UninitializedVector<uint8_t> packed;    // one block's indices as the scratch file holds them
@@ -35,8 +35,8 @@ struct TensorSlices {
   size_t index;
   uint64_t elements, block, slice;
   SliceBuffers& buffers;
-  std::vector<double>& mu = buffers.mu;
-  std::vector<double>& sigma = buffers.sigma;
+  UninitializedVector<double>& mu = buffers.mu;
+  UninitializedVector<double>& sigma = buffers.sigma;
 
   TensorSlices(const ModelSlices& in, size_t index, uint64_t slice_elements, SliceBuffers& buffers)
       : in(in), index(index), buffers(buffers) {

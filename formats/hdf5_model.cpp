@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "formats/atomic_file.hpp"
+#include "vbq/buffer.hpp"
 #include "vbq/error.hpp"
 
 namespace vbq {
@@ -698,7 +699,7 @@ class Reader {
 
   std::string path_;
   int threads_ = 0;
-  mutable std::vector<float> narrow_;  // read_slice's float32 values before widening
+  mutable UninitializedVector<float> narrow_;  // read_slice's float32 values before widening
   uint64_t file_bytes_ = 0;
   Id file_;
   mutable int raw_fd_ = -1;  // for Floats::raw_offset; closed by the destructor
