@@ -409,19 +409,23 @@ class Reader {
     return f.float32 ? narrow_.data() : nullptr;
   }
 
-  // The smallest k in [0, n) for which bad(k) holds, or n: chunks of 4096 on the
-  // reader's threads, each first widened by widen(k0, k1) and checked whole by
-  // all_good(k0, k1) (branch-free loops), element by element only if that
-  // fails. The same index whatever the thread count.
   static constexpr double kMaxDouble = std::numeric_limits<double>::max();
-  template <class Widen, class AllGood, class Bad>
-  int64_t first_bad(int64_t n, Widen widen, AllGood all_good, Bad bad) const {
+
+  // The smallest k in [0, v.size()) for which bad(k) holds, or v.size(): chunks
+  // of 4096 on the reader's threads, each first widened from `narrow` (unless
+  // null) and checked whole by all_good(k0, k1) (branch-free loops), element by
+  // element only if that fails. The same index whatever the thread count.
+  template <class AllGood, class Bad>
+  int64_t first_bad(std::span<double> v, const float* narrow, AllGood all_good, Bad bad) const {
     constexpr int64_t kChunk = 4096;
+    double* x = v.data();
+    const int64_t n = int64_t(v.size());
     int64_t first = n;
 #pragma omp parallel for schedule(static) num_threads(threads()) reduction(min : first)
     for (int64_t c = 0; c < (n + kChunk - 1) / kChunk; ++c) {
       const int64_t k0 = c * kChunk, k1 = std::min(n, k0 + kChunk);
-      widen(k0, k1);
+      if (narrow)
+        for (int64_t k = k0; k < k1; ++k) x[k] = narrow[k];
       if (all_good(k0, k1)) continue;
       for (int64_t k = k0; k < k1; ++k)
         if (bad(k)) {
@@ -436,14 +440,10 @@ class Reader {
   // from `narrow` unless it is null: all finite. The error names the first bad
   // one, whatever the thread count.
   void check_means(const Tensor& t, uint64_t begin, std::span<double> mu, const float* narrow) const {
-    double* m = mu.data();
+    const double* m = mu.data();
     const int64_t n = int64_t(mu.size());
     const int64_t first = first_bad(
-        n,
-        [m, narrow](int64_t k0, int64_t k1) {
-          if (narrow)
-            for (int64_t k = k0; k < k1; ++k) m[k] = narrow[k];
-        },
+        mu, narrow,
         [m](int64_t k0, int64_t k1) {
           int64_t bad = 0;
           for (int64_t k = k0; k < k1; ++k) bad |= !(std::fabs(m[k]) <= kMaxDouble);  // inf or NaN
@@ -479,11 +479,7 @@ class Reader {
     const int64_t n = int64_t(v.size());
     const bool stds = spec.spread == Spread::std_dev;  // kept as they are: checked in bulk
     const int64_t first = first_bad(
-        n,
-        [x, narrow](int64_t k0, int64_t k1) {
-          if (narrow)
-            for (int64_t k = k0; k < k1; ++k) x[k] = narrow[k];
-        },
+        v, narrow,
         [x, stds](int64_t k0, int64_t k1) {
           if (!stds) return false;
           int64_t bad = 0;

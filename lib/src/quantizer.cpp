@@ -219,10 +219,10 @@ inline bool descend(const double* levels, double smu, double penalty, double wid
 // r and loss; one in a band, or not stopped by rate max_r, is left to descend().
 // It also gives each coordinate's side (upper) and penalty 2 lambda sigma^2.
 // lower: LevelTable::side(false) (the upper side kSide entries on).
-__attribute__((target("avx2"))) void descend_lanes(const double* lower, const double* mu, const double* sigma, int64_t n,
-                                              double lambda, double median, double width, int max_r,
-                                              bool* upper_out, double* penalty_out, bool* decided,
-                                              uint64_t* best_k, int* best_r, double* best_loss) {
+__attribute__((target("avx2"))) void descend_lanes(const double* lower, const double* mu, const double* sigma,
+                                                   int64_t n, double lambda, double median, double width, int max_r,
+                                                   bool* upper_out, double* penalty_out, bool* decided,
+                                                   uint64_t* best_k, int* best_r, double* best_loss) {
   constexpr int G = 4, L = 4 * G;  // sets of 4 lanes, lanes
   // Each lane's state, loaded and stored around every step: smu is mu, negated
   // on the upper side; active and band are masks (all bits set or none).
@@ -380,8 +380,8 @@ VBQ_OMP(for schedule(static, 8))
       int r[kRun];
 #ifdef VBQ_DESCEND_LANES
       if (wide) {
-        descend_lanes(sides[0], &mu[i0], &sigma[i0], count, lambda, median, width, descent_bits, upper, penalty, decided, k,
-                 r, loss);
+        descend_lanes(sides[0], &mu[i0], &sigma[i0], count, lambda, median, width, descent_bits, upper, penalty,
+                      decided, k, r, loss);
       } else
 #endif
       {
